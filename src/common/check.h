@@ -12,7 +12,8 @@ namespace mailhook {
 
 }  // namespace mailhook
 
-#define MAILHOOK_CHECK(cond, detail)                           \
-  do {                                                         \
-    if (!(cond)) [[unlikely]] ::mailhook::check_failed(#cond, (detail)); \
+#define MAILHOOK_CHECK(cond, detail)             \
+  do {                                           \
+    if (!(cond)) [[unlikely]]                    \
+      ::mailhook::check_failed(#cond, (detail)); \
   } while (false)

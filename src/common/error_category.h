@@ -1,32 +1,31 @@
-// Plugs a module's errc enum into std::error_code with one line per module:
-//   MAILHOOK_ERROR_CATEGORY(mailhook::config, errc, "config", describe)
-// where describe(errc) returns a static description string.
+// Plugs a module's errc enum into std::error_code:
+//   MAILHOOK_DECLARE_ERRC(mailhook::kafka, errc)                    in the header, at global scope
+//   MAILHOOK_DEFINE_ERRC(mailhook::kafka, errc, "kafka", describe)  in the .cc, at global scope
+// where describe(errc) returns the description of each value.
 #pragma once
 
 #include <string>
 #include <system_error>
 #include <type_traits>
 
-#define MAILHOOK_DECLARE_ERRC(ns, enum_name)                                 \
-  namespace ns {                                                             \
-  const std::error_category& enum_name##_category() noexcept;                \
-  inline std::error_code make_error_code(enum_name e) noexcept {             \
-    return {static_cast<int>(e), enum_name##_category()};                    \
-  }                                                                          \
-  }                                                                          \
-  template <>                                                                \
+#define MAILHOOK_DECLARE_ERRC(ns, enum_name)                     \
+  namespace ns {                                                 \
+  const std::error_category& enum_name##_category() noexcept;    \
+  inline std::error_code make_error_code(enum_name e) noexcept { \
+    return {static_cast<int>(e), enum_name##_category()};        \
+  }                                                              \
+  }                                                              \
+  template <>                                                    \
   struct std::is_error_code_enum<ns::enum_name> : std::true_type {};
 
-#define MAILHOOK_DEFINE_ERRC(ns, enum_name, category_name, describe_fn)      \
-  namespace ns {                                                             \
-  const std::error_category& enum_name##_category() noexcept {               \
-    struct category final : std::error_category {                            \
-      const char* name() const noexcept override { return category_name; }   \
-      std::string message(int v) const override {                            \
-        return describe_fn(static_cast<enum_name>(v));                       \
-      }                                                                      \
-    };                                                                       \
-    static const category instance;                                          \
-    return instance;                                                         \
-  }                                                                          \
+#define MAILHOOK_DEFINE_ERRC(ns, enum_name, category_name, describe_fn)                            \
+  namespace ns {                                                                                   \
+  const std::error_category& enum_name##_category() noexcept {                                     \
+    struct category final : std::error_category {                                                  \
+      const char* name() const noexcept override { return category_name; }                         \
+      std::string message(int v) const override { return describe_fn(static_cast<enum_name>(v)); } \
+    };                                                                                             \
+    static const category instance;                                                                \
+    return instance;                                                                               \
+  }                                                                                                \
   }

@@ -14,15 +14,26 @@ namespace {
 // the message holds (quotes, newlines, control bytes from peer input).
 class json_message_flag final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     static constexpr char hex[] = "0123456789abcdef";
     for (char c : msg.payload) {
       switch (c) {
-        case '"': dest.append(std::string_view("\\\"")); break;
-        case '\\': dest.append(std::string_view("\\\\")); break;
-        case '\n': dest.append(std::string_view("\\n")); break;
-        case '\r': dest.append(std::string_view("\\r")); break;
-        case '\t': dest.append(std::string_view("\\t")); break;
+        case '"':
+          dest.append(std::string_view("\\\""));
+          break;
+        case '\\':
+          dest.append(std::string_view("\\\\"));
+          break;
+        case '\n':
+          dest.append(std::string_view("\\n"));
+          break;
+        case '\r':
+          dest.append(std::string_view("\\r"));
+          break;
+        case '\t':
+          dest.append(std::string_view("\\t"));
+          break;
         default:
           if (static_cast<unsigned char>(c) < 0x20) {
             const char esc[] = {'\\', 'u', '0', '0', hex[(c >> 4) & 0xf], hex[c & 0xf]};
@@ -45,7 +56,7 @@ result<void> configure_logging(std::string_view level, log_format format) {
   // from_str answers "off" for any unknown name; only accept "off" when it was asked for.
   if (parsed == spdlog::level::off && level != "off") {
     return failure(std::make_error_code(std::errc::invalid_argument),
-                 "unknown log level '" + std::string(level) + "'");
+                   "unknown log level '" + std::string(level) + "'");
   }
   auto logger = std::make_shared<spdlog::logger>("mailhook",
                                                  std::make_shared<spdlog::sinks::stderr_sink_mt>());

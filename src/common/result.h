@@ -18,8 +18,8 @@ struct failure {
 
   failure(std::error_code c, std::string msg = {}) : code(c), message(std::move(msg)) {}
   template <typename E>
-    requires std::is_error_code_enum_v<E>
-  failure(E e, std::string msg = {}) : code(make_error_code(e)), message(std::move(msg)) {}
+  requires std::is_error_code_enum_v<E> failure(E e, std::string msg = {})
+      : code(make_error_code(e)), message(std::move(msg)) {}
 
   // The message if there is one, else the code's own description.
   [[nodiscard]] std::string describe() const { return message.empty() ? code.message() : message; }
@@ -31,15 +31,24 @@ class [[nodiscard]] result {
   result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
   result(failure e) : v_(std::in_place_index<1>, std::move(e)) {}
   template <typename E>
-    requires std::is_error_code_enum_v<E>
-  result(E e, std::string msg = {}) : v_(std::in_place_index<1>, failure(e, std::move(msg))) {}
+  requires std::is_error_code_enum_v<E> result(E e, std::string msg = {})
+      : v_(std::in_place_index<1>, failure(e, std::move(msg))) {}
 
   [[nodiscard]] bool has_value() const { return v_.index() == 0; }
   explicit operator bool() const { return has_value(); }
 
-  T& value() & { MAILHOOK_CHECK(has_value(), error().describe()); return std::get<0>(v_); }
-  const T& value() const& { MAILHOOK_CHECK(has_value(), error().describe()); return std::get<0>(v_); }
-  T&& value() && { MAILHOOK_CHECK(has_value(), error().describe()); return std::get<0>(std::move(v_)); }
+  T& value() & {
+    MAILHOOK_CHECK(has_value(), error().describe());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    MAILHOOK_CHECK(has_value(), error().describe());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    MAILHOOK_CHECK(has_value(), error().describe());
+    return std::get<0>(std::move(v_));
+  }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
   T&& operator*() && { return std::move(*this).value(); }
@@ -61,8 +70,8 @@ class [[nodiscard]] result<void> {
   result() = default;
   result(failure e) : error_(std::move(e)), failed_(true) {}
   template <typename E>
-    requires std::is_error_code_enum_v<E>
-  result(E e, std::string msg = {}) : error_(e, std::move(msg)), failed_(true) {}
+  requires std::is_error_code_enum_v<E> result(E e, std::string msg = {})
+      : error_(e, std::move(msg)), failed_(true) {}
 
   [[nodiscard]] bool has_value() const { return !failed_; }
   explicit operator bool() const { return has_value(); }

@@ -1,0 +1,23 @@
+// The admin listener's routes: /healthz, /readyz and /metrics. It runs on a port of its
+// own, never the public webhook port. Handlers answer inline on the connection's strand.
+#pragma once
+
+#include "app/readiness.h"
+#include "http/server.h"
+#include "metrics/registry.h"
+
+namespace mailhook::app {
+
+class admin_handler final : public http::handler {
+ public:
+  admin_handler(const readiness& ready, const metrics::registry& registry)
+      : readiness_(ready), registry_(registry) {}
+
+  void on_request(http::request&& req, http::responder res) override;
+
+ private:
+  const readiness& readiness_;
+  const metrics::registry& registry_;
+};
+
+}  // namespace mailhook::app

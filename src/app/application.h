@@ -1,0 +1,63 @@
+// The composition root: builds every part of the daemon from its configuration, runs
+// until SIGINT or SIGTERM, and stops in the reverse order of building, intake first,
+// so that nothing accepted is left unfinished.
+//
+// Threading: run() blocks the calling thread; the io_context runs on its own threads;
+// request_stop() may be called from any thread (and from the signal handler's strand).
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "app/admin_handler.h"
+#include "app/readiness.h"
+#include "common/result.h"
+#include "config/daemon_config.h"
+#include "http/server.h"
+#include "kafka/cluster_monitor.h"
+#include "metrics/registry.h"
+
+namespace mailhook::app {
+
+class application {
+ public:
+  [[nodiscard]] static result<std::unique_ptr<application>> create(config::daemon_config config);
+  ~application();
+  application(const application&) = delete;
+  application& operator=(const application&) = delete;
+
+  // Serves until a stop is requested; returns the process exit code.
+  int run();
+  void request_stop();
+
+ private:
+  explicit application(config::daemon_config config);
+  result<void> build();
+  void register_server_metrics(const http::server& server);
+  void shutdown();
+
+  struct stop_signal;
+
+  config::daemon_config config_;
+  std::unique_ptr<stop_signal> stop_;
+  bool stopped_ = false;
+  std::atomic<bool> topics_ready_{false};
+  mutable std::mutex topics_error_mutex_;
+  std::string topics_error_;
+  metrics::registry registry_;
+  readiness readiness_;
+  std::unique_ptr<kafka::cluster_monitor> kafka_monitor_;
+  // Declared before the servers so that it is destroyed after them: the servers' sockets
+  // belong to it.
+  boost::asio::io_context io_;
+  std::unique_ptr<admin_handler> admin_handler_;
+  std::unique_ptr<http::server> admin_server_;
+  std::vector<std::thread> io_threads_;
+};
+
+}  // namespace mailhook::app

@@ -1,0 +1,94 @@
+// The daemon's configuration: one TOML file, every key overridable by a MAILHOOK_*
+// environment variable, checked completely at start (see docs/configuration.md). The
+// structs are plain values: load once in main, then hand copies or const references to
+// the modules; nothing here is shared mutable state.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/log.h"
+#include "common/result.h"
+#include "config/environment.h"
+#include "config/errc.h"
+#include "config/values.h"
+
+namespace mailhook::config {
+
+struct log_config {
+  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  mailhook::log_format format = mailhook::log_format::text;
+
+  bool operator==(const log_config&) const = default;
+};
+
+struct admin_config {
+  listen_address listen{"127.0.0.1", 9464};  // /metrics, /healthz, /readyz, /v1
+
+  bool operator==(const admin_config&) const = default;
+};
+
+struct topic_spec {
+  std::string name;
+  int partitions = 1;
+  int replication_factor = 1;
+  bool compacted = false;
+  std::chrono::milliseconds retention{0};  // 0 = broker default
+
+  bool operator==(const topic_spec&) const = default;
+};
+
+struct topics_config {
+  topic_spec events{"sendgrid.events", 12, 1};
+  topic_spec dlq{"sendgrid.events.dlq", 3, 1};
+  topic_spec suppressions{"mailhook.suppressions", 12, 1, true};
+  topic_spec send_requests{"mailhook.send.requests", 12, 1};
+  topic_spec send_results{"mailhook.send.results", 12, 1};
+
+  bool operator==(const topics_config&) const = default;
+};
+
+struct kafka_config {
+  std::string bootstrap_servers = "127.0.0.1:9092";
+  std::string client_id = "mailhook";
+  bool create_topics = true;                        // create missing topics at start
+  std::chrono::milliseconds health_interval{1000};  // how often readiness probes the cluster
+  std::chrono::milliseconds health_timeout{2000};
+  // [kafka.properties]: passed verbatim to librdkafka. Values may be TOML strings,
+  // integers or booleans; they are stored as text.
+  std::map<std::string, std::string> properties;
+
+  bool operator==(const kafka_config&) const = default;
+};
+
+inline constexpr std::string_view all_roles[] = {"ingest", "policy", "index", "sender"};
+
+struct daemon_config {
+  // Subset of all_roles, without duplicates, not empty.
+  std::vector<std::string> roles{"ingest", "policy", "index", "sender"};
+  log_config log;
+  admin_config admin;
+  kafka_config kafka;
+  topics_config topics;
+
+  bool operator==(const daemon_config&) const = default;
+};
+
+// Reads `file`, applies the MAILHOOK_* variables of `env` over it and checks the result.
+// On failure the message lists every problem found, one per line, each naming the key
+// and where it came from ("FILE:LINE:COL: KEY: ..." or "environment NAME: KEY: ...");
+// the code is errc::io when the file cannot be read, else the first problem's.
+[[nodiscard]] result<daemon_config> load_file(const std::filesystem::path& file,
+                                              const environment& env);
+
+// The same for text already in memory; `source_name` stands for the file in messages.
+[[nodiscard]] result<daemon_config> load_string(std::string_view toml_text,
+                                                std::string_view source_name,
+                                                const environment& env);
+
+}  // namespace mailhook::config

@@ -1,0 +1,35 @@
+// HTTP message types shared by mailhook's listeners, and the few helpers that build
+// replies. Bodies are std::string so that a receive buffer can be parsed in place.
+#pragma once
+
+#include <boost/beast/http.hpp>
+#include <string>
+#include <string_view>
+
+namespace mailhook::http {
+
+namespace beast_http = boost::beast::http;
+
+using request = beast_http::request<beast_http::string_body>;
+using request_header = beast_http::request_header<>;
+using response = beast_http::response<beast_http::string_body>;
+using status = beast_http::status;
+using verb = beast_http::verb;
+using field = beast_http::field;
+
+inline constexpr std::string_view json_content_type = "application/json";
+inline constexpr std::string_view text_content_type = "text/plain; charset=utf-8";
+
+// A reply with `body` of `content_type`; keep-alive is set by the server from the request.
+[[nodiscard]] response make_response(status code, std::string body,
+                                     std::string_view content_type = json_content_type);
+
+// A short JSON error body: {"error":"<code>","message":"<message>"}. `code` is a stable
+// machine-readable word; `message` is for people and is JSON-escaped here.
+[[nodiscard]] response json_error(status code, std::string_view error_code,
+                                  std::string_view message);
+
+// Appends `text` to `out` as the inside of a JSON string (no surrounding quotes).
+void append_json_escaped(std::string& out, std::string_view text);
+
+}  // namespace mailhook::http

@@ -1,0 +1,294 @@
+#include "http/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <mutex>
+#include <unordered_set>
+
+namespace mailhook::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+namespace detail {
+
+struct listener_state {
+  listener_state(server_options o, handler& h) : options(std::move(o)), handler_ref(h) {}
+
+  const server_options options;
+  handler& handler_ref;
+  server_stats stats;
+  std::atomic<bool> draining{false};
+  std::mutex connections_mutex;
+  std::unordered_set<connection*> connections;
+};
+
+// One accepted TCP connection. Lives as long as an asynchronous operation or a
+// responder holds it; confined to its strand.
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  connection(tcp::socket socket, std::shared_ptr<listener_state> state)
+      : stream_(std::move(socket)), state_(std::move(state)) {
+    state_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(state_->connections_mutex);
+    state_->connections.insert(this);
+  }
+
+  ~connection() {
+    state_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    std::lock_guard lock(state_->connections_mutex);
+    state_->connections.erase(this);
+  }
+
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  void start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+  }
+
+  // Any thread: queue the response on this connection's strand.
+  void send(response res) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(res)]() mutable {
+      self->write(std::move(r));
+    });
+  }
+
+  // Any thread: close the connection if it is between requests.
+  void close_if_idle() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->phase_ == phase::awaiting_request) self->close();
+    });
+  }
+
+ private:
+  enum class phase { awaiting_request, reading, handling, writing, closed };
+
+  const server_options& options() const { return state_->options; }
+
+  void read_header() {
+    if (state_->draining.load()) return close();
+    phase_ = phase::awaiting_request;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
+    parser_->body_limit(options().max_body_bytes);
+    stream_.expires_after(first_request_ ? options().header_timeout : options().idle_timeout);
+    beast::http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void on_header(beast::error_code ec) {
+    first_request_ = false;
+    if (ec) return on_read_error(ec);
+    phase_ = phase::reading;
+    const auto& header = parser_->get();
+    keep_alive_ = header.keep_alive();
+
+    if (auto early = state_->handler_ref.on_header(header.base())) {
+      // The body was not read: the connection cannot be reused unless there was none.
+      if (!parser_->is_done()) keep_alive_ = false;
+      return write(std::move(*early));
+    }
+    if (auto length = parser_->content_length()) {
+      if (*length > options().max_body_bytes) {
+        state_->stats.requests_rejected_body_too_large.fetch_add(1, std::memory_order_relaxed);
+        keep_alive_ = false;
+        return write(json_error(
+            status::payload_too_large, "body_too_large",
+            "the body is larger than " + std::to_string(options().max_body_bytes) + " bytes"));
+      }
+      parser_->get().body().reserve(static_cast<std::size_t>(*length) + options().body_padding);
+    }
+    if (beast::iequals(header[field::expect], "100-continue")) {
+      continue_.emplace(status::continue_, 11);
+      stream_.expires_after(options().write_timeout);
+      return beast::http::async_write(
+          stream_, *continue_, [self = shared_from_this()](beast::error_code wec, std::size_t) {
+            self->continue_.reset();
+            if (wec) return self->close();
+            self->read_body();
+          });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    stream_.expires_after(options().body_timeout);
+    beast::http::async_read(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->on_read_error(ec);
+                              self->dispatch_request();
+                            });
+  }
+
+  void dispatch_request() {
+    phase_ = phase::handling;
+    stream_.expires_never();  // the handler owns the deadline while it works
+    auto req = parser_->release();
+    parser_.reset();
+    state_->handler_ref.on_request(std::move(req), responder(shared_from_this()));
+  }
+
+  void on_read_error(beast::error_code ec) {
+    using http_error = beast::http::error;
+    auto& stats = state_->stats;
+    if (ec == http_error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      return close();
+    }
+    if (ec == beast::error::timeout) {
+      // tcp_stream has already closed the socket: a slow client cannot be told why.
+      stats.timeouts.fetch_add(1, std::memory_order_relaxed);
+      return close();
+    }
+    keep_alive_ = false;
+    if (ec == http_error::header_limit) {
+      stats.requests_rejected_header_too_large.fetch_add(1, std::memory_order_relaxed);
+      return write(json_error(status::request_header_fields_too_large, "header_too_large",
+                              "the request header is larger than " +
+                                  std::to_string(options().max_header_bytes) + " bytes"));
+    }
+    if (ec == http_error::body_limit) {
+      stats.requests_rejected_body_too_large.fetch_add(1, std::memory_order_relaxed);
+      return write(json_error(
+          status::payload_too_large, "body_too_large",
+          "the body is larger than " + std::to_string(options().max_body_bytes) + " bytes"));
+    }
+    if (ec.category() == make_error_code(http_error::bad_target).category()) {
+      stats.requests_rejected_malformed.fetch_add(1, std::memory_order_relaxed);
+      return write(json_error(status::bad_request, "malformed_request", ec.message()));
+    }
+    close();
+  }
+
+  void write(response res) {
+    if (phase_ == phase::closed) return;
+    phase_ = phase::writing;
+    if (state_->draining.load()) keep_alive_ = false;
+    res.keep_alive(keep_alive_);
+    res.set(field::server, "mailhook");
+    response_.emplace(std::move(res));
+    stream_.expires_after(options().write_timeout);
+    beast::http::async_write(stream_, *response_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->response_.reset();
+                               if (ec || !self->keep_alive_) return self->close();
+                               self->read_header();
+                             });
+  }
+
+  void close() {
+    if (phase_ == phase::closed) return;
+    phase_ = phase::closed;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<listener_state> state_;
+  beast::flat_buffer buffer_;
+  std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
+  std::optional<beast::http::response<beast::http::empty_body>> continue_;
+  std::optional<response> response_;
+  phase phase_ = phase::awaiting_request;
+  bool keep_alive_ = true;
+  bool first_request_ = true;
+};
+
+}  // namespace detail
+
+responder::responder(std::shared_ptr<detail::connection> connection)
+    : connection_(std::move(connection)) {}
+
+responder::~responder() {
+  if (connection_) {
+    connection_->send(json_error(status::internal_server_error, "internal",
+                                 "the request was dropped without an answer"));
+  }
+}
+
+void responder::send(response res) {
+  MAILHOOK_CHECK(connection_ != nullptr, "responder::send called twice");
+  std::exchange(connection_, nullptr)->send(std::move(res));
+}
+
+server::server(asio::io_context& io, server_options options, handler& h)
+    : io_(io),
+      state_(std::make_shared<detail::listener_state>(std::move(options), h)),
+      acceptor_(asio::make_strand(io)) {}
+
+server::~server() {
+  stop_accepting();
+}
+
+const server_options& server::options() const {
+  return state_->options;
+}
+const server_stats& server::stats() const {
+  return state_->stats;
+}
+
+result<void> server::listen() {
+  const auto& opts = state_->options;
+  const std::string where =
+      opts.name + " listener on " + opts.host + ":" + std::to_string(opts.port);
+  beast::error_code ec;
+  auto address = asio::ip::make_address(opts.host, ec);
+  if (ec) return failure(ec, where + ": '" + opts.host + "' is not an IP address");
+  tcp::endpoint endpoint{address, opts.port};
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return failure(ec, where + ": " + ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  asio::dispatch(acceptor_.get_executor(), [this] { accept_next(); });
+  return {};
+}
+
+void server::accept_next() {
+  acceptor_.async_accept(
+      asio::make_strand(io_), [this, state = state_](beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        if (ec) {
+          // Running out of descriptors is an environment problem worth a line; keep accepting.
+          spdlog::warn("{} listener: accept failed: {}", state->options.name, ec.message());
+        } else if (state->stats.connections_open.load() >=
+                   static_cast<std::int64_t>(state->options.max_connections)) {
+          state->stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
+          beast::error_code ignored;
+          socket.close(ignored);
+        } else {
+          state->stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+          socket.set_option(tcp::no_delay(true), ec);
+          std::make_shared<detail::connection>(std::move(socket), state)->start();
+        }
+        accept_next();
+      });
+}
+
+void server::stop_accepting() {
+  state_->draining.store(true);
+  asio::post(acceptor_.get_executor(), [this, state = state_] {
+    beast::error_code ignored;
+    acceptor_.close(ignored);
+  });
+}
+
+void server::close_idle_connections() {
+  std::lock_guard lock(state_->connections_mutex);
+  for (auto* c : state_->connections) {
+    // A connection in its destructor is still listed but can no longer be locked.
+    if (auto alive = c->weak_from_this().lock()) alive->close_if_idle();
+  }
+}
+
+}  // namespace mailhook::http

@@ -1,0 +1,124 @@
+// An HTTP/1.1 server on Boost.Beast for one listening address.
+//
+// Each connection reads a request header, lets the handler refuse it before a single
+// body byte is read (and before "100 Continue" is sent), reads the body within the
+// configured limits, and hands the request to the handler, which answers later, from
+// any thread, through a responder. Requests on a connection are answered in order and
+// one at a time (keep-alive, no pipelining).
+//
+// Threading: the server and its connections run on the io_context they are given
+// (usually several threads); each connection is confined to its own strand, and the
+// handler's methods are called on that strand. stop_accepting() and
+// close_idle_connections() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "http/message.h"
+
+namespace mailhook::http {
+
+struct server_options {
+  std::string name = "http";  // names the listener in logs and metrics
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: the kernel picks one; see server::port()
+  std::size_t max_header_bytes = 16 * 1024;
+  std::uint64_t max_body_bytes = 8 * 1024 * 1024;
+  // Spare capacity kept after each body, so that a parser that reads past the end
+  // (simdjson needs 64 bytes) can work on the receive buffer without a copy.
+  std::size_t body_padding = 64;
+  std::chrono::milliseconds header_timeout{10'000};  // first byte to end of header
+  std::chrono::milliseconds body_timeout{60'000};    // end of header to end of body
+  std::chrono::milliseconds idle_timeout{75'000};    // keep-alive wait for the next request
+  std::chrono::milliseconds write_timeout{30'000};
+  std::size_t max_connections = 4096;  // more are accepted and closed at once
+};
+
+// Counters a server keeps about itself; the metrics module reads them at scrape time.
+struct server_stats {
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_refused{0};  // over max_connections
+  std::atomic<std::int64_t> connections_open{0};
+  std::atomic<std::uint64_t> requests_rejected_header_too_large{0};
+  std::atomic<std::uint64_t> requests_rejected_body_too_large{0};
+  std::atomic<std::uint64_t> requests_rejected_malformed{0};
+  std::atomic<std::uint64_t> timeouts{0};
+};
+
+namespace detail {
+class connection;
+struct listener_state;
+}  // namespace detail
+
+// The one way to answer a request. Move-only; send() must be called once. A responder
+// dropped without an answer sends 500, so that a handler bug never leaves a client
+// hanging until its own timeout.
+class responder {
+ public:
+  explicit responder(std::shared_ptr<detail::connection> connection);
+  responder(responder&&) noexcept = default;
+  responder& operator=(responder&&) noexcept = default;
+  responder(const responder&) = delete;
+  responder& operator=(const responder&) = delete;
+  ~responder();
+
+  void send(response res);
+
+ private:
+  std::shared_ptr<detail::connection> connection_;
+};
+
+class handler {
+ public:
+  virtual ~handler() = default;
+  // Called when a request header is complete. A response returned here is sent at once
+  // and the body is not read (the connection then closes if a body was announced).
+  [[nodiscard]] virtual std::optional<response> on_header(const request_header& header) {
+    (void)header;
+    return std::nullopt;
+  }
+  // Called with the complete request. Answer through `res`, now or later.
+  virtual void on_request(request&& req, responder res) = 0;
+};
+
+class server {
+ public:
+  // `h` must outlive the server and every connection it accepted.
+  server(boost::asio::io_context& io, server_options options, handler& h);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and starts accepting. Fails with the address and the OS error.
+  [[nodiscard]] result<void> listen();
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] const server_options& options() const;
+  [[nodiscard]] const server_stats& stats() const;
+
+  // Stops intake: no new connection is accepted, and connections close after their
+  // current response. Requests already being read or handled complete.
+  void stop_accepting();
+  // Closes connections that wait for a next request. Call after stop_accepting().
+  void close_idle_connections();
+  [[nodiscard]] std::int64_t open_connections() const { return stats().connections_open.load(); }
+
+ private:
+  void accept_next();
+
+  boost::asio::io_context& io_;
+  // Shared with every connection, so that a connection still finishing after the
+  // server object is gone never touches freed memory.
+  std::shared_ptr<detail::listener_state> state_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace mailhook::http

@@ -1,0 +1,89 @@
+#include "kafka/client.h"
+
+#include <spdlog/spdlog.h>
+
+namespace mailhook::kafka {
+namespace {
+
+std::string describe(errc e) {
+  switch (e) {
+    case errc::bad_property:
+      return "invalid Kafka client property";
+    case errc::create_failed:
+      return "cannot create Kafka client";
+    case errc::unreachable:
+      return "Kafka is unreachable";
+    case errc::topic_creation:
+      return "cannot create Kafka topic";
+    case errc::unknown_topic:
+      return "unknown Kafka topic";
+    case errc::produce_failed:
+      return "Kafka produce failed";
+    case errc::consume_failed:
+      return "Kafka consume failed";
+    case errc::timed_out:
+      return "Kafka operation timed out";
+  }
+  return "unknown Kafka error";
+}
+
+// librdkafka syslog levels to spdlog levels. Connection churn is logged by librdkafka at
+// level 3-4 and repeats while a broker is down, so it is kept at warn, not error.
+void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  auto spd_level = level <= 4   ? spdlog::level::warn
+                   : level <= 6 ? spdlog::level::info
+                                : spdlog::level::debug;
+  spdlog::log(spd_level, "kafka {} [{}]: {}", rd_kafka_name(rk), facility, message);
+}
+
+}  // namespace
+
+failure kafka_failure(errc code, rd_kafka_resp_err_t err, std::string_view what) {
+  return failure(
+      code, std::string(what) + ": " + rd_kafka_err2name(err) + " (" + rd_kafka_err2str(err) + ")");
+}
+
+result<conf_ptr> make_conf(const config::kafka_config& kafka, const property_list& overrides) {
+  conf_ptr conf(rd_kafka_conf_new());
+  char err[512];
+  auto set = [&](const std::string& name, const std::string& value) -> result<void> {
+    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), err, sizeof err) !=
+        RD_KAFKA_CONF_OK) {
+      return failure(errc::bad_property, "kafka property '" + name + "': " + err);
+    }
+    return {};
+  };
+  property_list all{{"bootstrap.servers", kafka.bootstrap_servers}, {"client.id", kafka.client_id}};
+  all.insert(all.end(), kafka.properties.begin(), kafka.properties.end());
+  all.insert(all.end(), overrides.begin(), overrides.end());
+  for (const auto& [name, value] : all) {
+    if (auto ok = set(name, value); !ok) return ok.error();
+  }
+  rd_kafka_conf_set_log_cb(conf.get(), log_to_spdlog);
+  return conf;
+}
+
+result<handle_ptr> make_handle(rd_kafka_type_t type, conf_ptr conf) {
+  char err[512];
+  // rd_kafka_new takes ownership of conf only on success.
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), err, sizeof err);
+  if (rk == nullptr) return failure(errc::create_failed, err);
+  (void)conf.release();
+  return handle_ptr(rk);
+}
+
+result<std::size_t> probe_cluster(rd_kafka_t* handle, std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* metadata = nullptr;
+  // all_topics=0 with no topic: a metadata request that lists brokers only.
+  auto err = rd_kafka_metadata(handle, 0, nullptr, &metadata, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return kafka_failure(errc::unreachable, err, "metadata request");
+  std::size_t brokers = static_cast<std::size_t>(metadata->broker_cnt);
+  rd_kafka_metadata_destroy(metadata);
+  if (brokers == 0) return failure(errc::unreachable, "the cluster reports no brokers");
+  return brokers;
+}
+
+}  // namespace mailhook::kafka
+
+MAILHOOK_DEFINE_ERRC(mailhook::kafka, errc, "kafka", describe)

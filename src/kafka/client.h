@@ -1,0 +1,63 @@
+// librdkafka handles for mailhook: configuration from [kafka], RAII ownership, and
+// librdkafka's logs routed into the daemon's log. The C API is used throughout: it is
+// what lets the hot path produce without copies and in batches.
+//
+// A handle is thread-safe as librdkafka documents; the helpers here hold no state.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/error_category.h"
+#include "common/result.h"
+#include "config/daemon_config.h"
+
+namespace mailhook::kafka {
+
+enum class errc {
+  bad_property = 1,  // librdkafka refused a configuration property
+  create_failed,     // rd_kafka_new failed
+  unreachable,       // no broker answered in time
+  topic_creation,    // a topic could not be created or has the wrong settings
+  unknown_topic,     // the cluster does not know the topic (yet)
+  produce_failed,
+  consume_failed,
+  timed_out,
+};
+
+struct handle_deleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+struct conf_deleter {
+  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+};
+using handle_ptr = std::unique_ptr<rd_kafka_t, handle_deleter>;
+using conf_ptr = std::unique_ptr<rd_kafka_conf_t, conf_deleter>;
+
+using property_list = std::vector<std::pair<std::string, std::string>>;
+
+// A configuration with bootstrap.servers, client.id and [kafka.properties] applied, then
+// `overrides` (the role's own settings, which win). Logs go to spdlog.
+[[nodiscard]] result<conf_ptr> make_conf(const config::kafka_config& kafka,
+                                         const property_list& overrides = {});
+
+// Creates a handle of `type` from `conf` (which it consumes).
+[[nodiscard]] result<handle_ptr> make_handle(rd_kafka_type_t type, conf_ptr conf);
+
+// Sends a metadata request and waits for a broker to answer. Returns how many brokers the
+// cluster reports. This is the readiness probe: it fails while no broker is reachable.
+[[nodiscard]] result<std::size_t> probe_cluster(rd_kafka_t* handle,
+                                                std::chrono::milliseconds timeout);
+
+// A failure carrying librdkafka's error code name and text.
+[[nodiscard]] failure kafka_failure(errc code, rd_kafka_resp_err_t err, std::string_view what);
+
+}  // namespace mailhook::kafka
+
+MAILHOOK_DECLARE_ERRC(mailhook::kafka, errc)

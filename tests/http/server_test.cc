@@ -1,0 +1,265 @@
+// http::server on a loopback port chosen by the kernel, driven by raw bytes where the
+// wire format matters (100-continue, limits, malformed input) and by a Beast client
+// elsewhere.
+#include "http/server.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <chrono>
+#include <thread>
+
+#include "support/http_client.h"
+
+namespace mailhook::http {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+// Echoes the body and records what it saw; can answer later or never.
+class test_handler final : public handler {
+ public:
+  enum class mode { echo, answer_later, drop };
+  std::atomic<mode> how{mode::echo};
+  std::atomic<int> requests{0};
+  std::atomic<int> headers{0};
+  std::atomic<std::size_t> last_capacity{0};
+  bool refuse_in_header = false;
+
+  std::optional<response> on_header(const request_header& h) override {
+    headers.fetch_add(1);
+    if (refuse_in_header || h.target() == "/refuse") {
+      return json_error(status::unsupported_media_type, "unsupported_media_type", "refused early");
+    }
+    return std::nullopt;
+  }
+
+  void on_request(request&& req, responder res) override {
+    requests.fetch_add(1);
+    last_capacity = req.body().capacity();
+    switch (how.load()) {
+      case mode::echo:
+        res.send(make_response(status::ok, req.body(), text_content_type));
+        break;
+      case mode::answer_later:
+        std::thread([r = std::move(res), body = req.body()]() mutable {
+          std::this_thread::sleep_for(50ms);
+          r.send(make_response(status::accepted, body, text_content_type));
+        }).detach();
+        break;
+      case mode::drop:
+        break;  // the responder dies here without an answer
+    }
+  }
+};
+
+class server_test : public ::testing::Test {
+ protected:
+  void start(server_options options = {}) {
+    options.host = "127.0.0.1";
+    options.port = 0;
+    server_ = std::make_unique<server>(io_, options, handler_);
+    auto listening = server_->listen();
+    ASSERT_TRUE(listening) << listening.error().describe();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    if (server_) server_->stop_accepting();
+    if (server_) server_->close_idle_connections();
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Sends raw bytes and reads until the server closes or `until` appears.
+  std::string exchange(const std::string& bytes, const std::string& until = "") {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+    asio::write(socket, asio::buffer(bytes));
+    std::string received;
+    char buffer[4096];
+    boost::system::error_code ec;
+    while (!ec) {
+      auto n = socket.read_some(asio::buffer(buffer), ec);
+      received.append(buffer, n);
+      if (!until.empty() && received.find(until) != std::string::npos) break;
+    }
+    return received;
+  }
+
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  test_handler handler_;
+  std::unique_ptr<server> server_;
+  std::thread thread_;
+};
+
+TEST_F(server_test, answers_several_requests_on_one_keep_alive_connection) {
+  start();
+  testing::http_client client("127.0.0.1", server_->port());
+  for (int i = 0; i < 3; ++i) {
+    auto r = client.post("/x", "body-" + std::to_string(i));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "body-" + std::to_string(i));
+  }
+  EXPECT_EQ(server_->stats().connections_accepted.load(), 1u);
+}
+
+TEST_F(server_test, a_handler_may_answer_later_from_another_thread) {
+  start();
+  handler_.how = test_handler::mode::answer_later;
+  testing::http_client client("127.0.0.1", server_->port());
+  auto r = client.post("/x", "later");
+  EXPECT_EQ(r.status, 202);
+  EXPECT_EQ(r.body, "later");
+}
+
+TEST_F(server_test, a_dropped_responder_answers_500) {
+  start();
+  handler_.how = test_handler::mode::drop;
+  testing::http_client client("127.0.0.1", server_->port());
+  EXPECT_EQ(client.post("/x", "lost").status, 500);
+}
+
+TEST_F(server_test, body_capacity_leaves_room_for_parser_padding) {
+  server_options options;
+  options.body_padding = 64;
+  start(options);
+  testing::http_client client("127.0.0.1", server_->port());
+  client.post("/x", std::string(1000, 'a'));
+  EXPECT_GE(handler_.last_capacity.load(), 1064u);
+}
+
+TEST_F(server_test, announced_oversize_body_gets_413_before_it_is_read) {
+  server_options options;
+  options.max_body_bytes = 100;
+  start(options);
+  auto reply = exchange("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 101\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply;
+  EXPECT_NE(reply.find("body_too_large"), std::string::npos);
+  EXPECT_EQ(handler_.requests.load(), 0);
+}
+
+TEST_F(server_test, chunked_body_over_the_limit_gets_413) {
+  server_options options;
+  options.max_body_bytes = 10;
+  start(options);
+  auto reply = exchange(
+      "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply;
+  EXPECT_EQ(handler_.requests.load(), 0);
+}
+
+TEST_F(server_test, chunked_body_within_the_limit_is_reassembled) {
+  start();
+  auto reply = exchange(
+      "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_NE(reply.find("\r\n\r\nabcde"), std::string::npos) << reply;
+}
+
+TEST_F(server_test, oversize_header_gets_431) {
+  server_options options;
+  options.max_header_bytes = 256;
+  start(options);
+  auto reply =
+      exchange("GET /x HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(400, 'b') + "\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 431", 0), 0u) << reply;
+  EXPECT_EQ(server_->stats().requests_rejected_header_too_large.load(), 1u);
+}
+
+TEST_F(server_test, malformed_request_gets_400_and_is_counted) {
+  start();
+  auto reply = exchange("NOT A REQUEST\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
+  EXPECT_EQ(server_->stats().requests_rejected_malformed.load(), 1u);
+}
+
+TEST_F(server_test, expect_100_continue_gets_interim_then_final_response) {
+  start();
+  asio::io_context io;
+  tcp::socket socket(io);
+  socket.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  asio::write(socket,
+              asio::buffer(std::string(
+                  "POST /x HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n"
+                  "Connection: close\r\n\r\n")));
+  char buffer[256];
+  auto n = socket.read_some(asio::buffer(buffer));
+  std::string interim(buffer, n);
+  EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue", 0), 0u) << interim;
+  asio::write(socket, asio::buffer(std::string("hello")));
+  std::string rest;
+  boost::system::error_code ec;
+  while (!ec) {
+    n = socket.read_some(asio::buffer(buffer), ec);
+    rest.append(buffer, n);
+  }
+  EXPECT_NE(rest.find("HTTP/1.1 200"), std::string::npos) << rest;
+  EXPECT_NE(rest.find("hello"), std::string::npos) << rest;
+}
+
+TEST_F(server_test, early_refusal_skips_100_continue_and_the_body) {
+  start();
+  auto reply = exchange(
+      "POST /refuse HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 415", 0), 0u) << reply;
+  EXPECT_EQ(reply.find("100 Continue"), std::string::npos) << reply;
+  EXPECT_EQ(handler_.requests.load(), 0);
+}
+
+TEST_F(server_test, connections_over_the_limit_are_closed_at_once) {
+  server_options options;
+  options.max_connections = 1;
+  start(options);
+  testing::http_client first("127.0.0.1", server_->port());
+  ASSERT_EQ(first.post("/x", "a").status, 200);
+  auto refused = exchange("GET /x HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(refused, "");
+  EXPECT_EQ(server_->stats().connections_refused.load(), 1u);
+}
+
+TEST_F(server_test, idle_keep_alive_connection_is_closed_after_the_idle_timeout) {
+  server_options options;
+  options.idle_timeout = 100ms;
+  start(options);
+  auto started = std::chrono::steady_clock::now();
+  auto reply = exchange("GET /x HTTP/1.1\r\nHost: a\r\n\r\n");  // reads until the server closes
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+TEST_F(server_test, slow_header_is_cut_off_at_the_header_timeout) {
+  server_options options;
+  options.header_timeout = 100ms;
+  start(options);
+  auto started = std::chrono::steady_clock::now();
+  auto reply = exchange("GET /x HTTP/1.1\r\nHost: a\r\n");  // never finishes the header
+  EXPECT_EQ(reply, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  EXPECT_EQ(server_->stats().timeouts.load(), 1u);
+}
+
+TEST_F(server_test, stop_accepting_refuses_new_connections) {
+  start();
+  server_->stop_accepting();
+  std::this_thread::sleep_for(50ms);
+  asio::io_context io;
+  tcp::socket socket(io);
+  boost::system::error_code ec;
+  socket.connect({asio::ip::make_address("127.0.0.1"), server_->port()}, ec);
+  EXPECT_TRUE(ec) << "connected after stop_accepting";
+}
+
+}  // namespace
+}  // namespace mailhook::http

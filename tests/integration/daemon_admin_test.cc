@@ -1,0 +1,68 @@
+// The real `mailhook serve` against the shared broker: the admin listener's probes and
+// a metrics exposition that Prometheus' own promtool accepts; a clean exit on SIGTERM.
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "support/daemon.h"
+
+namespace mailhook::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(daemon_admin, healthz_answers_ok) {
+  daemon d(shared_kafka_bootstrap());
+  auto r = d.admin_get("/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"status":"ok"})");
+}
+
+TEST(daemon_admin, readyz_turns_ready_once_kafka_answers_and_topics_exist) {
+  daemon d(shared_kafka_bootstrap());
+  ASSERT_TRUE(d.wait_for_readyz(200, 60s)) << d.admin_get("/readyz").body << "\n" << d.output();
+  auto r = d.admin_get("/readyz");
+  EXPECT_EQ(r.body, R"({"ready":true,"checks":{"kafka":"ok","topics":"ok"}})");
+}
+
+TEST(daemon_admin, metrics_pass_promtool_check) {
+  daemon d(shared_kafka_bootstrap());
+  ASSERT_TRUE(d.wait_for_readyz(200, 60s));
+  auto r = d.admin_get("/metrics");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  for (const char* expected :
+       {"mailhook_kafka_up 1", "mailhook_build_info{version=", "process_resident_memory_bytes",
+        "process_open_fds", "process_start_time_seconds",
+        "mailhook_http_connections_open{listener=\"admin\"}"}) {
+    EXPECT_NE(r.body.find(expected), std::string::npos) << "missing " << expected << " in\n"
+                                                        << r.body;
+  }
+  temp_dir dir;
+  auto file = dir.write("metrics.txt", r.body);
+  auto check = run({"/bin/sh", "-c", "promtool check metrics < '" + file.string() + "'"});
+  EXPECT_EQ(check.status, 0) << check.output;
+  EXPECT_EQ(check.output, "") << "promtool complained:\n" << check.output;
+}
+
+TEST(daemon_admin, unknown_paths_and_methods_get_json_errors) {
+  daemon d(shared_kafka_bootstrap());
+  auto missing = d.admin_get("/nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.headers["content-type"], "application/json");
+  http_client client("127.0.0.1", d.admin_port());
+  auto wrong_method = client.post("/metrics", "x");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_EQ(wrong_method.headers["allow"], "GET");
+}
+
+TEST(daemon_admin, sigterm_stops_cleanly_with_exit_0) {
+  daemon d(shared_kafka_bootstrap());
+  auto status = d.stop(30s);
+  ASSERT_TRUE(status.has_value()) << "did not exit within 30 s\n" << d.output();
+  EXPECT_EQ(*status, 0) << d.output();
+  EXPECT_NE(d.output().find("stopped"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mailhook::testing

@@ -1,0 +1,134 @@
+// The kafka module against the shared real broker: topic creation (and its compaction
+// check), then records produced with librdkafka's idempotent producer come back intact
+// through a consumer group.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <string>
+
+#include "kafka/client.h"
+#include "kafka/topics.h"
+#include "support/daemon.h"
+
+namespace mailhook::kafka {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string unique_name(const std::string& stem) {
+  return "test." + stem + "." + std::to_string(::getpid()) + "." +
+         std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+config::kafka_config shared_cluster() {
+  config::kafka_config kafka;
+  kafka.bootstrap_servers = testing::shared_kafka_bootstrap();
+  kafka.client_id = "mailhook-test";
+  return kafka;
+}
+
+handle_ptr admin_handle() {
+  auto conf = make_conf(shared_cluster());
+  EXPECT_TRUE(conf) << conf.error().describe();
+  auto handle = make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
+  EXPECT_TRUE(handle) << handle.error().describe();
+  return std::move(*handle);
+}
+
+TEST(kafka_roundtrip, probe_counts_the_brokers) {
+  auto handle = admin_handle();
+  auto brokers = probe_cluster(handle.get(), 10s);
+  ASSERT_TRUE(brokers) << brokers.error().describe();
+  EXPECT_EQ(*brokers, 1u);
+}
+
+TEST(kafka_roundtrip, ensure_topics_creates_and_is_idempotent) {
+  auto handle = admin_handle();
+  config::topic_spec plain{unique_name("plain"), 3, 1};
+  config::topic_spec compacted{unique_name("compacted"), 2, 1, true};
+  auto first = ensure_topics(handle.get(), {plain, compacted}, 30s);
+  ASSERT_TRUE(first) << first.error().describe();
+  auto again = ensure_topics(handle.get(), {plain, compacted}, 30s);
+  EXPECT_TRUE(again) << again.error().describe();
+}
+
+TEST(kafka_roundtrip, a_changelog_topic_that_is_not_compacted_is_refused) {
+  auto handle = admin_handle();
+  config::topic_spec plain{unique_name("not-compacted"), 1, 1};
+  ASSERT_TRUE(ensure_topics(handle.get(), {plain}, 30s));
+  plain.compacted = true;
+  auto refused = ensure_topics(handle.get(), {plain}, 30s);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().describe().find("must be compacted"), std::string::npos)
+      << refused.error().describe();
+}
+
+TEST(kafka_roundtrip, produced_records_come_back_through_a_consumer_group) {
+  const std::string topic = unique_name("roundtrip");
+  {
+    auto handle = admin_handle();
+    ASSERT_TRUE(ensure_topics(handle.get(), {{topic, 3, 1}}, 30s));
+  }
+
+  static std::atomic<int> delivered{0};
+  static std::atomic<int> failed{0};
+  delivered = 0;
+  failed = 0;
+  auto producer_conf = make_conf(
+      shared_cluster(), {{"enable.idempotence", "true"}, {"acks", "all"}, {"linger.ms", "5"}});
+  ASSERT_TRUE(producer_conf);
+  rd_kafka_conf_set_dr_msg_cb(
+      producer_conf->get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+        (m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? delivered : failed).fetch_add(1);
+      });
+  auto producer = make_handle(RD_KAFKA_PRODUCER, std::move(*producer_conf));
+  ASSERT_TRUE(producer) << producer.error().describe();
+
+  rd_kafka_topic_t* topic_handle = rd_kafka_topic_new(producer->get(), topic.c_str(), nullptr);
+  constexpr int count = 1000;
+  std::set<std::string> sent;
+  for (int i = 0; i < count; ++i) {
+    std::string key = "tenant-" + std::to_string(i % 7);
+    std::string value = "record-" + std::to_string(i);
+    sent.insert(key + "=" + value);
+    int rc = rd_kafka_produce(topic_handle, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                              value.data(), value.size(), key.data(), key.size(), nullptr);
+    ASSERT_EQ(rc, 0) << rd_kafka_err2str(rd_kafka_last_error());
+    rd_kafka_poll(producer->get(), 0);
+  }
+  ASSERT_EQ(rd_kafka_flush(producer->get(), 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_destroy(topic_handle);
+  EXPECT_EQ(delivered.load(), count);
+  EXPECT_EQ(failed.load(), 0);
+
+  auto consumer_conf = make_conf(
+      shared_cluster(), {{"group.id", unique_name("group")}, {"auto.offset.reset", "earliest"}});
+  ASSERT_TRUE(consumer_conf);
+  auto consumer = make_handle(RD_KAFKA_CONSUMER, std::move(*consumer_conf));
+  ASSERT_TRUE(consumer) << consumer.error().describe();
+  rd_kafka_poll_set_consumer(consumer->get());
+  auto* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  ASSERT_EQ(rd_kafka_subscribe(consumer->get(), topics), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(topics);
+
+  std::set<std::string> received;
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (received.size() < sent.size() && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer->get(), 500);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      received.insert(std::string(static_cast<const char*>(m->key), m->key_len) + "=" +
+                      std::string(static_cast<const char*>(m->payload), m->len));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(consumer->get());
+  EXPECT_EQ(received, sent);
+}
+
+}  // namespace
+}  // namespace mailhook::kafka

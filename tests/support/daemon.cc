@@ -1,0 +1,92 @@
+#include "support/daemon.h"
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <regex>
+#include <stdexcept>
+#include <thread>
+
+namespace mailhook::testing {
+
+std::filesystem::path source_dir() {
+  const char* dir = std::getenv("MAILHOOK_SOURCE_DIR");
+  if (dir == nullptr)
+    throw std::runtime_error("MAILHOOK_SOURCE_DIR is not set (run the tests with ctest)");
+  return dir;
+}
+
+std::string shared_kafka_bootstrap() {
+  const char* bootstrap = std::getenv("MAILHOOK_TEST_KAFKA_BOOTSTRAP");
+  if (bootstrap == nullptr || *bootstrap == '\0') {
+    throw std::runtime_error(
+        "MAILHOOK_TEST_KAFKA_BOOTSTRAP is not set: run integration tests through scripts/test");
+  }
+  return bootstrap;
+}
+
+std::string mailhook_binary() {
+  return MAILHOOK_BINARY;
+}
+
+kafka_broker::kafka_broker() {
+  start();
+}
+
+kafka_broker::~kafka_broker() {
+  run({(source_dir() / "scripts/kafka").string(), "stop"},
+      {{"MAILHOOK_KAFKA_DIR", dir_.path().string()}});
+}
+
+void kafka_broker::start() {
+  auto r = run({(source_dir() / "scripts/kafka").string(), "start"},
+               {{"MAILHOOK_KAFKA_DIR", dir_.path().string()}});
+  if (r.status != 0) throw std::runtime_error("scripts/kafka start failed:\n" + r.output);
+  std::smatch m;
+  static const std::regex address(R"((127\.0\.0\.1:\d+))");
+  if (!std::regex_search(r.output, m, address))
+    throw std::runtime_error("no bootstrap address in:\n" + r.output);
+  bootstrap_ = m[1];
+}
+
+void kafka_broker::stop() {
+  auto r = run({(source_dir() / "scripts/kafka").string(), "stop"},
+               {{"MAILHOOK_KAFKA_DIR", dir_.path().string()}});
+  if (r.status != 0) throw std::runtime_error("scripts/kafka stop failed:\n" + r.output);
+}
+
+daemon::daemon(const std::string& kafka_bootstrap, const std::string& extra_toml,
+               std::vector<std::string> extra_args) {
+  std::string toml = "[admin]\nlisten = \"127.0.0.1:0\"\n\n[kafka]\nbootstrap_servers = \"" +
+                     kafka_bootstrap +
+                     "\"\nhealth_interval = \"200ms\"\nhealth_timeout = \"1s\"\n\n" + extra_toml;
+  auto config = dir_.write("mailhook.toml", toml);
+  std::vector<std::string> argv{mailhook_binary(), "serve", "--config", config.string()};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  process_ = std::make_unique<process>(argv);
+  static const std::regex listening(R"(admin listener on [0-9.]+:(\d+))");
+  auto match = process_->wait_for_line(listening, std::chrono::seconds(30));
+  if (!match)
+    throw std::runtime_error("mailhook did not start; its output:\n" + process_->output());
+  admin_port_ = static_cast<std::uint16_t>(std::stoi((*match)[1]));
+}
+
+daemon::~daemon() {
+  if (process_) (void)stop(std::chrono::seconds(10));
+}
+
+bool daemon::wait_for_readyz(int status, std::chrono::milliseconds timeout) const {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (admin_get("/readyz").status == status) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+std::optional<int> daemon::stop(std::chrono::milliseconds timeout) {
+  process_->signal(SIGTERM);
+  return process_->wait(timeout);
+}
+
+}  // namespace mailhook::testing
