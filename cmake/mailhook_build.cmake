@@ -5,7 +5,7 @@
 add_library(mailhook_warnings INTERFACE)
 target_compile_options(mailhook_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
-  -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual -Wnull-dereference
+  -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual
   # g++ 12 reports impossible overlaps in inlined std::string concatenation at -O2 and
   # above (GCC bug 105329): a false positive that would fail every -Werror build.
   -Wno-restrict)
