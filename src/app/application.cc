@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
@@ -36,6 +35,12 @@ application::~application() {
 }
 
 result<void> application::build() {
+  signals_ = std::make_unique<boost::asio::signal_set>(io_, SIGINT, SIGTERM);
+  signals_->async_wait([this](const boost::system::error_code& ec, int signal_number) {
+    if (ec) return;
+    spdlog::info("received signal {}, stopping", signal_number);
+    request_stop();
+  });
   metrics::register_process_metrics(registry_);
   registry_.gauge("mailhook_build_info", "Build of the running mailhook", {"version"})
       .with({version})
@@ -74,8 +79,16 @@ result<void> application::build() {
   }
 
   for (const auto& role : config_.roles) {
-    // The roles are built by their own modules as they land; until then say so plainly.
-    spdlog::warn("role '{}' is not part of this build yet; it does not run", role);
+    if (role == "ingest") {
+      auto ingest = webhook::ingest_role::start(config_, *kafka_monitor_, registry_);
+      if (!ingest) return ingest.error();
+      ingest_ = std::move(*ingest);
+      register_server_metrics(ingest_->server());
+      readiness_.add("ingest", [] { return std::optional<std::string>(); });
+    } else {
+      // The roles are built by their own modules as they land; until then say so plainly.
+      spdlog::warn("role '{}' is not part of this build yet; it does not run", role);
+    }
   }
 
   admin_handler_ = std::make_unique<admin_handler>(readiness_, registry_);
@@ -93,10 +106,9 @@ result<void> application::build() {
 }
 
 void application::register_server_metrics(const http::server& server) {
-  const auto* s = &server;
-  registry_.add_collector([s](metrics::collector_sink& sink) {
-    const auto& stats = s->stats();
-    const std::string& name = s->options().name;
+  registry_.add_collector([shared = server.shared_stats(),
+                           name = server.options().name](metrics::collector_sink& sink) {
+    const auto& stats = *shared;
     sink.gauge("mailhook_http_connections_open", "Open HTTP connections", {"listener"})
         .set({name}, static_cast<double>(stats.connections_open.load()));
     sink.counter("mailhook_http_connections_total", "Accepted HTTP connections", {"listener"})
@@ -120,12 +132,6 @@ void application::register_server_metrics(const http::server& server) {
 }
 
 int application::run() {
-  boost::asio::signal_set signals(io_, SIGINT, SIGTERM);
-  signals.async_wait([this](const boost::system::error_code& ec, int signal_number) {
-    if (ec) return;
-    spdlog::info("received signal {}, stopping", signal_number);
-    request_stop();
-  });
   auto work = boost::asio::make_work_guard(io_);
   const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) io_threads_.emplace_back([this] { io_.run(); });
@@ -135,7 +141,7 @@ int application::run() {
     std::unique_lock lock(stop_->mutex);
     stop_->cv.wait(lock, [this] { return stop_->requested; });
   }
-  signals.cancel();
+  signals_->cancel();
   work.reset();
   shutdown();
   spdlog::info("stopped");
@@ -155,6 +161,12 @@ void application::shutdown() {
   stopped_ = true;
   // Intake first, then the admin port (kept to the end so that probes see the drain),
   // then the threads and the Kafka monitor.
+  if (ingest_) {
+    // Accepted batches are answered before anything else stops: up to the request
+    // deadline for Kafka to confirm them.
+    ingest_->stop(config_.ingest.request_deadline + std::chrono::seconds(1));
+    ingest_.reset();
+  }
   if (admin_server_) {
     admin_server_->stop_accepting();
     admin_server_->close_idle_connections();

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +22,7 @@
 #include "http/server.h"
 #include "kafka/cluster_monitor.h"
 #include "metrics/registry.h"
+#include "webhook/ingest_role.h"
 
 namespace mailhook::app {
 
@@ -52,9 +54,13 @@ class application {
   metrics::registry registry_;
   readiness readiness_;
   std::unique_ptr<kafka::cluster_monitor> kafka_monitor_;
+  std::unique_ptr<webhook::ingest_role> ingest_;
   // Declared before the servers so that it is destroyed after them: the servers' sockets
   // belong to it.
   boost::asio::io_context io_;
+  // Installed before any listener opens, so that a SIGTERM that comes early is still a
+  // clean stop and not the default action.
+  std::unique_ptr<boost::asio::signal_set> signals_;
   std::unique_ptr<admin_handler> admin_handler_;
   std::unique_ptr<http::server> admin_server_;
   std::vector<std::thread> io_threads_;

@@ -107,6 +107,107 @@ void read_topics(table_reader& t, topics_config& out) {
   }
 }
 
+void read_ingest(table_reader& t, ingest_config& out) {
+  t.read("listen", out.listen);
+  t.read("threads", out.threads, 0, 256);
+  if (t.read_byte_size("max_body", out.max_body) && out.max_body == 0) {
+    t.report(errc::bad_value, {"max_body"}, "must be more than 0 bytes");
+  }
+  if (t.read_byte_size("max_header", out.max_header) &&
+      (out.max_header < 1024 || out.max_header > 1024 * 1024)) {
+    t.report(errc::bad_value, {"max_header"}, "must be between 1KiB and 1MiB");
+  }
+  t.read_duration("header_timeout", out.header_timeout, 1ms);
+  t.read_duration("body_timeout", out.body_timeout, 1ms);
+  t.read_duration("idle_timeout", out.idle_timeout, 1ms);
+  t.read("max_connections", out.max_connections, 1, 1'000'000);
+  t.read_duration("request_deadline", out.request_deadline, 1ms);
+  if (t.read_byte_size("inflight_budget", out.inflight_budget) &&
+      out.inflight_budget < out.max_body) {
+    t.report(errc::bad_value, {"inflight_budget"},
+             "must be at least max_body, or no batch of that size could pass");
+  }
+  t.read_duration("retry_after", out.retry_after, 1000ms);
+  static constexpr std::pair<std::string_view, event_encoding> encodings[] = {
+      {"protobuf", event_encoding::protobuf}, {"json", event_encoding::json}};
+  t.read_choice("encoding", out.encoding, encodings);
+  t.read("keep_raw_event", out.keep_raw_event);
+  t.read("kafka_headers", out.kafka_headers);
+  t.read("tls_cert_file", out.tls_cert_file);
+  t.read("tls_key_file", out.tls_key_file);
+  if (out.tls_cert_file.empty() != out.tls_key_file.empty()) {
+    t.report(errc::bad_value, {out.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file"},
+             "tls_cert_file and tls_key_file go together");
+  }
+  static constexpr std::pair<std::string_view, std::string_view> reserved[] = {
+      {"bootstrap.servers", "kafka.bootstrap_servers"},
+      {"metadata.broker.list", "kafka.bootstrap_servers"},
+      {"client.id", "kafka.client_id"}};
+  t.read_text_map("producer", out.producer, reserved);
+}
+
+// A source name is a path segment of the webhook URL.
+bool is_source_name(std::string_view name) {
+  return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+void read_source(table_reader& t, source_config& out) {
+  if (!t.read("tenant", out.tenant) || out.tenant.empty()) {
+    t.report(errc::bad_value, {"tenant"}, "every source names its tenant");
+  } else if (out.tenant.find('/') != std::string::npos) {
+    t.report(errc::bad_value, {"tenant"},
+             "must not contain '/', which separates the parts of Kafka keys");
+  }
+  t.read("public_keys", out.public_keys);
+  t.read_duration("replay_window", out.replay_window);
+  t.read("bearer_tokens", out.bearer_tokens);
+  if (t.read("basic_auth", out.basic_auth)) {
+    for (const auto& pair : out.basic_auth) {
+      if (pair.find(':') == std::string::npos) {
+        t.report(errc::bad_value, {"basic_auth"}, "each entry is \"user:password\"");
+        break;
+      }
+    }
+  }
+  t.read("allow_unauthenticated", out.allow_unauthenticated);
+  if (!out.bearer_tokens.empty() && !out.basic_auth.empty()) {
+    t.report(errc::bad_value, {"basic_auth"},
+             "bearer_tokens and basic_auth both need the Authorization header; a source can use "
+             "one of them");
+  }
+  bool authenticated =
+      !out.public_keys.empty() || !out.bearer_tokens.empty() || !out.basic_auth.empty();
+  if (!authenticated && !out.allow_unauthenticated) {
+    t.report(errc::bad_value, {"public_keys"},
+             "source has no authentication: set public_keys, bearer_tokens or basic_auth, "
+             "or allow_unauthenticated = true to accept anyone who knows the URL");
+  }
+  if (authenticated && out.allow_unauthenticated) {
+    t.report(errc::bad_value, {"allow_unauthenticated"},
+             "contradicts the credentials set for this source");
+  }
+  if (out.replay_window.count() > 0 && out.public_keys.empty()) {
+    t.report(errc::bad_value, {"replay_window"},
+             "checks the signed timestamp, so it needs public_keys");
+  }
+}
+
+void read_sources(table_reader& t, std::vector<source_config>& out) {
+  for (std::string_view name : t.keys()) {
+    source_config source;
+    source.name = std::string(name);
+    if (!is_source_name(name)) {
+      t.report(errc::bad_value, {source.name}, "a source name is 1 to 128 of a-z A-Z 0-9 . _ -");
+    }
+    t.section(name, [&](table_reader& s) { read_source(s, source); });
+    out.push_back(std::move(source));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+}
+
 void check_roles(table_reader& t, const std::vector<std::string>& roles) {
   std::vector<std::string_view> known(std::begin(all_roles), std::end(all_roles));
   if (roles.empty()) t.report(errc::bad_value, {"roles"}, "at least one role is required");
@@ -132,6 +233,8 @@ void read_daemon(table_reader& t, daemon_config& out) {
   t.section("admin", [&](table_reader& s) { read_admin(s, out.admin); });
   t.section("kafka", [&](table_reader& s) { read_kafka(s, out.kafka); });
   t.section("topics", [&](table_reader& s) { read_topics(s, out.topics); });
+  t.section("ingest", [&](table_reader& s) { read_ingest(s, out.ingest); });
+  t.section("sources", [&](table_reader& s) { read_sources(s, out.sources); });
 }
 
 }  // namespace

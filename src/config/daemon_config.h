@@ -66,6 +66,50 @@ struct kafka_config {
   bool operator==(const kafka_config&) const = default;
 };
 
+// [ingest]: the public webhook listener and how events are published.
+enum class event_encoding { protobuf, json };
+
+struct ingest_config {
+  listen_address listen{"127.0.0.1", 8080};  // the public port: only /webhooks/sendgrid/{source}
+  int threads = 0;                           // I/O threads; 0 = one per core
+  std::uint64_t max_body = 8 * 1024 * 1024;  // SendGrid batches reach ~768 KB
+  std::uint64_t max_header = 16 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};
+  std::chrono::milliseconds body_timeout{60'000};
+  std::chrono::milliseconds idle_timeout{75'000};
+  int max_connections = 4096;
+  // Kafka must confirm a whole batch within this, or the answer is 503 (SendGrid retries).
+  std::chrono::milliseconds request_deadline{10'000};
+  // Bytes held for batches not yet confirmed by Kafka; past it new batches get 503.
+  std::uint64_t inflight_budget = 256 * 1024 * 1024;
+  std::chrono::milliseconds retry_after{5'000};  // the Retry-After of a 503
+  event_encoding encoding = event_encoding::protobuf;
+  bool keep_raw_event = false;  // also publish each event's JSON exactly as received
+  bool kafka_headers = true;    // mailhook-event-id, mailhook-tenant, mailhook-schema
+  std::string tls_cert_file;    // PEM chain; with tls_key_file, the listener speaks HTTPS
+  std::string tls_key_file;
+  // [ingest.producer]: librdkafka settings for the events producer, over mailhook's
+  // defaults (idempotence, lz4, batching) and over [kafka.properties].
+  std::map<std::string, std::string> producer;
+
+  bool operator==(const ingest_config&) const = default;
+};
+
+// [sources.NAME]: one SendGrid Event Webhook, posting to /webhooks/sendgrid/NAME.
+struct source_config {
+  std::string name;
+  std::string tenant;
+  std::vector<std::string>
+      public_keys;  // base64 SPKI, as SendGrid shows them; several for rotation
+  std::chrono::milliseconds replay_window{0};  // max age of the signed timestamp; 0 = off
+  std::vector<std::string> bearer_tokens;      // accepted "Authorization: Bearer" tokens
+  std::vector<std::string> basic_auth;         // accepted "user:password" pairs
+  bool allow_unauthenticated =
+      false;  // must be said explicitly for a source without any of the above
+
+  bool operator==(const source_config&) const = default;
+};
+
 inline constexpr std::string_view all_roles[] = {"ingest", "policy", "index", "sender"};
 
 struct daemon_config {
@@ -75,6 +119,8 @@ struct daemon_config {
   admin_config admin;
   kafka_config kafka;
   topics_config topics;
+  ingest_config ingest;
+  std::vector<source_config> sources;  // sorted by name
 
   bool operator==(const daemon_config&) const = default;
 };

@@ -349,6 +349,13 @@ const toml::node* table_reader::find(const key_path& relative) const {
   return node;
 }
 
+std::vector<std::string_view> table_reader::keys() const {
+  std::vector<std::string_view> names;
+  if (table_ == nullptr) return names;
+  for (const auto& [key, node] : *table_) names.push_back(key.str());
+  return names;
+}
+
 bool table_reader::contains(const key_path& relative) const {
   return find(relative) != nullptr;
 }

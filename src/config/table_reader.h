@@ -84,6 +84,11 @@ class table_reader {
     sub.finish();
   }
 
+  // The keys of this table, in file order as toml++ keeps them (sorted): for maps of named
+  // sections such as [sources.NAME]. The views point into the tree and live as long as
+  // the load.
+  [[nodiscard]] std::vector<std::string_view> keys() const;
+
   // Reports a problem with the value at `relative` below this table (it may be absent,
   // e.g. when the problem involves a default).
   void report(errc code, const key_path& relative, std::string message) const;

@@ -41,6 +41,7 @@ class connection : public std::enable_shared_from_this<connection> {
   }
 
   ~connection() {
+    stop_counting_body();
     state_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
     std::lock_guard lock(state_->connections_mutex);
     state_->connections.erase(this);
@@ -105,6 +106,8 @@ class connection : public std::enable_shared_from_this<connection> {
             "the body is larger than " + std::to_string(options().max_body_bytes) + " bytes"));
       }
       parser_->get().body().reserve(static_cast<std::size_t>(*length) + options().body_padding);
+      counted_body_bytes_ = *length;
+      state_->stats.body_bytes_reading.fetch_add(counted_body_bytes_, std::memory_order_relaxed);
     }
     if (beast::iequals(header[field::expect], "100-continue")) {
       continue_.emplace(status::continue_, 11);
@@ -123,6 +126,7 @@ class connection : public std::enable_shared_from_this<connection> {
     stream_.expires_after(options().body_timeout);
     beast::http::async_read(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              self->stop_counting_body();
                               if (ec) return self->on_read_error(ec);
                               self->dispatch_request();
                             });
@@ -184,6 +188,11 @@ class connection : public std::enable_shared_from_this<connection> {
                              });
   }
 
+  void stop_counting_body() {
+    state_->stats.body_bytes_reading.fetch_sub(std::exchange(counted_body_bytes_, 0),
+                                               std::memory_order_relaxed);
+  }
+
   void close() {
     if (phase_ == phase::closed) return;
     phase_ = phase::closed;
@@ -201,6 +210,7 @@ class connection : public std::enable_shared_from_this<connection> {
   phase phase_ = phase::awaiting_request;
   bool keep_alive_ = true;
   bool first_request_ = true;
+  std::uint64_t counted_body_bytes_ = 0;
 };
 
 }  // namespace detail
@@ -232,6 +242,10 @@ server::~server() {
 const server_options& server::options() const {
   return state_->options;
 }
+std::shared_ptr<const server_stats> server::shared_stats() const {
+  return {state_, &state_->stats};
+}
+
 const server_stats& server::stats() const {
   return state_->stats;
 }

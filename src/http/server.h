@@ -51,6 +51,9 @@ struct server_stats {
   std::atomic<std::uint64_t> requests_rejected_body_too_large{0};
   std::atomic<std::uint64_t> requests_rejected_malformed{0};
   std::atomic<std::uint64_t> timeouts{0};
+  // Announced (Content-Length) bytes of bodies being read right now: memory that is
+  // about to be held, which a handler's budget can count before admitting more.
+  std::atomic<std::uint64_t> body_bytes_reading{0};
 };
 
 namespace detail {
@@ -102,6 +105,8 @@ class server {
   [[nodiscard]] std::uint16_t port() const { return port_; }
   [[nodiscard]] const server_options& options() const;
   [[nodiscard]] const server_stats& stats() const;
+  // The same counters, for readers that may outlive the server (a metrics collector).
+  [[nodiscard]] std::shared_ptr<const server_stats> shared_stats() const;
 
   // Stops intake: no new connection is accepted, and connections close after their
   // current response. Requests already being read or handled complete.

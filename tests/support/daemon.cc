@@ -57,18 +57,26 @@ void kafka_broker::stop() {
 
 daemon::daemon(const std::string& kafka_bootstrap, const std::string& extra_toml,
                std::vector<std::string> extra_args) {
-  std::string toml = "[admin]\nlisten = \"127.0.0.1:0\"\n\n[kafka]\nbootstrap_servers = \"" +
-                     kafka_bootstrap +
-                     "\"\nhealth_interval = \"200ms\"\nhealth_timeout = \"1s\"\n\n" + extra_toml;
+  std::string toml = "[admin]\nlisten = \"127.0.0.1:0\"\n\n" + extra_toml;
   auto config = dir_.write("mailhook.toml", toml);
   std::vector<std::string> argv{mailhook_binary(), "serve", "--config", config.string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  process_ = std::make_unique<process>(argv);
+  process_ = std::make_unique<process>(
+      argv,
+      std::map<std::string, std::string>{{"MAILHOOK_INGEST__LISTEN", "127.0.0.1:0"},
+                                         {"MAILHOOK_KAFKA__BOOTSTRAP_SERVERS", kafka_bootstrap},
+                                         {"MAILHOOK_KAFKA__HEALTH_INTERVAL", "200ms"},
+                                         {"MAILHOOK_KAFKA__HEALTH_TIMEOUT", "1s"}});
   static const std::regex listening(R"(admin listener on [0-9.]+:(\d+))");
   auto match = process_->wait_for_line(listening, std::chrono::seconds(30));
   if (!match)
     throw std::runtime_error("mailhook did not start; its output:\n" + process_->output());
   admin_port_ = static_cast<std::uint16_t>(std::stoi((*match)[1]));
+  // The webhook listener, when there is one, opens before the admin listener.
+  static const std::regex webhook(R"(webhook listener on [0-9.]+:(\d+))");
+  if (auto w = process_->wait_for_line(webhook, std::chrono::milliseconds(0))) {
+    webhook_port_ = static_cast<std::uint16_t>(std::stoi((*w)[1]));
+  }
 }
 
 daemon::~daemon() {

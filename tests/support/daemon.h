@@ -39,8 +39,9 @@ class kafka_broker {
   std::string bootstrap_;
 };
 
-// `mailhook serve` with a generated configuration: the admin listener on a free port,
-// fast Kafka health probes, and `extra_toml` appended for the test's own settings.
+// `mailhook serve` with a generated configuration: the admin and webhook listeners on
+// free ports, fast Kafka health probes, and `extra_toml` appended for the test's own
+// settings (any table but [admin]; the listeners' addresses come from the environment).
 class daemon {
  public:
   daemon(const std::string& kafka_bootstrap, const std::string& extra_toml = "",
@@ -48,6 +49,8 @@ class daemon {
   ~daemon();
 
   [[nodiscard]] std::uint16_t admin_port() const { return admin_port_; }
+  // The public webhook port; 0 when the ingest role does not run.
+  [[nodiscard]] std::uint16_t webhook_port() const { return webhook_port_; }
   http_reply admin_get(const std::string& target) const { return http_get(admin_port_, target); }
   // Polls /readyz until it answers `status` (200 or 503); false after `timeout`.
   bool wait_for_readyz(int status, std::chrono::milliseconds timeout) const;
@@ -60,6 +63,7 @@ class daemon {
   temp_dir dir_;
   std::unique_ptr<process> process_;
   std::uint16_t admin_port_ = 0;
+  std::uint16_t webhook_port_ = 0;
 };
 
 }  // namespace mailhook::testing

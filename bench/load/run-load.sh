@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# One end-to-end load run of the ingest role on this machine: a fresh Kafka broker and key,
+# `mailhook serve --roles ingest` on free loopback ports, then mailhook_load with this
+# script's arguments (it adds --url, --sign-key-pem and --daemon-pid). Everything it
+# starts is stopped and deleted on exit, also after a failure or Ctrl-C.
+#
+#   bench/load/run-load.sh --events-per-batch 1000 --connections 8 --duration 20s
+#   bench/load/run-load.sh --events-per-batch 1 --rate 2000 --duration 30s --json
+#
+# Needs the Release build (cmake --preset release && cmake --build --preset release) and
+# the broker's jars (scripts/setup). Environment:
+#   MAILHOOK_BUILD_DIR   build tree to take both binaries from (default build/release)
+#   MAILHOOK_INGEST__*   other daemon settings pass through, e.g. MAILHOOK_INGEST__ENCODING=json;
+#                        the listeners' and the broker's addresses are always this script's.
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib/common.sh"
+cd "$MAILHOOK_ROOT"
+
+build_dir=${MAILHOOK_BUILD_DIR:-build/release}
+mailhook=$build_dir/src/mailhook
+load=$build_dir/bench/mailhook_load
+[ -x "$mailhook" ] || die "$mailhook is missing: cmake --preset release && cmake --build --preset release"
+[ -x "$load" ] || die "$load is missing: cmake --preset release && cmake --build --preset release"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mailhook-load.XXXXXX")
+kafka_dir=$work/kafka
+daemon_pid=
+broker_started=
+
+stop_daemon() {
+  [ -n "$daemon_pid" ] || return 0
+  if kill -0 "$daemon_pid" 2>/dev/null; then
+    kill -TERM "$daemon_pid"
+    # SIGTERM drains in-flight batches into Kafka first: give it the time it needs.
+    local waited=0
+    while kill -0 "$daemon_pid" 2>/dev/null && ((waited++ < 120)); do sleep 0.25; done
+    if kill -0 "$daemon_pid" 2>/dev/null; then
+      say "mailhook did not stop within 30s of SIGTERM; killing it"
+      kill -KILL "$daemon_pid" 2>/dev/null || true
+    fi
+  fi
+  local status=0
+  wait "$daemon_pid" 2>/dev/null || status=$?
+  daemon_pid=
+  say "mailhook exited with status $status"
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  stop_daemon || true
+  if [ -n "$broker_started" ]; then
+    MAILHOOK_KAFKA_DIR=$kafka_dir scripts/kafka stop >/dev/null || say "kafka: stop failed (dir $kafka_dir)"
+  fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# With --json, stdout is the result object alone; the header goes to stderr.
+header_fd=1
+for arg in "$@"; do if [ "$arg" = --json ]; then header_fd=2; fi; done
+{
+echo "machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+echo "daemon:  $mailhook, load generator: $load"
+} >&"$header_fd"
+
+mkdir -p "$kafka_dir"
+say "starting a fresh Kafka broker..."
+broker_started=1  # before the start: a half-started broker is stopped too
+bootstrap=$(MAILHOOK_KAFKA_DIR=$kafka_dir scripts/kafka start | tail -n 1)
+[[ $bootstrap =~ ^127\.0\.0\.1:[0-9]+$ ]] || die "unexpected bootstrap address from scripts/kafka: '$bootstrap'"
+
+public_key=$("$load" keygen --out "$work/key")
+
+admin_port=$(free_port)
+ingest_port=$(free_port)
+while [ "$ingest_port" = "$admin_port" ]; do ingest_port=$(free_port); done
+
+cat >"$work/mailhook.toml" <<TOML
+# Written by bench/load/run-load.sh for one load run.
+[admin]
+listen = "127.0.0.1:$admin_port"
+
+[kafka]
+bootstrap_servers = "$bootstrap"
+
+[topics.events]
+partitions = 12
+
+[ingest]
+listen = "127.0.0.1:$ingest_port"
+
+[sources.load]
+tenant = "load"
+public_keys = ["$public_key"]
+TOML
+
+# The environment may carry MAILHOOK_* settings; these three would point the daemon away
+# from this run's broker and ports.
+env -u MAILHOOK_KAFKA__BOOTSTRAP_SERVERS -u MAILHOOK_ADMIN__LISTEN -u MAILHOOK_INGEST__LISTEN \
+  "$mailhook" serve --config "$work/mailhook.toml" --roles ingest >"$work/mailhook.log" 2>&1 &
+daemon_pid=$!
+
+say "waiting for mailhook (pid $daemon_pid) to be ready..."
+waited=0
+until curl -sf "http://127.0.0.1:$admin_port/readyz" >/dev/null; do
+  if ! kill -0 "$daemon_pid" 2>/dev/null; then
+    tail -n 30 "$work/mailhook.log" >&2
+    die "mailhook exited during start"
+  fi
+  if ((waited++ >= 240)); then
+    tail -n 30 "$work/mailhook.log" >&2
+    curl -s "http://127.0.0.1:$admin_port/readyz" >&2 || true
+    die "mailhook was not ready after 60s"
+  fi
+  sleep 0.25
+done
+
+status=0
+"$load" --url "http://127.0.0.1:$ingest_port/webhooks/sendgrid/load" \
+  --sign-key-pem "$work/key/private.pem" --daemon-pid "$daemon_pid" "$@" || status=$?
+
+stop_daemon
+# Warnings and errors the daemon logged, shutdown included: a clean run has none.
+# (Text log lines are "TIMESTAMP LEVEL MESSAGE".)
+problems='^[^ ]+ (warning|error|critical) '
+if grep -Eq "$problems" "$work/mailhook.log"; then
+  say "mailhook logged $(grep -Ec "$problems" "$work/mailhook.log") warnings or errors; the last ones:"
+  grep -E "$problems" "$work/mailhook.log" | tail -n 20 >&2
+fi
+exit "$status"

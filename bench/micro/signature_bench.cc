@@ -1,0 +1,192 @@
+// Micro-benchmarks for Signed Event Webhook verification: SendGrid's genuine one-event
+// request (327 B) and a 768 KiB batch (SendGrid's batch threshold), single-threaded and
+// with two threads sharing one verifier; a rotation with the right key second; parsing a
+// key; signing (the load generator's cost). Two baselines call OpenSSL's
+// EVP_DigestVerify directly, with a context per call and with a reused thread_local
+// one, to keep the "context per call" choice in signature.cc checkable.
+#include <benchmark/benchmark.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "webhook/signature.h"
+
+namespace mailhook::webhook {
+namespace {
+
+// tests/data/sendgrid/signed-dropped.*: the vector of SendGrid's helper libraries.
+constexpr std::string_view sendgrid_key =
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+"
+    "2fNNRaINXvVpiglSI8eNEc6wEA3F+g==";
+constexpr std::string_view other_key =
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqTxd43gyp8IOEto2LdIfjRQrIbsd4SXZkLW6jDutdhXSJCWHw8REntlo"
+    "7aNDthvj+y7GjUuFDb/R1NGe1OPzpA==";
+constexpr std::string_view sendgrid_signature =
+    "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM=";
+constexpr std::string_view sendgrid_timestamp = "1600112502";
+constexpr std::string_view sendgrid_body =
+    "[{\"email\":\"hello@world.com\",\"event\":\"dropped\",\"reason\":\"Bounced Address\","
+    "\"sg_event_id\":\"ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA\","
+    "\"sg_message_id\":\"LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0\","
+    "\"smtp-id\":\"<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>\","
+    "\"timestamp\":1600112492}]\r\n";
+
+public_key must_parse(std::string_view text) {
+  auto key = public_key::from_base64_spki(text);
+  if (!key) std::abort();
+  return *key;
+}
+
+// A 768 KiB batch in SendGrid's wire format, signed by a key made here.
+struct large_request {
+  std::string body;
+  std::string timestamp = "1700000000";
+  std::string signature;
+  std::string key_base64;
+};
+
+const large_request& large() {
+  static const large_request r = [] {
+    large_request out;
+    const std::string_view event = sendgrid_body.substr(1, sendgrid_body.size() - 4);  // {...}
+    out.body = "[";
+    while (out.body.size() + event.size() + 5 < 768 * 1024) {
+      if (out.body.size() > 1) out.body += ",\r\n";
+      out.body += event;
+    }
+    out.body += "]\r\n";
+    auto pair = generate_p256_key();
+    if (!pair) std::abort();
+    auto signature = pair->private_key.sign(out.timestamp, out.body);
+    if (!signature) std::abort();
+    out.signature = std::move(*signature);
+    out.key_base64 = std::move(pair->public_key_base64);
+    return out;
+  }();
+  return r;
+}
+
+void verify_sendgrid_event(benchmark::State& state) {
+  static const signature_verifier verifier(must_parse(sendgrid_key));
+  for (auto _ : state) {
+    if (verifier.verify(sendgrid_timestamp, sendgrid_body, sendgrid_signature) != verify_outcome::ok) {
+      state.SkipWithError("genuine vector did not verify");
+      break;
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(sendgrid_body.size()));
+}
+BENCHMARK(verify_sendgrid_event)->Unit(benchmark::kMicrosecond);
+BENCHMARK(verify_sendgrid_event)->Unit(benchmark::kMicrosecond)->Threads(2);
+
+void verify_768kib_batch(benchmark::State& state) {
+  const large_request& r = large();
+  static const signature_verifier verifier(must_parse(large().key_base64));
+  for (auto _ : state) {
+    if (verifier.verify(r.timestamp, r.body, r.signature) != verify_outcome::ok) {
+      state.SkipWithError("large batch did not verify");
+      break;
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(r.body.size()));
+}
+BENCHMARK(verify_768kib_batch)->Unit(benchmark::kMicrosecond);
+BENCHMARK(verify_768kib_batch)->Unit(benchmark::kMicrosecond)->Threads(2);
+
+// During a rotation the old key is tried first and fails: one hash, two EC verifies.
+void verify_768kib_batch_rotation_right_key_second(benchmark::State& state) {
+  const large_request& r = large();
+  static const signature_verifier verifier(
+      std::vector<public_key>{must_parse(other_key), must_parse(large().key_base64)});
+  for (auto _ : state) {
+    if (verifier.verify(r.timestamp, r.body, r.signature) != verify_outcome::ok) {
+      state.SkipWithError("large batch did not verify");
+      break;
+    }
+  }
+}
+BENCHMARK(verify_768kib_batch_rotation_right_key_second)->Unit(benchmark::kMicrosecond);
+
+// A forged request costs the same as a genuine one; a malformed header costs almost nothing.
+void reject_malformed_signature(benchmark::State& state) {
+  static const signature_verifier verifier(must_parse(sendgrid_key));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(verifier.verify(sendgrid_timestamp, sendgrid_body, "bm90IGRlcg=="));
+  }
+}
+BENCHMARK(reject_malformed_signature)->Unit(benchmark::kMicrosecond);
+
+void parse_public_key(benchmark::State& state) {
+  for (auto _ : state) {
+    auto key = public_key::from_base64_spki(sendgrid_key);
+    benchmark::DoNotOptimize(key);
+  }
+}
+BENCHMARK(parse_public_key)->Unit(benchmark::kMicrosecond);
+
+void sign_sendgrid_event(benchmark::State& state) {
+  static const auto pair = generate_p256_key();
+  for (auto _ : state) {
+    auto signature = pair->private_key.sign(sendgrid_timestamp, sendgrid_body);
+    benchmark::DoNotOptimize(signature);
+  }
+}
+BENCHMARK(sign_sendgrid_event)->Unit(benchmark::kMicrosecond);
+
+// ---- baselines: OpenSSL's EVP_DigestVerify without mailhook's code ----
+
+struct md_ctx_deleter {
+  void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
+};
+
+EVP_PKEY* baseline_key() {
+  static const public_key key = must_parse(sendgrid_key);
+  return key.native();
+}
+
+const std::string& baseline_der() {
+  static const std::string der = *base64_decode(sendgrid_signature);
+  return der;
+}
+
+bool digest_verify(EVP_MD_CTX* ctx) {
+  const std::string& der = baseline_der();
+  return EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, baseline_key()) == 1 &&
+         EVP_DigestVerifyUpdate(ctx, sendgrid_timestamp.data(), sendgrid_timestamp.size()) == 1 &&
+         EVP_DigestVerifyUpdate(ctx, sendgrid_body.data(), sendgrid_body.size()) == 1 &&
+         EVP_DigestVerifyFinal(ctx, reinterpret_cast<const unsigned char*>(der.data()), der.size()) == 1;
+}
+
+void baseline_digest_verify_context_per_call(benchmark::State& state) {
+  for (auto _ : state) {
+    const std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx(EVP_MD_CTX_new());
+    if (!digest_verify(ctx.get())) {
+      state.SkipWithError("baseline did not verify");
+      break;
+    }
+  }
+}
+BENCHMARK(baseline_digest_verify_context_per_call)->Unit(benchmark::kMicrosecond);
+BENCHMARK(baseline_digest_verify_context_per_call)->Unit(benchmark::kMicrosecond)->Threads(2);
+
+void baseline_digest_verify_thread_local_context(benchmark::State& state) {
+  thread_local const std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx(EVP_MD_CTX_new());
+  for (auto _ : state) {
+    EVP_MD_CTX_reset(ctx.get());
+    if (!digest_verify(ctx.get())) {
+      state.SkipWithError("baseline did not verify");
+      break;
+    }
+  }
+}
+BENCHMARK(baseline_digest_verify_thread_local_context)->Unit(benchmark::kMicrosecond);
+BENCHMARK(baseline_digest_verify_thread_local_context)->Unit(benchmark::kMicrosecond)->Threads(2);
+
+}  // namespace
+}  // namespace mailhook::webhook
+
+BENCHMARK_MAIN();

@@ -1,0 +1,118 @@
+// Trimming, address normalization and event classification (see normalize.h).
+#include "webhook/normalize.h"
+
+#include <array>
+
+namespace mailhook::webhook {
+namespace {
+
+constexpr bool is_space(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+constexpr char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+constexpr std::array<std::string_view, 13> type_names = {"unknown",
+                                                         "processed",
+                                                         "dropped",
+                                                         "delivered",
+                                                         "deferred",
+                                                         "bounce",
+                                                         "open",
+                                                         "click",
+                                                         "spamreport",
+                                                         "unsubscribe",
+                                                         "group_unsubscribe",
+                                                         "group_resubscribe",
+                                                         "account_status_change"};
+
+constexpr std::array<std::string_view, 13> enum_names = {"EVENT_TYPE_UNKNOWN",
+                                                         "EVENT_TYPE_PROCESSED",
+                                                         "EVENT_TYPE_DROPPED",
+                                                         "EVENT_TYPE_DELIVERED",
+                                                         "EVENT_TYPE_DEFERRED",
+                                                         "EVENT_TYPE_BOUNCE",
+                                                         "EVENT_TYPE_OPEN",
+                                                         "EVENT_TYPE_CLICK",
+                                                         "EVENT_TYPE_SPAMREPORT",
+                                                         "EVENT_TYPE_UNSUBSCRIBE",
+                                                         "EVENT_TYPE_GROUP_UNSUBSCRIBE",
+                                                         "EVENT_TYPE_GROUP_RESUBSCRIBE",
+                                                         "EVENT_TYPE_ACCOUNT_STATUS_CHANGE"};
+
+}  // namespace
+
+std::string_view trim(std::string_view text) noexcept {
+  std::size_t begin = 0;
+  std::size_t end = text.size();
+  while (begin < end && is_space(text[begin])) ++begin;
+  while (end > begin && is_space(text[end - 1])) --end;
+  return text.substr(begin, end - begin);
+}
+
+char* write_normalized_email(char* out, std::string_view email) noexcept {
+  for (char c : trim(email)) *out++ = ascii_lower(c);
+  return out;
+}
+
+void append_normalized_email(std::string& out, std::string_view email) {
+  std::string_view trimmed = trim(email);
+  std::size_t at = out.size();
+  out.resize(at + trimmed.size());
+  write_normalized_email(out.data() + at, trimmed);
+}
+
+event_type classify_event(std::string_view name) noexcept {
+  // One length switch, then at most two comparisons: this runs for every event.
+  switch (name.size()) {
+    case 4:
+      if (name == "open") return event_type::open;
+      break;
+    case 5:
+      if (name == "click") return event_type::click;
+      break;
+    case 6:
+      if (name == "bounce") return event_type::bounce;
+      break;
+    case 7:
+      if (name == "dropped") return event_type::dropped;
+      break;
+    case 8:
+      if (name == "deferred") return event_type::deferred;
+      break;
+    case 9:
+      if (name == "processed") return event_type::processed;
+      if (name == "delivered") return event_type::delivered;
+      break;
+    case 10:
+      if (name == "spamreport") return event_type::spamreport;
+      break;
+    case 11:
+      if (name == "unsubscribe") return event_type::unsubscribe;
+      break;
+    case 17:
+      if (name == "group_unsubscribe") return event_type::group_unsubscribe;
+      if (name == "group_resubscribe") return event_type::group_resubscribe;
+      break;
+    case 21:
+      if (name == "account_status_change") return event_type::account_status_change;
+      break;
+    default:
+      break;
+  }
+  return event_type::unknown;
+}
+
+std::string_view to_string(event_type type) noexcept {
+  auto i = static_cast<std::size_t>(type);
+  return i < type_names.size() ? type_names[i] : type_names[0];
+}
+
+std::string_view proto_enum_name(event_type type) noexcept {
+  auto i = static_cast<std::size_t>(type);
+  return i < enum_names.size() ? enum_names[i] : enum_names[0];
+}
+
+}  // namespace mailhook::webhook

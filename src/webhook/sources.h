@@ -1,0 +1,67 @@
+// The configured webhook sources and how a request proves it comes from SendGrid.
+//
+// Built once at start from [sources.*] (public keys parsed and cached then); read-only
+// afterwards, so any number of I/O threads may authenticate concurrently.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "config/daemon_config.h"
+#include "http/message.h"
+#include "webhook/signature.h"
+
+namespace mailhook::webhook {
+
+struct source {
+  std::string name;
+  std::string tenant;
+  std::optional<signature_verifier> verifier;  // set when public_keys are configured
+  std::chrono::seconds replay_window{0};
+  std::vector<std::string> bearer_tokens;
+  std::vector<std::string> basic_auth;  // "user:password"
+};
+
+// Why a request was refused; each maps to one status and one metric label.
+enum class auth_failure {
+  missing_signature,  // 401: no signature or timestamp header
+  bad_signature,      // 403: no configured key verifies it
+  stale_timestamp,    // 403: outside the replay window
+  bad_token,          // 401 with invalid_token: SendGrid then fetches a new OAuth token
+  bad_basic_auth,     // 401 with WWW-Authenticate
+};
+
+[[nodiscard]] std::string_view label(auth_failure f);
+// The reply for a refused request: the status, a JSON error, and the headers each needs.
+[[nodiscard]] http::response reply_for(auth_failure f);
+
+class source_table {
+ public:
+  // Fails naming the source and key whose value cannot be used (e.g. a public key that is
+  // not a P-256 key).
+  [[nodiscard]] static result<source_table> build(
+      const std::vector<config::source_config>& sources);
+
+  [[nodiscard]] const source* find(std::string_view name) const;
+  [[nodiscard]] const std::map<std::string, source, std::less<>>& all() const { return sources_; }
+
+ private:
+  std::map<std::string, source, std::less<>> sources_;
+};
+
+// The checks that need only the header (tokens, basic auth): cheap, so they run before
+// the body is read.
+[[nodiscard]] std::optional<auth_failure> authenticate_header(const source& s,
+                                                              const http::request_header& h);
+
+// The signature check over the raw body, and the replay window. `now` is injected for tests.
+[[nodiscard]] std::optional<auth_failure> authenticate_body(
+    const source& s, const http::request_header& h, std::string_view body,
+    std::chrono::system_clock::time_point now);
+
+}  // namespace mailhook::webhook

@@ -1,0 +1,284 @@
+// The ingest role end to end: the real mailhook binary, the real shared broker. What is
+// posted is read back from Kafka and compared field by field; what is refused leaves
+// nothing in Kafka.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "mailhook/v1/email_event.pb.h"
+#include "support/daemon.h"
+#include "support/kafka_reader.h"
+#include "support/sendgrid_events.h"
+#include "webhook/signature.h"
+
+namespace mailhook::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* vector_public_key =
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/"
+    "7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==";
+constexpr const char* vector_signature =
+    "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+"
+    "luQAbPIqHh89M15TluLtEZtM=";
+constexpr const char* vector_timestamp = "1600112502";
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string now_text() {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
+}
+
+// One daemon per test with topics of its own, so what a test reads is what it posted.
+class ingest_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto pair = webhook::generate_p256_key();
+    ASSERT_TRUE(pair) << pair.error().describe();
+    key_ = std::make_unique<webhook::p256_key_pair>(std::move(*pair));
+    events_topic_ = unique_topic("events");
+    dlq_topic_ = unique_topic("dlq");
+    std::string toml = "[topics.events]\nname = \"" + events_topic_ + "\"\npartitions = 3\n\n" +
+                       "[topics.dlq]\nname = \"" + dlq_topic_ + "\"\npartitions = 1\n\n" +
+                       "[sources.sample]\ntenant = \"acme\"\npublic_keys = [\"" +
+                       vector_public_key + "\", \"" + key_->public_key_base64 + "\"]\n\n" +
+                       "[sources.fresh]\ntenant = \"delta\"\npublic_keys = [\"" +
+                       key_->public_key_base64 + "\"]\nreplay_window = \"5m\"\n\n" +
+                       "[sources.open]\ntenant = \"beta\"\nallow_unauthenticated = true\n\n" +
+                       "[sources.oauth]\ntenant = \"gamma\"\nbearer_tokens = [\"s3cret-token\"]\n";
+    daemon_ = std::make_unique<daemon>(shared_kafka_bootstrap(), toml);
+    ASSERT_NE(daemon_->webhook_port(), 0) << daemon_->output();
+    ASSERT_TRUE(daemon_->wait_for_readyz(200, 60s)) << daemon_->admin_get("/readyz").body;
+  }
+
+  http_reply post(const std::string& source, const std::string& body,
+                  std::map<std::string, std::string> headers = {}) {
+    headers.emplace("Content-Type", "application/json");
+    http_client client("127.0.0.1", daemon_->webhook_port());
+    return client.post("/webhooks/sendgrid/" + source, body, headers);
+  }
+
+  std::map<std::string, std::string> signed_headers(const std::string& body,
+                                                    const std::string& timestamp) {
+    auto signature = key_->private_key.sign(timestamp, body);
+    EXPECT_TRUE(signature) << signature.error().describe();
+    return {{"X-Twilio-Email-Event-Webhook-Signature", *signature},
+            {"X-Twilio-Email-Event-Webhook-Timestamp", timestamp}};
+  }
+
+  std::vector<kafka_record> events(std::size_t expected, std::chrono::milliseconds timeout = 30s) {
+    return read_topic(shared_kafka_bootstrap(), events_topic_, expected, timeout);
+  }
+  std::vector<kafka_record> dead_letters(std::size_t expected,
+                                         std::chrono::milliseconds timeout = 30s) {
+    return read_topic(shared_kafka_bootstrap(), dlq_topic_, expected, timeout);
+  }
+
+  std::unique_ptr<webhook::p256_key_pair> key_;
+  std::string events_topic_;
+  std::string dlq_topic_;
+  std::unique_ptr<daemon> daemon_;
+};
+
+TEST_F(ingest_test, the_genuine_signed_sendgrid_request_is_published) {
+  const std::string body = read_file(source_dir() / "tests/data/sendgrid/signed-dropped.body");
+  auto r = post("sample", body,
+                {{"X-Twilio-Email-Event-Webhook-Signature", vector_signature},
+                 {"X-Twilio-Email-Event-Webhook-Timestamp", vector_timestamp}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"accepted":1,"dead_lettered":0})");
+
+  auto records = events(1);
+  ASSERT_EQ(records.size(), 1u);
+  const auto& record = records[0];
+  EXPECT_EQ(record.key, "acme/hello@world.com");
+  EXPECT_EQ(record.headers.at("mailhook-event-id"),
+            "ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA");
+  EXPECT_EQ(record.headers.at("mailhook-tenant"), "acme");
+  EXPECT_EQ(record.headers.at("mailhook-schema"), "mailhook.v1.EmailEvent");
+  v1::EmailEvent e;
+  ASSERT_TRUE(e.ParseFromString(record.value));
+  EXPECT_EQ(e.tenant(), "acme");
+  EXPECT_EQ(e.source(), "sample");
+  EXPECT_EQ(e.type(), v1::EVENT_TYPE_DROPPED);
+  EXPECT_EQ(e.event(), "dropped");
+  EXPECT_EQ(e.email(), "hello@world.com");
+  EXPECT_EQ(e.email_normalized(), "hello@world.com");
+  EXPECT_EQ(e.reason(), "Bounced Address");
+  EXPECT_EQ(e.sg_event_id(), "ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA");
+  EXPECT_EQ(e.sg_message_id(),
+            "LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0");
+  EXPECT_EQ(e.smtp_id(), "<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>");
+  EXPECT_EQ(e.timestamp(), 1600112492);
+  EXPECT_GT(e.received_at_ms(), 1600112492000);
+}
+
+TEST_F(ingest_test, a_signed_batch_arrives_in_kafka_field_by_field) {
+  auto posted = make_events(42, 0, 300);
+  const std::string body = batch_body(posted);
+  auto r = post("sample", body, signed_headers(body, now_text()));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"accepted":300,"dead_lettered":0})");
+
+  auto records = events(posted.size());
+  ASSERT_EQ(records.size(), posted.size());
+  std::map<std::string, v1::EmailEvent> by_id;
+  for (const auto& record : records) {
+    v1::EmailEvent e;
+    ASSERT_TRUE(e.ParseFromString(record.value));
+    EXPECT_EQ(record.key, "acme/" + e.email_normalized());
+    by_id[e.sg_event_id()] = e;
+  }
+  for (const auto& p : posted) {
+    ASSERT_TRUE(by_id.contains(p.sg_event_id)) << p.sg_event_id;
+    const auto& e = by_id[p.sg_event_id];
+    EXPECT_EQ(e.event(), p.event);
+    EXPECT_EQ(e.email(), p.email);
+    std::string lowered = p.email;
+    for (auto& c : lowered) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    EXPECT_EQ(e.email_normalized(), lowered);
+    EXPECT_EQ(e.timestamp(), p.timestamp);
+    ASSERT_EQ(e.category_size(), 2);
+    EXPECT_EQ(e.category(0), "newsletter");
+    EXPECT_EQ(e.custom_args_json(), p.custom_args_json);
+    if (p.event == "bounce") {
+      EXPECT_EQ(e.type(), v1::EVENT_TYPE_BOUNCE);
+      EXPECT_EQ(e.status(), "5.1.1");
+      EXPECT_EQ(e.bounce_classification(), "Invalid Address");
+      EXPECT_TRUE(e.bounce_type() == "bounce" || e.bounce_type() == "blocked");
+      EXPECT_TRUE(e.has_tls() && e.tls());
+    }
+    if (p.event == "click") {
+      EXPECT_EQ(e.url_offset().type(), "html");
+      EXPECT_NE(e.url().find("https://example.com/offer?id="), std::string::npos);
+    }
+    if (p.event == "deferred") {
+      EXPECT_EQ(e.attempt(), 3);
+    }
+    if (p.event == "group_unsubscribe") {
+      EXPECT_TRUE(e.has_asm_group_id());
+    }
+    if (p.event == "processed") {
+      EXPECT_EQ(e.pool().id(), 210);
+    }
+  }
+}
+
+TEST_F(ingest_test, requests_not_from_sendgrid_are_refused_and_leave_nothing) {
+  const std::string body = batch_body(make_events(7, 0, 3));
+  auto headers = signed_headers(body, now_text());
+
+  std::string tampered = body;
+  tampered[tampered.find("user.")] = 'U';
+  EXPECT_EQ(post("sample", tampered, headers).status, 403);
+
+  auto other = webhook::generate_p256_key();
+  ASSERT_TRUE(other);
+  auto foreign = other->private_key.sign(now_text(), body);
+  ASSERT_TRUE(foreign);
+  auto wrong_key = post("sample", body,
+                        {{"X-Twilio-Email-Event-Webhook-Signature", *foreign},
+                         {"X-Twilio-Email-Event-Webhook-Timestamp",
+                          headers["X-Twilio-Email-Event-Webhook-Timestamp"]}});
+  EXPECT_EQ(wrong_key.status, 403);
+  EXPECT_NE(wrong_key.body.find("bad_signature"), std::string::npos);
+
+  EXPECT_EQ(post("sample", body).status, 401);  // no signature headers at all
+
+  auto stale =
+      post("fresh", body, signed_headers(body, std::to_string(std::stoll(now_text()) - 3600)));
+  EXPECT_EQ(stale.status, 403);
+  EXPECT_NE(stale.body.find("stale_timestamp"), std::string::npos);
+
+  auto bad_token = post("oauth", body, {{"Authorization", "Bearer wrong"}});
+  EXPECT_EQ(bad_token.status, 401);
+  EXPECT_NE(bad_token.body.find("invalid_token"), std::string::npos);
+
+  EXPECT_EQ(events(0, 3s).size(), 0u);
+  EXPECT_EQ(dead_letters(0, 1s).size(), 0u);
+  auto metrics = daemon_->admin_get("/metrics").body;
+  EXPECT_NE(
+      metrics.find(
+          R"(mailhook_webhook_auth_failures_total{source="sample",reason="bad_signature"} 2)"),
+      std::string::npos)
+      << metrics;
+}
+
+TEST_F(ingest_test, other_credentials_and_a_fresh_timestamp_are_accepted) {
+  const std::string body = batch_body(make_events(8, 0, 2));
+  EXPECT_EQ(post("fresh", body, signed_headers(body, now_text())).status, 200);
+  EXPECT_EQ(post("oauth", body, {{"Authorization", "Bearer s3cret-token"}}).status, 200);
+  EXPECT_EQ(post("open", body).status, 200);
+  EXPECT_EQ(events(6).size(), 6u);
+}
+
+TEST_F(ingest_test, a_body_that_is_not_json_goes_whole_to_the_dead_letter_topic) {
+  const std::string body = "this is not json\r\n";
+  auto r = post("open", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"accepted":0,"dead_lettered":1})");
+  auto letters = dead_letters(1);
+  ASSERT_EQ(letters.size(), 1u);
+  v1::DeadLetter d;
+  ASSERT_TRUE(d.ParseFromString(letters[0].value));
+  EXPECT_EQ(d.payload(), body);
+  EXPECT_EQ(d.event_index(), -1);
+  EXPECT_EQ(d.tenant(), "beta");
+  EXPECT_EQ(d.source(), "open");
+  EXPECT_FALSE(d.reason().empty());
+  EXPECT_EQ(letters[0].key, "beta/open");
+}
+
+TEST_F(ingest_test, one_bad_event_is_dead_lettered_and_the_rest_proceed) {
+  auto good = make_events(9, 0, 2);
+  const std::string bad =
+      R"({"event":"delivered","email":42,"sg_event_id":"bad-1","timestamp":1700000000})";
+  const std::string body = "[" + good[0].json + ",\r\n" + bad + ",\r\n" + good[1].json + "]\r\n";
+  auto r = post("open", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"accepted":2,"dead_lettered":1})");
+  EXPECT_EQ(events(2).size(), 2u);
+  auto letters = dead_letters(1);
+  ASSERT_EQ(letters.size(), 1u);
+  v1::DeadLetter d;
+  ASSERT_TRUE(d.ParseFromString(letters[0].value));
+  EXPECT_EQ(d.event_index(), 1);
+  EXPECT_EQ(d.payload(), bad);
+  EXPECT_NE(d.detail().find("email"), std::string::npos) << d.detail();
+}
+
+TEST_F(ingest_test, unknown_routes_sources_and_methods_get_json_errors) {
+  EXPECT_EQ(post("nobody", "[]").status, 404);
+  http_client client("127.0.0.1", daemon_->webhook_port());
+  EXPECT_EQ(client.get("/webhooks/sendgrid/open").status, 405);
+  EXPECT_EQ(client.get("/metrics").status, 404);  // the admin routes are not on the public port
+  auto wrong_type = post("open", "[]", {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(wrong_type.status, 415);
+}
+
+TEST_F(ingest_test, event_counts_by_type_are_exposed_per_source) {
+  const std::string body = batch_body(make_events(10, 0, 11));  // one cycle of the type mix
+  ASSERT_EQ(post("open", body).status, 200);
+  auto metrics = daemon_->admin_get("/metrics").body;
+  EXPECT_NE(metrics.find(R"(mailhook_webhook_events_total{source="open",event="bounce"} 1)"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(R"(mailhook_webhook_events_total{source="open",event="delivered"} 2)"),
+            std::string::npos);
+  EXPECT_NE(metrics.find(R"(mailhook_webhook_requests_total{source="open",status="200"} 1)"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace mailhook::testing

@@ -1,0 +1,35 @@
+// Reads a topic of the shared test broker from the beginning, for tests that check what
+// mailhook published. Every partition is assigned directly (no consumer group), so a
+// read sees everything already written.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mailhook::testing {
+
+struct kafka_record {
+  std::string key;
+  std::string value;
+  std::map<std::string, std::string> headers;
+  int partition = -1;
+};
+
+// Reads `topic` until `expected` records arrived or `timeout` passed (then returns what it
+// has). With expected = 0 it reads for the whole timeout: to prove that nothing came.
+std::vector<kafka_record> read_topic(const std::string& bootstrap, const std::string& topic,
+                                     std::size_t expected, std::chrono::milliseconds timeout);
+
+// Reads `topic` from the beginning until `done(records so far)` says so or `timeout`.
+std::vector<kafka_record> read_topic_until(
+    const std::string& bootstrap, const std::string& topic,
+    const std::function<bool(const std::vector<kafka_record>&)>& done,
+    std::chrono::milliseconds timeout);
+
+// A topic name no other test uses.
+std::string unique_topic(const std::string& stem);
+
+}  // namespace mailhook::testing
