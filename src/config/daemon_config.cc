@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 // Top-level keys that are not tables, so their variables have no "__" (MAILHOOK_ROLES).
 constexpr std::string_view top_level_keys[] = {"roles"};
 // Tables of librdkafka-style dotted names; see env_rules.
-constexpr std::string_view dotted_key_tables[] = {"kafka.properties"};
+constexpr std::string_view dotted_key_tables[] = {"kafka.properties", "ingest.producer"};
 
 constexpr std::string_view log_levels[] = {"trace", "debug",    "info", "warn",
                                            "error", "critical", "off"};
