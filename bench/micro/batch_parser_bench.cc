@@ -174,7 +174,7 @@ std::string padded_batch(int events) {
   return body;
 }
 
-void encode_batch(benchmark::State& state, output_encoding encoding) {
+void encode_batch(benchmark::State& state, output_encoding encoding, bool keep_raw = false) {
   const int events = static_cast<int>(state.range(0));
   std::string body = padded_batch(events);
   batch_context ctx;
@@ -182,6 +182,7 @@ void encode_batch(benchmark::State& state, output_encoding encoding) {
   ctx.source = "main";
   ctx.received_at_ms = 1700000000123;
   ctx.encoding = encoding;
+  ctx.keep_raw_event = keep_raw;
   batch_encoder encoder;
   encoded_batch out;
   for (auto _ : state) {
@@ -207,6 +208,16 @@ void encode_json(benchmark::State& state) {
 }
 BENCHMARK(encode_protobuf)->Arg(1)->Arg(100)->Arg(1000);
 BENCHMARK(encode_json)->Arg(1)->Arg(100)->Arg(1000);
+
+// With ingest.keep_raw_event: every event's bytes are copied (JSON: escaped) as well.
+void encode_protobuf_keep_raw(benchmark::State& state) {
+  encode_batch(state, output_encoding::protobuf, true);
+}
+void encode_json_keep_raw(benchmark::State& state) {
+  encode_batch(state, output_encoding::json, true);
+}
+BENCHMARK(encode_protobuf_keep_raw)->Arg(1000);
+BENCHMARK(encode_json_keep_raw)->Arg(1000);
 
 // Baseline: simdjson On-Demand alone, reading every value once (strings unescaped,
 // numbers parsed, nested values as raw JSON), no encoding.

@@ -26,12 +26,14 @@ constexpr std::string_view other_key =
     "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqTxd43gyp8IOEto2LdIfjRQrIbsd4SXZkLW6jDutdhXSJCWHw8REntlo"
     "7aNDthvj+y7GjUuFDb/R1NGe1OPzpA==";
 constexpr std::string_view sendgrid_signature =
-    "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM=";
+    "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+"
+    "luQAbPIqHh89M15TluLtEZtM=";
 constexpr std::string_view sendgrid_timestamp = "1600112502";
 constexpr std::string_view sendgrid_body =
     "[{\"email\":\"hello@world.com\",\"event\":\"dropped\",\"reason\":\"Bounced Address\","
     "\"sg_event_id\":\"ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA\","
-    "\"sg_message_id\":\"LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9.0\","
+    "\"sg_message_id\":\"LRzXl_NHStOGhQ4kofSm_A.filterdrecv-p3mdw1-756b745b58-kmzbl-18-5F5FC76C-9."
+    "0\","
     "\"smtp-id\":\"<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>\","
     "\"timestamp\":1600112492}]\r\n";
 
@@ -73,7 +75,8 @@ const large_request& large() {
 void verify_sendgrid_event(benchmark::State& state) {
   static const signature_verifier verifier(must_parse(sendgrid_key));
   for (auto _ : state) {
-    if (verifier.verify(sendgrid_timestamp, sendgrid_body, sendgrid_signature) != verify_outcome::ok) {
+    if (verifier.verify(sendgrid_timestamp, sendgrid_body, sendgrid_signature) !=
+        verify_outcome::ok) {
       state.SkipWithError("genuine vector did not verify");
       break;
     }
@@ -158,7 +161,8 @@ bool digest_verify(EVP_MD_CTX* ctx) {
   return EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, baseline_key()) == 1 &&
          EVP_DigestVerifyUpdate(ctx, sendgrid_timestamp.data(), sendgrid_timestamp.size()) == 1 &&
          EVP_DigestVerifyUpdate(ctx, sendgrid_body.data(), sendgrid_body.size()) == 1 &&
-         EVP_DigestVerifyFinal(ctx, reinterpret_cast<const unsigned char*>(der.data()), der.size()) == 1;
+         EVP_DigestVerifyFinal(ctx, reinterpret_cast<const unsigned char*>(der.data()),
+                               der.size()) == 1;
 }
 
 void baseline_digest_verify_context_per_call(benchmark::State& state) {

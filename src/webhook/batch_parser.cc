@@ -428,9 +428,10 @@ class body_parser {
   }
 
   bool parse_event(od::value& element, const char* begin);
-  void reject(std::int32_t index, std::string_view raw);
-
-  bool peek(od::value& v, od::json_type& t, std::string_view& token);
+  void reject(std::int32_t index,
+              std::string_view
+                  raw);  // The per-value fast paths are forced inline: they run for every field.
+  [[gnu::always_inline]] bool peek(od::value& v, od::json_type& t, std::string_view& token);
   bool walk(od::value& v, od::json_type t, std::string_view token, std::uint32_t depth);
   bool walk_object(od::object& object, std::uint32_t depth);
   bool check_scalar(od::json_type t, std::string_view token);
@@ -439,10 +440,15 @@ class body_parser {
   bool value_end(od::value& v, const char* begin, std::string_view& raw);
 
   bool string_content(std::string_view token, std::string_view& content);
-  bool read_string(od::value& v, od::json_type t, std::string_view token, std::uint32_t depth,
-                   std::string_view field, json_string& out);
-  bool decode_string(od::value& v, std::string_view token, std::string_view field,
-                     json_string& out);
+  [[gnu::always_inline]] bool read_string(od::value& v, od::json_type t, std::string_view token,
+                                          std::uint32_t depth, std::string_view field,
+                                          json_string& out);
+  bool read_non_string(od::value& v, od::json_type t, std::string_view token, std::uint32_t depth,
+                       std::string_view field, json_string& out);
+  [[gnu::always_inline]] bool decode_string(od::value& v, std::string_view token,
+                                            std::string_view field, json_string& out);
+  bool decode_escaped_string(od::value& v, std::string_view token, std::string_view field,
+                             json_string& out);
   bool read_int(od::value& v, od::json_type t, std::string_view token, std::uint32_t depth,
                 std::string_view field, std::optional<std::int64_t>& out);
   bool read_flag(od::value& v, od::json_type t, std::string_view token, std::uint32_t depth,
@@ -495,7 +501,7 @@ result<void> body_parser::run(std::string_view body, std::size_t capacity,
   }
   doc_ready_ = true;
 
-  od::json_type top;
+  od::json_type top{};
   if (auto e = doc_.type().get(top); e != simdjson::SUCCESS) {
     fail_json(e);
     return std::move(*failure_);
@@ -537,7 +543,7 @@ result<void> body_parser::run(std::string_view body, std::size_t capacity,
       return std::move(*failure_);
     }
     od::value& element = element_result.value_unsafe();
-    od::json_type t;
+    od::json_type t{};
     std::string_view token;
     if (!peek(element, t, token)) return std::move(*failure_);
     if (t == od::json_type::object) {
@@ -599,7 +605,7 @@ bool body_parser::parse_event(od::value& element, const char* begin) {
     if (auto e = field_result.error(); e != simdjson::SUCCESS) return fail_json(e);
     od::field& field = field_result.value_unsafe();
     od::value& v = field.value();
-    od::json_type t;
+    od::json_type t{};
     std::string_view token;
     if (!peek(v, t, token)) return false;
     const std::string_view key = raw_key(field.key().raw(), token.data());
@@ -747,7 +753,7 @@ bool body_parser::check_scalar(od::json_type t, std::string_view token) {
   return fail_at(batch_errc::invalid_json, "unexpected value", token.data());
 }
 
-bool body_parser::peek(od::value& v, od::json_type& t, std::string_view& token) {
+inline bool body_parser::peek(od::value& v, od::json_type& t, std::string_view& token) {
   // The type first: only once simdjson has seen a value start there is the token's length
   // (the distance to the next structural) meaningful.
   if (auto e = v.type().get(t); e != simdjson::SUCCESS) return fail_json(e);
@@ -772,7 +778,7 @@ bool body_parser::walk(od::value& v, od::json_type t, std::string_view token, st
   for (auto element_result : array) {
     if (auto e = element_result.error(); e != simdjson::SUCCESS) return fail_json(e);
     od::value& element = element_result.value_unsafe();
-    od::json_type et;
+    od::json_type et{};
     std::string_view element_token;
     if (!peek(element, et, element_token)) return false;
     if (!walk(element, et, element_token, depth + 1)) return false;
@@ -785,7 +791,7 @@ bool body_parser::walk_object(od::object& object, std::uint32_t depth) {
     if (auto e = field_result.error(); e != simdjson::SUCCESS) return fail_json(e);
     od::field& field = field_result.value_unsafe();
     od::value& v = field.value();
-    od::json_type t;
+    od::json_type t{};
     std::string_view token;
     if (!peek(v, t, token)) return false;
     if (!check_key(raw_key(field.key().raw(), token.data()))) return false;
@@ -815,14 +821,22 @@ bool body_parser::string_content(std::string_view token, std::string_view& conte
   return true;
 }
 
-bool body_parser::decode_string(od::value& v, std::string_view token, std::string_view field,
-                                json_string& out) {
+inline bool body_parser::decode_string(od::value& v, std::string_view token, std::string_view field,
+                                       json_string& out) {
+  if (token.size() >= 2 && token.front() == '"' && token.back() == '"') [[likely]] {
+    std::string_view content = token.substr(1, token.size() - 2);
+    if (!has_backslash(content)) [[likely]] {
+      out = json_string::plain(content);
+      return true;
+    }
+  }
+  return decode_escaped_string(v, token, field, out);
+}
+
+bool body_parser::decode_escaped_string(od::value& v, std::string_view token,
+                                        std::string_view field, json_string& out) {
   std::string_view content;
   if (!string_content(token, content)) return false;
-  if (!has_backslash(content)) [[likely]] {
-    out = json_string::plain(content);
-    return true;
-  }
   switch (check_escapes(content)) {
     case escapes::invalid:
       return fail_at(batch_errc::invalid_json, "invalid escape in a string", token.data());
@@ -840,10 +854,16 @@ bool body_parser::decode_string(od::value& v, std::string_view token, std::strin
   return true;
 }
 
-bool body_parser::read_string(od::value& v, od::json_type t, std::string_view token,
-                              std::uint32_t depth, std::string_view field, json_string& out) {
+inline bool body_parser::read_string(od::value& v, od::json_type t, std::string_view token,
+                                     std::uint32_t depth, std::string_view field,
+                                     json_string& out) {
   if (t == od::json_type::string) [[likely]]
     return decode_string(v, token, field, out);
+  return read_non_string(v, t, token, depth, field, out);
+}
+
+bool body_parser::read_non_string(od::value& v, od::json_type t, std::string_view token,
+                                  std::uint32_t depth, std::string_view field, json_string& out) {
   if (t == od::json_type::null) {
     out = {};
     return true;
@@ -971,7 +991,7 @@ bool body_parser::read_category(od::value& v, od::json_type t, std::string_view 
   for (auto element_result : array) {
     if (auto e = element_result.error(); e != simdjson::SUCCESS) return fail_json(e);
     od::value& element = element_result.value_unsafe();
-    od::json_type et;
+    od::json_type et{};
     std::string_view element_token;
     if (!peek(element, et, element_token)) return false;
     if (et == od::json_type::string) {
@@ -1008,7 +1028,7 @@ bool body_parser::read_sub_object(od::value& v, od::json_type t, std::string_vie
     if (auto e = field_result.error(); e != simdjson::SUCCESS) return fail_json(e);
     od::field& sub = field_result.value_unsafe();
     od::value& sv = sub.value();
-    od::json_type st;
+    od::json_type st{};
     std::string_view sub_token;
     if (!peek(sv, st, sub_token)) return false;
     std::string_view sub_key = raw_key(sub.key().raw(), sub_token.data());

@@ -13,6 +13,10 @@
 #include <cstring>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "common/check.h"
 #include "mailhook/v1/email_event.pb.h"
 
@@ -53,6 +57,25 @@ constexpr std::array<std::uint8_t, 256> escaped_length = [] {
 
 constexpr char ascii_lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+// Whether none of the 16 bytes at p needs escaping: long texts (raw_json, custom args,
+// dead-letter details) are mostly such chunks, which then cost one compare, not sixteen.
+// Reads exactly [p, p + 16).
+inline bool plain_chunk(const char* p) noexcept {
+#if defined(__SSE2__)
+  const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i control =
+      _mm_cmpeq_epi8(_mm_max_epu8(chunk, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+  const __m128i quote = _mm_cmpeq_epi8(chunk, _mm_set1_epi8('"'));
+  const __m128i backslash = _mm_cmpeq_epi8(chunk, _mm_set1_epi8('\\'));
+  return _mm_movemask_epi8(_mm_or_si128(control, _mm_or_si128(quote, backslash))) == 0;
+#else
+  for (int i = 0; i < 16; ++i) {
+    if (escaped_length[static_cast<unsigned char>(p[i])] != 1) return false;
+  }
+  return true;
+#endif
 }
 
 char* write_escaped_byte(char* p, unsigned char c) noexcept {
@@ -111,16 +134,20 @@ struct size_counter {
   MAILHOOK_ENCODER_INLINE void varint(std::uint64_t v) noexcept { n += varint_size(v); }
   void decimal(std::int64_t v) noexcept {
     auto magnitude = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
-    n += v < 0 ? 2 : 1;
-    while (magnitude >= 10) {
-      magnitude /= 10;
-      ++n;
-    }
+    std::size_t digits = 1;
+    for (std::uint64_t bound = 10; digits < 20 && magnitude >= bound; bound *= 10) ++digits;
+    n += digits + (v < 0 ? 1 : 0);
   }
   template <bool lower = false>
   void put_escaped(std::string_view s) noexcept {
+    std::size_t i = 0;
     std::size_t extra = 0;
-    for (char c : s) extra += escaped_length[static_cast<unsigned char>(c)] - 1u;
+    for (; i + 16 <= s.size(); i += 16) {
+      if (plain_chunk(s.data() + i)) continue;
+      for (std::size_t k = i; k < i + 16; ++k)
+        extra += escaped_length[static_cast<unsigned char>(s[k])] - 1u;
+    }
+    for (; i < s.size(); ++i) extra += escaped_length[static_cast<unsigned char>(s[i])] - 1u;
     n += s.size() + extra;
   }
   void mark() noexcept {}
@@ -138,11 +165,7 @@ struct byte_writer {
   }
   // The loops use a local copy of p: stores through char* may alias p itself, which
   // would otherwise make the compiler reload and store it for every byte.
-  void put_lower(std::string_view s) noexcept {
-    char* q = p;
-    for (char c : s) *q++ = ascii_lower(c);
-    p = q;
-  }
+  void put_lower(std::string_view s) noexcept { p = write_ascii_lower(p, s); }
   MAILHOOK_ENCODER_INLINE void varint(std::uint64_t v) noexcept {
     char* q = p;
     while (v >= 0x80) {
@@ -153,27 +176,36 @@ struct byte_writer {
     p = q;
   }
   void decimal(std::int64_t v) noexcept { p = std::to_chars(p, p + 20, v).ptr; }
+  // Chunks of 16 bytes that need no escaping are copied whole; the others, and short
+  // texts, byte by byte (JSON text has a quote every few bytes, and a call to copy each
+  // run between them would cost more than the bytes).
   template <bool lower = false>
   void put_escaped(std::string_view s) noexcept {
-    const char* run = s.data();
-    const char* end = s.data() + s.size();
-    for (const char* q = run; q != end; ++q) {
-      auto c = static_cast<unsigned char>(*q);
-      if (escaped_length[c] == 1) continue;
-      put_run<lower>(run, q);
-      p = write_escaped_byte(p, c);
-      run = q + 1;
+    char* q = p;
+    std::size_t i = 0;
+    if constexpr (!lower) {
+      for (; i + 16 <= s.size(); i += 16) {
+        if (plain_chunk(s.data() + i)) {
+          std::memcpy(q, s.data() + i, 16);
+          q += 16;
+        } else {
+          q = escape_bytes<false>(q, s.substr(i, 16));
+        }
+      }
     }
-    put_run<lower>(run, end);
+    p = escape_bytes<lower>(q, s.substr(i));
   }
   template <bool lower>
-  void put_run(const char* from, const char* to) noexcept {
-    std::string_view s(from, static_cast<std::size_t>(to - from));
-    if constexpr (lower) {
-      put_lower(s);
-    } else {
-      put(s);
+  static char* escape_bytes(char* q, std::string_view s) noexcept {
+    for (char c : s) {
+      auto u = static_cast<unsigned char>(c);
+      if (escaped_length[u] == 1) [[likely]] {
+        *q++ = lower ? ascii_lower(c) : c;
+      } else {
+        q = write_escaped_byte(q, u);
+      }
     }
+    return q;
   }
   // Remembers where the next bytes go (the sg_event_id inside the value).
   void mark() noexcept { marked = p; }
@@ -253,7 +285,7 @@ std::size_t custom_args_size(std::span<const raw_member> members) noexcept {
 
 template <class Out>
 void pb_email_event(Out& o, const batch_context& ctx, event_type type, const parsed_event& e,
-                    bool keep_raw) {
+                    std::string_view normalized, bool keep_raw) {
   pb_string(o, 1, ctx.tenant);
   pb_string(o, 2, ctx.source);
   pb_int_nonzero(o, 3, ctx.received_at_ms);
@@ -269,7 +301,7 @@ void pb_email_event(Out& o, const batch_context& ctx, event_type type, const par
   pb_string(o, 8, e.sg_message_id.text);
   pb_string(o, 9, e.smtp_id.text);
   pb_string(o, 10, e.email.text);
-  if (std::string_view normalized = trim(e.email.text); !normalized.empty()) {
+  if (!normalized.empty()) {
     tag(o, 11, length_wire);
     o.varint(normalized.size());
     o.put_lower(normalized);
@@ -378,7 +410,7 @@ class json_object {
 
 template <class Out>
 void json_email_event(Out& o, const batch_context& ctx, event_type type, const parsed_event& e,
-                      bool keep_raw) {
+                      std::string_view normalized, bool keep_raw) {
   json_object<Out> j(o);
   j.escaped_string("\"tenant\":", ctx.tenant);
   j.escaped_string("\"source\":", ctx.source);
@@ -401,13 +433,13 @@ void json_email_event(Out& o, const batch_context& ctx, event_type type, const p
   j.string("\"sg_message_id\":", e.sg_message_id);
   j.string("\"smtp_id\":", e.smtp_id);
   j.string("\"email\":", e.email);
-  if (!trim(e.email.text).empty()) {
+  if (!normalized.empty()) {
     j.key("\"email_normalized\":");
     o.put('"');
     if (e.email.verbatim()) {
-      o.put_lower(trim(e.email.json));  // raw JSON without escapes: nothing to escape
+      o.put_lower(normalized);  // no escapes in the input: none needed in the output
     } else {
-      o.template put_escaped<true>(trim(e.email.text));
+      o.template put_escaped<true>(normalized);
     }
     o.put('"');
   }
@@ -464,10 +496,10 @@ void json_email_event(Out& o, const batch_context& ctx, event_type type, const p
 }
 
 template <class Out>
-void record_key(Out& o, const batch_context& ctx, const parsed_event& e) {
+void record_key(Out& o, const batch_context& ctx, std::string_view normalized) {
   o.put(ctx.tenant);
   o.put('/');
-  o.put_lower(trim(e.email.text));
+  o.put_lower(normalized);
 }
 
 // --- dead letters -----------------------------------------------------------------------
@@ -547,9 +579,10 @@ void record_writer::finish() noexcept {
 
 char* record_writer::claim(std::size_t n) {
   if (const std::size_t needed = used_ + n; needed > arena_.size()) {
-    // Grow geometrically (resize's zero fill is paid once per byte, not per record), but
-    // stay within the reserved capacity while it suffices: no reallocation, no copy.
-    std::size_t size = std::max({arena_.size() * 2, needed, std::size_t{4096}});
+    // resize() zero-fills what it adds, and that fill is the real cost: grow by a quarter
+    // (few calls, little fill beyond the records) and never past the reserved capacity
+    // while it suffices (no reallocation, no copy).
+    std::size_t size = std::max({arena_.size() + arena_.size() / 4, needed, std::size_t{1024}});
     if (needed <= arena_.capacity()) size = std::min(size, arena_.capacity());
     arena_.resize(size);
   }
@@ -560,14 +593,15 @@ bool record_writer::append(const batch_context& ctx, event_type type, const pars
                            encoded_record& out) {
   const bool json = ctx.encoding == output_encoding::json;
   const bool keep_raw = ctx.keep_raw_event;
+  const std::string_view normalized = trim(event.email.text);  // lower-cased as written
 
   size_counter key;
-  record_key(key, ctx, event);
+  record_key(key, ctx, normalized);
   size_counter value;
   if (json) {
-    json_email_event(value, ctx, type, event, keep_raw);
+    json_email_event(value, ctx, type, event, normalized, keep_raw);
   } else {
-    pb_email_event(value, ctx, type, event, keep_raw);
+    pb_email_event(value, ctx, type, event, normalized, keep_raw);
   }
   // In JSON the value holds sg_event_id as received; if that had escapes, the decoded id
   // for the header is written after the value.
@@ -578,12 +612,12 @@ bool record_writer::append(const batch_context& ctx, event_type type, const pars
 
   char* base = claim(total);
   byte_writer w{base, base};
-  record_key(w, ctx, event);
+  record_key(w, ctx, normalized);
   char* value_begin = w.p;
   if (json) {
-    json_email_event(w, ctx, type, event, keep_raw);
+    json_email_event(w, ctx, type, event, normalized, keep_raw);
   } else {
-    pb_email_event(w, ctx, type, event, keep_raw);
+    pb_email_event(w, ctx, type, event, normalized, keep_raw);
   }
   char* value_end = w.p;
   MAILHOOK_CHECK(value_end == base + key.n + value.n, "record size pass and write pass disagree");

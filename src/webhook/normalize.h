@@ -46,6 +46,9 @@ void append_normalized_email(std::string& out, std::string_view email);
 // bytes, and returns the end of what was written.
 char* write_normalized_email(char* out, std::string_view email) noexcept;
 
+// Writes `text` with ASCII letters lower-cased (no trimming) and returns the end.
+char* write_ascii_lower(char* out, std::string_view text) noexcept;
+
 // The event type of SendGrid's event name ("bounce", "group_unsubscribe", ...); names are
 // case-sensitive, as SendGrid sends them. Anything else is event_type::unknown (the
 // event is still published, with its original name).

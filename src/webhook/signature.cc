@@ -24,13 +24,20 @@ namespace mailhook::webhook {
 
 const char* describe(signature_errc e) noexcept {
   switch (e) {
-    case signature_errc::key_not_base64: return "public key is not base64";
-    case signature_errc::key_not_spki: return "public key is not a DER SubjectPublicKeyInfo";
-    case signature_errc::key_not_p256: return "public key is not an EC P-256 key";
-    case signature_errc::private_key_invalid: return "private key is not a PEM EC P-256 key";
-    case signature_errc::crypto_failure: return "OpenSSL operation failed";
-    case signature_errc::authorization_scheme: return "Authorization header uses another scheme";
-    case signature_errc::authorization_malformed: return "Authorization header is malformed";
+    case signature_errc::key_not_base64:
+      return "public key is not base64";
+    case signature_errc::key_not_spki:
+      return "public key is not a DER SubjectPublicKeyInfo";
+    case signature_errc::key_not_p256:
+      return "public key is not an EC P-256 key";
+    case signature_errc::private_key_invalid:
+      return "private key is not a PEM EC P-256 key";
+    case signature_errc::crypto_failure:
+      return "OpenSSL operation failed";
+    case signature_errc::authorization_scheme:
+      return "Authorization header uses another scheme";
+    case signature_errc::authorization_malformed:
+      return "Authorization header is malformed";
   }
   return "unknown signature error";
 }
@@ -139,7 +146,9 @@ std::optional<std::size_t> decode_base64_to(std::string_view text, unsigned char
 
 // ---- keys ----
 
-bool is_ascii_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_ascii_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 // SendGrid shows the key as one base64 line; operators paste it with line breaks or as
 // PEM. Drops "-----...-----" armor lines and all whitespace.
@@ -162,7 +171,8 @@ std::string strip_armor_and_space(std::string_view text) {
 // Empty if `key` is an EC P-256 key, else what it is instead, for the error message.
 std::string describe_if_not_p256(const EVP_PKEY* key) {
   const char* type = EVP_PKEY_get0_type_name(key);
-  if (!EVP_PKEY_is_a(key, "EC")) return std::string("it is ") + (type ? type : "of an unknown type");
+  if (!EVP_PKEY_is_a(key, "EC"))
+    return std::string("it is ") + (type ? type : "of an unknown type");
   std::array<char, 80> group{};
   std::size_t group_size = 0;
   if (EVP_PKEY_get_group_name(key, group.data(), group.size(), &group_size) != 1) {
@@ -231,7 +241,9 @@ bool verify_digest(EVP_PKEY* key, const sha256_digest& digest, const unsigned ch
 
 // ---- Authorization ----
 
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
+bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
 
 bool iequals_ascii(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -247,7 +259,8 @@ bool iequals_ascii(std::string_view a, std::string_view b) {
 result<std::string_view> credentials_after(std::string_view header, std::string_view scheme) {
   while (!header.empty() && is_ows(header.front())) header.remove_prefix(1);
   while (!header.empty() && is_ows(header.back())) header.remove_suffix(1);
-  if (header.empty()) return {signature_errc::authorization_malformed, "Authorization header is empty"};
+  if (header.empty())
+    return {signature_errc::authorization_malformed, "Authorization header is empty"};
   std::size_t end = 0;
   while (end < header.size() && !is_ows(header[end])) ++end;
   if (!iequals_ascii(header.substr(0, end), scheme)) {
@@ -276,18 +289,22 @@ result<std::string_view> credentials_after(std::string_view header, std::string_
 result<public_key> public_key::from_base64_spki(std::string_view text) {
   const openssl_error_scope errors;
   const std::optional<std::string> der = base64_decode(strip_armor_and_space(text));
-  if (!der) return {signature_errc::key_not_base64, "public key is not base64 (as SendGrid shows it: MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE...)"};
+  if (!der)
+    return {
+        signature_errc::key_not_base64,
+        "public key is not base64 (as SendGrid shows it: MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE...)"};
   const auto* begin = reinterpret_cast<const unsigned char*>(der->data());
   const unsigned char* p = begin;
   EVP_PKEY* raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(der->size()));
   if (raw == nullptr) {
-    return {signature_errc::key_not_spki, "public key is base64 but not a DER SubjectPublicKeyInfo"};
+    return {signature_errc::key_not_spki,
+            "public key is base64 but not a DER SubjectPublicKeyInfo"};
   }
   auto key = share(raw);
   if (p != begin + der->size()) {
-    return {signature_errc::key_not_spki,
-            "public key has " + std::to_string(begin + der->size() - p) +
-                " bytes after its SubjectPublicKeyInfo"};
+    return {signature_errc::key_not_spki, "public key has " +
+                                              std::to_string(begin + der->size() - p) +
+                                              " bytes after its SubjectPublicKeyInfo"};
   }
   if (std::string what = describe_if_not_p256(raw); !what.empty()) {
     return {signature_errc::key_not_p256,
@@ -305,15 +322,17 @@ std::string public_key::to_base64_spki() const {
 
 std::string_view to_string(verify_outcome o) noexcept {
   switch (o) {
-    case verify_outcome::ok: return "ok";
-    case verify_outcome::malformed_signature: return "malformed_signature";
-    case verify_outcome::bad_signature: return "bad_signature";
+    case verify_outcome::ok:
+      return "ok";
+    case verify_outcome::malformed_signature:
+      return "malformed_signature";
+    case verify_outcome::bad_signature:
+      return "bad_signature";
   }
   return "unknown";
 }
 
-verify_outcome signature_verifier::verify(std::string_view timestamp_header,
-                                          std::string_view body,
+verify_outcome signature_verifier::verify(std::string_view timestamp_header, std::string_view body,
                                           std::string_view signature_header_base64) const {
   const openssl_error_scope errors;
   std::array<unsigned char, max_signature_der> der{};
@@ -381,8 +400,8 @@ std::string signer::public_key_base64() const {
 std::string signer::private_key_pem() const {
   const openssl_error_scope errors;
   const bio_ptr bio(BIO_new(BIO_s_mem()));
-  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr,
-                                       nullptr) != 1) {
+  if (!bio ||
+      PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return {};
   }
   char* data = nullptr;
@@ -396,7 +415,8 @@ result<p256_key_pair> generate_p256_key() {
   if (raw == nullptr) return {signature_errc::crypto_failure, "P-256 key generation failed"};
   signer key(share(raw));
   std::string public_base64 = key.public_key_base64();
-  if (public_base64.empty()) return {signature_errc::crypto_failure, "cannot encode the public key"};
+  if (public_base64.empty())
+    return {signature_errc::crypto_failure, "cannot encode the public key"};
   return p256_key_pair{std::move(key), std::move(public_base64)};
 }
 
@@ -404,10 +424,14 @@ result<p256_key_pair> generate_p256_key() {
 
 std::string_view to_string(timestamp_outcome o) noexcept {
   switch (o) {
-    case timestamp_outcome::ok: return "ok";
-    case timestamp_outcome::malformed: return "malformed";
-    case timestamp_outcome::too_old: return "too_old";
-    case timestamp_outcome::too_new: return "too_new";
+    case timestamp_outcome::ok:
+      return "ok";
+    case timestamp_outcome::malformed:
+      return "malformed";
+    case timestamp_outcome::too_old:
+      return "too_old";
+    case timestamp_outcome::too_new:
+      return "too_new";
   }
   return "unknown";
 }
@@ -423,7 +447,8 @@ timestamp_outcome check_timestamp(std::string_view header, std::chrono::seconds 
     if (c < '0' || c > '9') return timestamp_outcome::malformed;
     stamp = stamp * 10 + (c - '0');
   }
-  const std::int64_t now_s = std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
+  const std::int64_t now_s =
+      std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
   if (now_s - stamp > window.count()) return timestamp_outcome::too_old;
   if (stamp - now_s > window.count()) return timestamp_outcome::too_new;
   return timestamp_outcome::ok;
@@ -443,7 +468,8 @@ bool constant_time_equal(std::string_view presented, std::string_view expected) 
 bool basic_credentials::matches(std::string_view expected_user,
                                 std::string_view expected_password) const noexcept {
   // '&', not '&&': a wrong user must not skip the password comparison.
-  return constant_time_equal(user, expected_user) & constant_time_equal(password, expected_password);
+  return constant_time_equal(user, expected_user) &
+         constant_time_equal(password, expected_password);
 }
 
 result<std::string_view> parse_bearer(std::string_view header) {
@@ -454,10 +480,12 @@ result<basic_credentials> parse_basic(std::string_view header) {
   auto encoded = credentials_after(header, "Basic");
   if (!encoded) return encoded.error();
   std::optional<std::string> decoded = base64_decode(*encoded);
-  if (!decoded) return {signature_errc::authorization_malformed, "Basic credentials are not base64"};
+  if (!decoded)
+    return {signature_errc::authorization_malformed, "Basic credentials are not base64"};
   const std::size_t colon = decoded->find(':');
   if (colon == std::string::npos) {
-    return {signature_errc::authorization_malformed, "Basic credentials have no ':' after the user"};
+    return {signature_errc::authorization_malformed,
+            "Basic credentials have no ':' after the user"};
   }
   return basic_credentials{decoded->substr(0, colon), decoded->substr(colon + 1)};
 }
@@ -477,7 +505,9 @@ std::string base64_encode(std::string_view bytes) {
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
-  const auto byte = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  const auto byte = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k]));
+  };
   for (; i + 3 <= bytes.size(); i += 3) {
     const std::uint32_t group = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
     out.push_back(base64_alphabet[group >> 18]);

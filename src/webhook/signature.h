@@ -50,10 +50,8 @@ MAILHOOK_DECLARE_ERRC(mailhook::webhook, signature_errc)
 namespace mailhook::webhook {
 
 // The two request headers of the Signed Event Webhook.
-inline constexpr std::string_view signature_header_name =
-    "X-Twilio-Email-Event-Webhook-Signature";
-inline constexpr std::string_view timestamp_header_name =
-    "X-Twilio-Email-Event-Webhook-Timestamp";
+inline constexpr std::string_view signature_header_name = "X-Twilio-Email-Event-Webhook-Signature";
+inline constexpr std::string_view timestamp_header_name = "X-Twilio-Email-Event-Webhook-Timestamp";
 
 // A SendGrid verification key: an EC P-256 public key, parsed once at startup.
 class public_key {
@@ -158,7 +156,8 @@ enum class timestamp_outcome {
 // presented.size(), never on where the bytes differ or on expected.size(): when the
 // sizes differ, `presented` is compared with itself (same amount of work) and the
 // answer is false. Pass the untrusted value first.
-[[nodiscard]] bool constant_time_equal(std::string_view presented, std::string_view expected) noexcept;
+[[nodiscard]] bool constant_time_equal(std::string_view presented,
+                                       std::string_view expected) noexcept;
 
 // Parses "Authorization: Bearer <token>" (scheme case-insensitive, RFC 7235). Returns a
 // view into `header`: the token, which must be non-empty and contain no whitespace.

@@ -22,7 +22,7 @@ TEST(daemon_admin, readyz_turns_ready_once_kafka_answers_and_topics_exist) {
   daemon d(shared_kafka_bootstrap());
   ASSERT_TRUE(d.wait_for_readyz(200, 60s)) << d.admin_get("/readyz").body << "\n" << d.output();
   auto r = d.admin_get("/readyz");
-  EXPECT_EQ(r.body, R"({"ready":true,"checks":{"kafka":"ok","topics":"ok"}})");
+  EXPECT_EQ(r.body, R"({"ready":true,"checks":{"kafka":"ok","topics":"ok","ingest":"ok"}})");
 }
 
 TEST(daemon_admin, metrics_pass_promtool_check) {

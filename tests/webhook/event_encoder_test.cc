@@ -252,6 +252,46 @@ TEST(record_writer, json_output_escapes_what_did_not_come_from_the_body) {
   EXPECT_EQ(r.event_id(), "id\"1");
 }
 
+TEST(record_writer, json_output_escapes_long_texts_at_every_offset) {
+  // Long texts are escaped 16 bytes at a time: put each special byte at each offset.
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f', '\x7f', 'x'}) {
+    for (std::size_t at = 0; at < 40; ++at) {
+      std::string text(40, 'a');
+      text[at] = special;
+      text += "\xc3\xa9 tail";  // UTF-8 passes through
+      batch_context ctx = context(output_encoding::json);
+      ctx.tenant = text;
+      ctx.keep_raw_event = true;
+      parsed_event e;
+      e.event = json_string::plain("open");
+      e.raw_json = text;
+      auto m = from_json(encode(ctx, e).value());
+      ASSERT_EQ(m.tenant(), text) << at;
+      ASSERT_EQ(m.raw_json(), text) << at;
+    }
+  }
+}
+
+TEST(record_writer, json_output_writes_every_integer_width) {
+  for (std::int64_t v :
+       {std::numeric_limits<std::int64_t>::min(), std::int64_t{-1000000000000}, std::int64_t{-10},
+        std::int64_t{-9}, std::int64_t{-1}, std::int64_t{0}, std::int64_t{1}, std::int64_t{9},
+        std::int64_t{10}, std::int64_t{99}, std::int64_t{100}, std::int64_t{999999999999999999},
+        std::int64_t{1000000000000000000}, std::numeric_limits<std::int64_t>::max()}) {
+    parsed_event e;
+    e.event = json_string::plain("open");
+    e.timestamp = v;
+    e.attempt = v;
+    e.has_pool = true;
+    e.pool_id = v;
+    auto m = from_json(encode(context(output_encoding::json), e).value());
+    EXPECT_EQ(m.timestamp(), v);
+    EXPECT_EQ(m.attempt(), v);
+    EXPECT_EQ(m.pool().id(), v);
+    EXPECT_EQ(encode(context(), e).value(), m.SerializeAsString());
+  }
+}
+
 TEST(record_writer, keeps_offsets_valid_while_the_arena_grows) {
   std::string arena;
   std::vector<encoded_record> records;

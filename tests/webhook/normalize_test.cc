@@ -45,6 +45,24 @@ TEST(append_normalized_email, keeps_non_ascii_bytes_as_they_are) {
             "cher.de");
 }
 
+TEST(write_ascii_lower, lowers_exactly_the_ascii_capitals_at_any_position) {
+  // The word-at-a-time path and the tail loop must agree with a plain byte rule for every
+  // byte value, whatever its offset.
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  for (std::size_t offset = 0; offset < 9; ++offset) {
+    std::string input = std::string(offset, 'Q') + all;
+    std::string out(input.size(), '\0');
+    char* end = write_ascii_lower(out.data(), input);
+    ASSERT_EQ(end, out.data() + out.size());
+    for (std::size_t i = 0; i < input.size(); ++i) {
+      char c = input[i];
+      char expected = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+      ASSERT_EQ(out[i], expected) << "offset " << offset << " byte " << i;
+    }
+  }
+}
+
 TEST(append_normalized_email, appends_after_existing_content) {
   std::string out = "tenant/";
   append_normalized_email(out, " A@B ");

@@ -84,7 +84,8 @@ const sendgrid_vector& genuine() {
     out.body_sha256 = text(doc, "/body_sha256");
     simdjson::dom::array fails;
     EXPECT_EQ(doc["must_fail"].get(fails), simdjson::SUCCESS);
-    for (simdjson::dom::element f : fails) out.must_fail.push_back({text(f, "/change"), text(f, "/to")});
+    for (simdjson::dom::element f : fails)
+      out.must_fail.push_back({text(f, "/change"), text(f, "/to")});
     return out;
   }();
   return v;
@@ -155,7 +156,8 @@ std::string flip_s(std::string_view signature_base64) {
   ECDSA_SIG_set0(sig, BN_dup(r), other_s);
   unsigned char* out = nullptr;
   const int size = i2d_ECDSA_SIG(sig, &out);
-  std::string result = base64_encode({reinterpret_cast<const char*>(out), static_cast<std::size_t>(size)});
+  std::string result =
+      base64_encode({reinterpret_cast<const char*>(out), static_cast<std::size_t>(size)});
   OPENSSL_free(out);
   ECDSA_SIG_free(sig);
   EC_GROUP_free(group);
@@ -209,8 +211,7 @@ TEST(signature_verifier, rejects_every_must_fail_variant_of_the_genuine_vector) 
       signature = change.to;
     } else if (change.change == "timestamp") {
       timestamp = change.to;
-    } else if (change.change == "body" &&
-               change.to == "the same bytes without the final \\r\\n") {
+    } else if (change.change == "body" && change.to == "the same bytes without the final \\r\\n") {
       ASSERT_TRUE(body.ends_with("\r\n"));
       body.resize(body.size() - 2);
     } else if (change.change == "body" &&
@@ -232,7 +233,8 @@ TEST(signature_verifier, accepts_a_request_when_any_rotated_key_verifies) {
   const sendgrid_vector& v = genuine();
   const public_key right = key_of(v.public_key);
   const public_key wrong = key_of(other_key());
-  for (const auto& keys : {std::vector<public_key>{wrong, right}, std::vector<public_key>{right, wrong}}) {
+  for (const auto& keys :
+       {std::vector<public_key>{wrong, right}, std::vector<public_key>{right, wrong}}) {
     const signature_verifier verifier(keys);
     EXPECT_EQ(verifier.key_count(), 2u);
     EXPECT_EQ(verifier.verify(v.timestamp, v.body, v.signature), verify_outcome::ok);
@@ -266,7 +268,8 @@ TEST(signature_verifier, reports_a_header_that_is_not_base64_as_malformed) {
   for (const std::string& bad :
        {v.signature + "causing failure", unpadded, urlsafe, " " + v.signature, v.signature + "\n",
         std::string("not base64 at all"), std::string(400, 'A')}) {
-    EXPECT_EQ(verifier.verify(v.timestamp, v.body, bad), verify_outcome::malformed_signature) << bad;
+    EXPECT_EQ(verifier.verify(v.timestamp, v.body, bad), verify_outcome::malformed_signature)
+        << bad;
   }
 }
 
@@ -287,13 +290,15 @@ TEST(signature_verifier, reports_base64_that_is_not_a_der_signature_as_malformed
   long_form.replace(0, 2, std::string("\x30\x81\x45", 3));
   for (const std::string& bad : {
            base64_encode(raw_bytes),
-           base64_encode(der + std::string(1, '\0')),   // trailing byte after the SEQUENCE
+           base64_encode(der + std::string(1, '\0')),     // trailing byte after the SEQUENCE
            base64_encode(der.substr(0, der.size() - 1)),  // truncated
            base64_encode(long_form),
            // sendgrid-php's bad-signature vector: base64, but the bytes are not DER.
-           std::string("BADSIGNATURE+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+luQAbPIqHh89M15TluLtEZtM="),
+           std::string("BADSIGNATURE+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+"
+                       "luQAbPIqHh89M15TluLtEZtM="),
        }) {
-    EXPECT_EQ(verifier.verify(v.timestamp, v.body, bad), verify_outcome::malformed_signature) << bad;
+    EXPECT_EQ(verifier.verify(v.timestamp, v.body, bad), verify_outcome::malformed_signature)
+        << bad;
   }
 }
 
@@ -356,7 +361,8 @@ TEST(signer, signs_what_the_verifier_accepts_like_sendgrid) {
   ASSERT_TRUE(signature) << signature.error().describe();
   EXPECT_EQ(verifier.verify("1700000000", body, *signature), verify_outcome::ok);
   EXPECT_EQ(verifier.verify("1700000001", body, *signature), verify_outcome::bad_signature);
-  EXPECT_EQ(verifier.verify("1700000000", body.substr(1), *signature), verify_outcome::bad_signature);
+  EXPECT_EQ(verifier.verify("1700000000", body.substr(1), *signature),
+            verify_outcome::bad_signature);
   // The signed message is timestamp || body with no separator, so moving a byte across
   // the boundary keeps the signature valid: proof of exactly that framing.
   EXPECT_EQ(verifier.verify("170000000", "0" + body, *signature), verify_outcome::ok);
@@ -392,8 +398,10 @@ TEST(signer, round_trips_through_pem) {
 }
 
 TEST(signer, refuses_pem_that_is_not_a_p256_private_key) {
-  for (const std::string& pem : {std::string(), std::string("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
-                                 std::string("hello")}) {
+  for (const std::string& pem :
+       {std::string(),
+        std::string("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"),
+        std::string("hello")}) {
     auto loaded = signer::from_pem(pem);
     ASSERT_FALSE(loaded);
     EXPECT_EQ(loaded.error().code, signature_errc::private_key_invalid);
@@ -420,15 +428,15 @@ TEST(public_key, parses_the_sendgrid_key_and_writes_it_back_unchanged) {
 
 TEST(public_key, accepts_pem_armor_line_breaks_and_surrounding_space) {
   const std::string& text = genuine().public_key;
-  const std::string pem = "-----BEGIN PUBLIC KEY-----\n" + text.substr(0, 64) + "\n" + text.substr(64) +
-                          "\n-----END PUBLIC KEY-----\n";
+  const std::string pem = "-----BEGIN PUBLIC KEY-----\n" + text.substr(0, 64) + "\n" +
+                          text.substr(64) + "\n-----END PUBLIC KEY-----\n";
   EXPECT_EQ(key_of(pem).to_base64_spki(), text);
   EXPECT_EQ(key_of("  " + text + "\r\n").to_base64_spki(), text);
 }
 
 TEST(public_key, refuses_text_that_is_not_base64) {
-  for (const std::string& text : {genuine().public_key + "corrupting the public key", std::string("MFkw!"),
-                                  genuine().public_key.substr(1)}) {
+  for (const std::string& text : {genuine().public_key + "corrupting the public key",
+                                  std::string("MFkw!"), genuine().public_key.substr(1)}) {
     auto key = public_key::from_base64_spki(text);
     ASSERT_FALSE(key) << text;
     EXPECT_EQ(key.error().code, signature_errc::key_not_base64);
@@ -507,7 +515,8 @@ TEST(check_timestamp, refuses_a_timestamp_older_than_the_window) {
 
 TEST(check_timestamp, refuses_a_timestamp_further_in_the_future_than_the_window) {
   EXPECT_EQ(check_timestamp("1700000301", 300s, at(1700000000)), timestamp_outcome::too_new);
-  EXPECT_EQ(check_timestamp("999999999999999999", 300s, at(1700000000)), timestamp_outcome::too_new);
+  EXPECT_EQ(check_timestamp("999999999999999999", 300s, at(1700000000)),
+            timestamp_outcome::too_new);
 }
 
 TEST(check_timestamp, with_window_zero_is_off) {
@@ -516,9 +525,9 @@ TEST(check_timestamp, with_window_zero_is_off) {
 }
 
 TEST(check_timestamp, refuses_a_header_that_is_not_a_plain_decimal_integer) {
-  for (const char* text : {"", "abc", "+1700000000", "-1", " 1700000000", "1700000000 ",
-                           "1700000000.5", "1.7e9", "0x6553f100", "1700000000\r\n",
-                           "1234567890123456789"}) {
+  for (const char* text :
+       {"", "abc", "+1700000000", "-1", " 1700000000", "1700000000 ", "1700000000.5", "1.7e9",
+        "0x6553f100", "1700000000\r\n", "1234567890123456789"}) {
     EXPECT_EQ(check_timestamp(text, 300s, at(1700000000)), timestamp_outcome::malformed) << text;
   }
 }
@@ -606,9 +615,9 @@ TEST(parse_basic, refuses_bad_credentials) {
   auto other = parse_basic("Bearer abc");
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().code, signature_errc::authorization_scheme);
-  for (const std::string& header : {std::string("Basic"), std::string("Basic !!!!"),
-                                    "Basic " + base64_encode("no colon"),
-                                    std::string("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ")}) {
+  for (const std::string& header :
+       {std::string("Basic"), std::string("Basic !!!!"), "Basic " + base64_encode("no colon"),
+        std::string("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ")}) {
     auto creds = parse_basic(header);
     ASSERT_FALSE(creds) << header;
     EXPECT_EQ(creds.error().code, signature_errc::authorization_malformed) << header;
@@ -631,8 +640,9 @@ TEST(base64_decode, decodes_each_padding_length) {
 }
 
 TEST(base64_decode, refuses_anything_but_strict_padded_base64) {
-  for (const char* text : {"Zg", "Zg=", "Zm8", "Z", "Z===", "====", "=Zg=", "Zm=v", "Zg==Zg==",
-                           "Zh==", "Zm9=", "Zm 9v", "Zm9v\n", "-_-_", "Zm9v====", "\xc3\xa9\xc3\xa9"}) {
+  for (const char* text :
+       {"Zg", "Zg=", "Zm8", "Z", "Z===", "====", "=Zg=", "Zm=v",
+        "Zg==Zg==", "Zh==", "Zm9=", "Zm 9v", "Zm9v\n", "-_-_", "Zm9v====", "\xc3\xa9\xc3\xa9"}) {
     EXPECT_FALSE(base64_decode(text)) << text;
   }
   EXPECT_FALSE(base64_decode(std::string("Zg\0=", 4)));
