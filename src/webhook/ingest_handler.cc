@@ -17,21 +17,6 @@ constexpr std::string_view event_id_header = "mailhook-event-id";
 constexpr std::string_view tenant_header = "mailhook-tenant";
 constexpr std::string_view schema_header = "mailhook-schema";
 
-// Metric labels for mailhook.v1.EventType, indexed by its value.
-constexpr std::array<std::string_view, 13> event_labels = {"unknown",
-                                                           "processed",
-                                                           "dropped",
-                                                           "delivered",
-                                                           "deferred",
-                                                           "bounce",
-                                                           "open",
-                                                           "click",
-                                                           "spamreport",
-                                                           "unsubscribe",
-                                                           "group_unsubscribe",
-                                                           "group_resubscribe",
-                                                           "account_status_change"};
-
 std::string_view header_value(const http::request_header& h, http::field f) {
   auto it = h.find(f);
   if (it == h.end()) return {};
@@ -64,6 +49,9 @@ struct ingest_handler::batch {
   encoded_batch encoded;
   std::vector<std::pair<std::string, std::string>> dead_letters;  // key, value
   std::vector<kafka::record_header> headers;
+  // What to count once Kafka has confirmed the batch: events by type, dead letters by reason.
+  std::array<std::uint32_t, 13> events_by_type{};
+  std::vector<std::string_view> dead_letter_reasons;  // static reason words
 
   // The answer is decided on this strand, by whichever comes first: the producer's
   // outcome or the deadline.
@@ -223,7 +211,7 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
                          std::int32_t index) {
     auto& [key, value] = b->dead_letters.emplace_back();
     encode_dead_letter(ctx, reason, detail, payload, index, key, value);
-    rejected_events_.with({s->name, reason}).inc();
+    b->dead_letter_reasons.push_back(reason);
   };
   if (!encoded) {
     // Authentic but unusable as a whole: kept on the dead-letter topic, and answered 2xx
@@ -256,20 +244,16 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
     b->headers.push_back({schema_header, schema_});
     return std::span<const kafka::record_header>(b->headers).subspan(first);
   };
-  std::array<std::uint32_t, event_labels.size()> per_type{};
   for (const auto& r : b->encoded.records) {
     std::string_view event_id(arena.data() + r.event_id_offset, r.event_id_size);
     records.push_back({events_topic_, std::string_view(arena.data() + r.key_offset, r.key_size),
                        std::string_view(arena.data() + r.value_offset, r.value_size),
                        headers_for(event_id)});
     auto type = static_cast<std::size_t>(r.type);
-    ++per_type[type < per_type.size() ? type : 0];
+    ++b->events_by_type[type < b->events_by_type.size() ? type : 0];
   }
   for (const auto& [key, value] : b->dead_letters) {
     records.push_back({dlq_topic_, key, value, headers_for({})});
-  }
-  for (std::size_t t = 0; t < per_type.size(); ++t) {
-    if (per_type[t] != 0) events_.with({s->name, event_labels[t]}).inc(per_type[t]);
   }
   publish(std::move(b), records, std::move(res));
 }
@@ -287,6 +271,9 @@ void ingest_handler::publish(std::shared_ptr<batch> b,
   const std::size_t dead_lettered = b->dead_letters.size();
   producer_.publish(
       records, b, [this, b, accepted, dead_lettered](const kafka::publish_outcome& outcome) {
+        // Counted when Kafka holds them, whoever answered first: a batch that beat its
+        // deadline late is still in Kafka.
+        if (outcome.ok()) count_published(*b);
         asio::post(b->strand, [this, b, outcome, accepted, dead_lettered] {
           b->deadline.cancel();
           if (outcome.ok()) {
@@ -300,6 +287,14 @@ void ingest_handler::publish(std::shared_ptr<batch> b,
           }
         });
       });
+}
+
+void ingest_handler::count_published(const batch& b) {
+  for (std::size_t t = 0; t < b.events_by_type.size(); ++t) {
+    if (b.events_by_type[t] == 0) continue;
+    events_.with({b.source_name, to_string(static_cast<event_type>(t))}).inc(b.events_by_type[t]);
+  }
+  for (auto reason : b.dead_letter_reasons) rejected_events_.with({b.source_name, reason}).inc();
 }
 
 void ingest_handler::finish(const std::shared_ptr<batch>& b, http::response r) {

@@ -64,6 +64,7 @@ class ingest_handler final : public http::handler {
   void publish(std::shared_ptr<batch> b, const std::vector<kafka::outgoing_record>& records,
                http::responder res);
   void finish(const std::shared_ptr<batch>& b, http::response r);
+  void count_published(const batch& b);
 
   boost::asio::io_context& io_;
   const config::ingest_config config_;
@@ -80,7 +81,7 @@ class ingest_handler final : public http::handler {
 
   // Metrics, looked up once.
   metrics::counter_family& requests_;
-  metrics::counter_family& events_;
+  metrics::counter_family& events_;  // counted once Kafka confirmed them
   metrics::counter_family& rejected_events_;
   metrics::counter_family& auth_failures_;
   metrics::histogram& body_bytes_;
