@@ -161,7 +161,8 @@ std::optional<http::response> ingest_handler::on_header(const http::request_head
   if (!cluster_.reachable()) {
     return refuse(unavailable("kafka_unavailable", "Kafka is unreachable; retry later"));
   }
-  // Refuse before reading a body that the budget could not hold anyway.
+  // Refuse before reading a body that the budget could not hold anyway. (A body over
+  // max_body never gets here: Beast's parser answers 413 while reading the header.)
   std::uint64_t announced = chunked ? 0 : std::strtoull(std::string(length).c_str(), nullptr, 10);
   std::uint64_t reading = server_ != nullptr ? server_->stats().body_bytes_reading.load() : 0;
   if (budget_->used.load() + reading + announced > config_.inflight_budget) {

@@ -49,14 +49,17 @@ class ingest_test : public ::testing::Test {
     key_ = std::make_unique<webhook::p256_key_pair>(std::move(*pair));
     events_topic_ = unique_topic("events");
     dlq_topic_ = unique_topic("dlq");
-    std::string toml = "[topics.events]\nname = \"" + events_topic_ + "\"\npartitions = 3\n\n" +
-                       "[topics.dlq]\nname = \"" + dlq_topic_ + "\"\npartitions = 1\n\n" +
-                       "[sources.sample]\ntenant = \"acme\"\npublic_keys = [\"" +
-                       vector_public_key + "\", \"" + key_->public_key_base64 + "\"]\n\n" +
-                       "[sources.fresh]\ntenant = \"delta\"\npublic_keys = [\"" +
-                       key_->public_key_base64 + "\"]\nreplay_window = \"5m\"\n\n" +
-                       "[sources.open]\ntenant = \"beta\"\nallow_unauthenticated = true\n\n" +
-                       "[sources.oauth]\ntenant = \"gamma\"\nbearer_tokens = [\"s3cret-token\"]\n";
+    // A budget as small as max_body allows, so that size limits and the budget meet.
+    std::string toml =
+        std::string("[ingest]\nmax_body = \"1MiB\"\ninflight_budget = \"1MiB\"\n\n") +
+        "[topics.events]\nname = \"" + events_topic_ + "\"\npartitions = 3\n\n" +
+        "[topics.dlq]\nname = \"" + dlq_topic_ + "\"\npartitions = 1\n\n" +
+        "[sources.sample]\ntenant = \"acme\"\npublic_keys = [\"" + vector_public_key + "\", \"" +
+        key_->public_key_base64 + "\"]\n\n" +
+        "[sources.fresh]\ntenant = \"delta\"\npublic_keys = [\"" + key_->public_key_base64 +
+        "\"]\nreplay_window = \"5m\"\n\n" +
+        "[sources.open]\ntenant = \"beta\"\nallow_unauthenticated = true\n\n" +
+        "[sources.oauth]\ntenant = \"gamma\"\nbearer_tokens = [\"s3cret-token\"]\n";
     daemon_ = std::make_unique<daemon>(shared_kafka_bootstrap(), toml);
     ASSERT_NE(daemon_->webhook_port(), 0) << daemon_->output();
     ASSERT_TRUE(daemon_->wait_for_readyz(200, 60s)) << daemon_->admin_get("/readyz").body;
@@ -265,6 +268,15 @@ TEST_F(ingest_test, unknown_routes_sources_and_methods_get_json_errors) {
   EXPECT_EQ(client.get("/metrics").status, 404);  // the admin routes are not on the public port
   auto wrong_type = post("open", "[]", {{"Content-Type", "text/plain"}});
   EXPECT_EQ(wrong_type.status, 415);
+}
+
+TEST_F(ingest_test, a_body_over_max_body_gets_413_not_a_retryable_503) {
+  auto events = make_events(11, 0, 3000);  // about 1.3 MB
+  const std::string body = batch_body(events);
+  ASSERT_GT(body.size(), 1024u * 1024u);
+  auto r = post("open", body);
+  EXPECT_EQ(r.status, 413) << r.body;
+  EXPECT_NE(r.body.find("body_too_large"), std::string::npos);
 }
 
 TEST_F(ingest_test, event_counts_by_type_are_exposed_per_source) {
