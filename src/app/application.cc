@@ -125,6 +125,9 @@ void application::register_server_metrics(const http::server& server) {
                  static_cast<double>(stats.requests_rejected_body_too_large.load()));
     rejected.set({name, "malformed"},
                  static_cast<double>(stats.requests_rejected_malformed.load()));
+    sink.counter("mailhook_http_tls_handshake_failures_total",
+                 "TLS handshakes that failed or ran out of time", {"listener"})
+        .set({name}, static_cast<double>(stats.tls_handshake_failures.load()));
     sink.counter("mailhook_http_timeouts_total", "HTTP reads or writes that ran out of time",
                  {"listener"})
         .set({name}, static_cast<double>(stats.timeouts.load()));

@@ -133,6 +133,12 @@ void read_ingest(table_reader& t, ingest_config& out) {
   t.read_choice("encoding", out.encoding, encodings);
   t.read("keep_raw_event", out.keep_raw_event);
   t.read("kafka_headers", out.kafka_headers);
+  t.read("tls_cert_file", out.tls_cert_file);
+  t.read("tls_key_file", out.tls_key_file);
+  if (out.tls_cert_file.empty() != out.tls_key_file.empty()) {
+    t.report(errc::bad_value, {out.tls_cert_file.empty() ? "tls_cert_file" : "tls_key_file"},
+             "tls_cert_file and tls_key_file go together");
+  }
   static constexpr std::pair<std::string_view, std::string_view> reserved[] = {
       {"bootstrap.servers", "kafka.bootstrap_servers"},
       {"metadata.broker.list", "kafka.bootstrap_servers"},

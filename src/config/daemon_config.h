@@ -86,6 +86,8 @@ struct ingest_config {
   event_encoding encoding = event_encoding::protobuf;
   bool keep_raw_event = false;  // also publish each event's JSON exactly as received
   bool kafka_headers = true;    // mailhook-event-id, mailhook-tenant, mailhook-schema
+  std::string tls_cert_file;    // PEM chain; with tls_key_file, the listener speaks HTTPS
+  std::string tls_key_file;
   // [ingest.producer]: librdkafka settings for the events producer, over mailhook's
   // defaults (idempotence, lz4, batching) and over [kafka.properties].
   std::map<std::string, std::string> producer;

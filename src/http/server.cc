@@ -8,8 +8,10 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <cstring>
 #include <mutex>
+#include <type_traits>
 #include <unordered_set>
 
 namespace mailhook::http {
@@ -29,43 +31,68 @@ struct listener_state {
   std::atomic<bool> draining{false};
   std::mutex connections_mutex;
   std::unordered_set<connection*> connections;
+  std::shared_ptr<asio::ssl::context> tls;  // set when the listener speaks TLS
 };
 
-// One accepted TCP connection. Lives as long as an asynchronous operation or a
-// responder holds it; confined to its strand.
+// One accepted connection, as the rest of the server sees it.
 class connection : public std::enable_shared_from_this<connection> {
  public:
-  connection(tcp::socket socket, std::shared_ptr<listener_state> state)
-      : stream_(std::move(socket)), state_(std::move(state)) {
+  virtual ~connection() = default;
+  virtual void start() = 0;
+  // Any thread: queue the response on this connection's strand.
+  virtual void send(response res) = 0;
+  // Any thread: close the connection if it is between requests.
+  virtual void close_if_idle() = 0;
+};
+
+// A connection over plain TCP (Stream = beast::tcp_stream) or TLS (beast::ssl_stream of
+// one). Lives as long as an asynchronous operation or a responder holds it; confined to
+// its strand.
+template <class Stream>
+class stream_connection final : public connection {
+ public:
+  static constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <class... Args>
+  stream_connection(std::shared_ptr<listener_state> state, tcp::socket socket, Args&... tls_context)
+      : stream_(std::move(socket), tls_context...), state_(std::move(state)) {
     state_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(state_->connections_mutex);
     state_->connections.insert(this);
   }
 
-  ~connection() {
+  ~stream_connection() override {
     stop_counting_body();
     state_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
     std::lock_guard lock(state_->connections_mutex);
     state_->connections.erase(this);
   }
 
-  connection(const connection&) = delete;
-  connection& operator=(const connection&) = delete;
+  stream_connection(const stream_connection&) = delete;
+  stream_connection& operator=(const stream_connection&) = delete;
 
-  void start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
-  }
-
-  // Any thread: queue the response on this connection's strand.
-  void send(response res) {
-    asio::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(res)]() mutable {
-      self->write(std::move(r));
+  void start() override {
+    asio::dispatch(stream_.get_executor(), [self = self()] {
+      if constexpr (is_tls) {
+        self->lowest().expires_after(self->options().header_timeout);
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (!ec) return self->read_header();
+          self->state_->stats.tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+          self->close();
+        });
+      } else {
+        self->read_header();
+      }
     });
   }
 
-  // Any thread: close the connection if it is between requests.
-  void close_if_idle() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  void send(response res) override {
+    asio::post(stream_.get_executor(),
+               [self = self(), r = std::move(res)]() mutable { self->write(std::move(r)); });
+  }
+
+  void close_if_idle() override {
+    asio::post(stream_.get_executor(), [self = self()] {
       if (self->phase_ == phase::awaiting_request) self->close();
     });
   }
@@ -81,10 +108,10 @@ class connection : public std::enable_shared_from_this<connection> {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
     parser_->body_limit(options().max_body_bytes);
-    stream_.expires_after(first_request_ ? options().header_timeout : options().idle_timeout);
+    lowest().expires_after(first_request_ ? options().header_timeout : options().idle_timeout);
     beast::http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+        [self = self()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -113,24 +140,24 @@ class connection : public std::enable_shared_from_this<connection> {
     }
     if (beast::iequals(header[field::expect], "100-continue")) {
       continue_.emplace(status::continue_, 11);
-      stream_.expires_after(options().write_timeout);
-      return beast::http::async_write(
-          stream_, *continue_, [self = shared_from_this()](beast::error_code wec, std::size_t) {
-            self->continue_.reset();
-            if (wec) return self->close();
-            self->read_body();
-          });
+      lowest().expires_after(options().write_timeout);
+      return beast::http::async_write(stream_, *continue_,
+                                      [self = self()](beast::error_code wec, std::size_t) {
+                                        self->continue_.reset();
+                                        if (wec) return self->close();
+                                        self->read_body();
+                                      });
     }
     read_body();
   }
 
   void read_body() {
-    stream_.expires_after(options().body_timeout);
+    lowest().expires_after(options().body_timeout);
     if (auto length = parser_->content_length(); length && !parser_->chunked()) {
       return read_body_directly(static_cast<std::size_t>(*length));
     }
     beast::http::async_read(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            [self = self()](beast::error_code ec, std::size_t) {
                               self->stop_counting_body();
                               if (ec) return self->on_read_error(ec);
                               self->dispatch_request();
@@ -152,7 +179,7 @@ class connection : public std::enable_shared_from_this<connection> {
       return dispatch_request();
     }
     asio::async_read(stream_, asio::buffer(body.data() + have, length - have),
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                     [self = self()](beast::error_code ec, std::size_t) {
                        self->stop_counting_body();
                        if (ec) return self->on_read_error(ec);
                        self->dispatch_request();
@@ -161,10 +188,10 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void dispatch_request() {
     phase_ = phase::handling;
-    stream_.expires_never();  // the handler owns the deadline while it works
+    lowest().expires_never();  // the handler owns the deadline while it works
     auto req = parser_->release();
     parser_.reset();
-    state_->handler_ref.on_request(std::move(req), responder(shared_from_this()));
+    state_->handler_ref.on_request(std::move(req), responder(self()));
   }
 
   void on_read_error(beast::error_code ec) {
@@ -206,9 +233,9 @@ class connection : public std::enable_shared_from_this<connection> {
     res.keep_alive(keep_alive_);
     res.set(field::server, "mailhook");
     response_.emplace(std::move(res));
-    stream_.expires_after(options().write_timeout);
+    lowest().expires_after(options().write_timeout);
     beast::http::async_write(stream_, *response_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             [self = self()](beast::error_code ec, std::size_t) {
                                self->response_.reset();
                                if (ec || !self->keep_alive_) return self->close();
                                self->read_header();
@@ -224,11 +251,18 @@ class connection : public std::enable_shared_from_this<connection> {
     if (phase_ == phase::closed) return;
     phase_ = phase::closed;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    // TLS connections close without close_notify: every response is length-delimited,
+    // so a truncation cannot pass for a complete answer.
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<stream_connection> self() {
+    return std::static_pointer_cast<stream_connection>(shared_from_this());
+  }
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
+  Stream stream_;
   std::shared_ptr<listener_state> state_;
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
@@ -284,6 +318,18 @@ result<void> server::listen() {
   beast::error_code ec;
   auto address = asio::ip::make_address(opts.host, ec);
   if (ec) return failure(ec, where + ": '" + opts.host + "' is not an IP address");
+  if (!opts.tls_cert_file.empty()) {
+    auto tls = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    tls->use_certificate_chain_file(opts.tls_cert_file, ec);
+    if (ec)
+      return failure(ec, where + ": TLS certificate " + opts.tls_cert_file + ": " + ec.message());
+    tls->use_private_key_file(opts.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) return failure(ec, where + ": TLS key " + opts.tls_key_file + ": " + ec.message());
+    state_->tls = std::move(tls);
+  }
   tcp::endpoint endpoint{address, opts.port};
   acceptor_.open(endpoint.protocol(), ec);
   if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -310,7 +356,14 @@ void server::accept_next() {
         } else {
           state->stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
           socket.set_option(tcp::no_delay(true), ec);
-          std::make_shared<detail::connection>(std::move(socket), state)->start();
+          if (state->tls) {
+            std::make_shared<detail::stream_connection<beast::ssl_stream<beast::tcp_stream>>>(
+                state, std::move(socket), *state->tls)
+                ->start();
+          } else {
+            std::make_shared<detail::stream_connection<beast::tcp_stream>>(state, std::move(socket))
+                ->start();
+          }
         }
         accept_next();
       });

@@ -40,6 +40,10 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{75'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};
   std::size_t max_connections = 4096;  // more are accepted and closed at once
+  // A PEM certificate chain and its private key: with both, the listener speaks TLS
+  // (1.2 or later) instead of plain HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 // Counters a server keeps about itself; the metrics module reads them at scrape time.
@@ -51,6 +55,7 @@ struct server_stats {
   std::atomic<std::uint64_t> requests_rejected_body_too_large{0};
   std::atomic<std::uint64_t> requests_rejected_malformed{0};
   std::atomic<std::uint64_t> timeouts{0};
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
   // Announced (Content-Length) bytes of bodies being read right now: memory that is
   // about to be held, which a handler's budget can count before admitting more.
   std::atomic<std::uint64_t> body_bytes_reading{0};

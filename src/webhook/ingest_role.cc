@@ -53,6 +53,8 @@ result<std::unique_ptr<ingest_role>> ingest_role::start(const config::daemon_con
   options.body_timeout = config.ingest.body_timeout;
   options.idle_timeout = config.ingest.idle_timeout;
   options.max_connections = static_cast<std::size_t>(config.ingest.max_connections);
+  options.tls_cert_file = config.ingest.tls_cert_file;
+  options.tls_key_file = config.ingest.tls_key_file;
   role->server_ = std::make_unique<http::server>(role->io_, options, *role->handler_);
   role->handler_->set_server(role->server_.get());
   if (auto listening = role->server_->listen(); !listening) return listening.error();
@@ -62,8 +64,9 @@ result<std::unique_ptr<ingest_role>> ingest_role::start(const config::daemon_con
                                : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i)
     role->threads_.emplace_back([r = role.get()] { r->io_.run(); });
-  spdlog::info("webhook listener on {}:{} ({} threads, {} sources)", options.host,
-               role->server_->port(), threads, config.sources.size());
+  spdlog::info("webhook listener on {}:{} ({}, {} threads, {} sources)", options.host,
+               role->server_->port(), options.tls_cert_file.empty() ? "http" : "https", threads,
+               config.sources.size());
   return role;
 }
 

@@ -10,10 +10,15 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <thread>
 
 #include "support/http_client.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 
 namespace mailhook::http {
 namespace {
@@ -248,6 +253,55 @@ TEST_F(server_test, slow_header_is_cut_off_at_the_header_timeout) {
   EXPECT_EQ(reply, "");
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
   EXPECT_EQ(server_->stats().timeouts.load(), 1u);
+}
+
+TEST_F(server_test, speaks_tls_when_given_a_certificate_and_refuses_plain_http_there) {
+  testing::temp_dir dir;
+  const auto cert = (dir.path() / "cert.pem").string();
+  const auto key = (dir.path() / "key.pem").string();
+  auto made = testing::run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "1", "-subj", "/CN=127.0.0.1"});
+  ASSERT_EQ(made.status, 0) << made.output;
+  server_options options;
+  options.tls_cert_file = cert;
+  options.tls_key_file = key;
+  start(options);
+
+  namespace beast = boost::beast;
+  asio::io_context io;
+  asio::ssl::context tls(asio::ssl::context::tls_client);
+  tls.load_verify_file(cert);  // the self-signed certificate is its own authority
+  tls.set_verify_mode(asio::ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> stream(io, tls);
+  beast::get_lowest_layer(stream).connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  stream.handshake(asio::ssl::stream_base::client);
+  beast::http::request<beast::http::string_body> req{beast::http::verb::post, "/x", 11};
+  req.set(beast::http::field::host, "127.0.0.1");
+  req.body() = "over tls";
+  req.prepare_payload();
+  beast::http::write(stream, req);
+  beast::flat_buffer buffer;
+  beast::http::response<beast::http::string_body> res;
+  beast::http::read(stream, buffer, res);
+  EXPECT_EQ(res.result_int(), 200u);
+  EXPECT_EQ(res.body(), "over tls");
+
+  // Plain HTTP on the TLS port gets no answer, only a closed connection.
+  EXPECT_EQ(exchange("GET /x HTTP/1.1\r\nHost: a\r\n\r\n").find("HTTP/1.1"), std::string::npos);
+  EXPECT_EQ(server_->stats().tls_handshake_failures.load(), 1u);
+}
+
+TEST_F(server_test, a_missing_certificate_fails_listen_with_its_path) {
+  server_options options;
+  options.host = "127.0.0.1";
+  options.tls_cert_file = "/nonexistent/cert.pem";
+  options.tls_key_file = "/nonexistent/key.pem";
+  server s(io_, options, handler_);
+  auto listening = s.listen();
+  ASSERT_FALSE(listening);
+  EXPECT_NE(listening.error().describe().find("/nonexistent/cert.pem"), std::string::npos)
+      << listening.error().describe();
 }
 
 TEST_F(server_test, stop_accepting_refuses_new_connections) {

@@ -3,6 +3,9 @@
 // nothing in Kafka.
 #include <gtest/gtest.h>
 
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -277,6 +280,45 @@ TEST_F(ingest_test, a_body_over_max_body_gets_413_not_a_retryable_503) {
   auto r = post("open", body);
   EXPECT_EQ(r.status, 413) << r.body;
   EXPECT_NE(r.body.find("body_too_large"), std::string::npos);
+}
+
+// Its own daemon: the listener speaks TLS with a certificate made for the test.
+TEST(ingest_tls, the_webhook_listener_speaks_https_when_configured) {
+  temp_dir dir;
+  const auto cert = (dir.path() / "cert.pem").string();
+  const auto key = (dir.path() / "key.pem").string();
+  auto made = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                   "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                   "-subj", "/CN=127.0.0.1"});
+  ASSERT_EQ(made.status, 0) << made.output;
+  const std::string topic = unique_topic("tls");
+  daemon d(shared_kafka_bootstrap(),
+           "[ingest]\ntls_cert_file = \"" + cert + "\"\ntls_key_file = \"" + key +
+               "\"\n\n[topics.events]\nname = \"" + topic +
+               "\"\n\n[sources.open]\ntenant = \"t\"\nallow_unauthenticated = true\n");
+  ASSERT_TRUE(d.wait_for_readyz(200, 60s));
+
+  namespace asio = boost::asio;
+  namespace beast = boost::beast;
+  asio::io_context io;
+  asio::ssl::context tls(asio::ssl::context::tls_client);
+  tls.load_verify_file(cert);
+  tls.set_verify_mode(asio::ssl::verify_peer);
+  beast::ssl_stream<beast::tcp_stream> stream(io, tls);
+  beast::get_lowest_layer(stream).connect({asio::ip::make_address("127.0.0.1"), d.webhook_port()});
+  stream.handshake(asio::ssl::stream_base::client);
+  beast::http::request<beast::http::string_body> req{beast::http::verb::post,
+                                                     "/webhooks/sendgrid/open", 11};
+  req.set(beast::http::field::host, "127.0.0.1");
+  req.set(beast::http::field::content_type, "application/json");
+  req.body() = batch_body(make_events(12, 0, 5));
+  req.prepare_payload();
+  beast::http::write(stream, req);
+  beast::flat_buffer buffer;
+  beast::http::response<beast::http::string_body> res;
+  beast::http::read(stream, buffer, res);
+  EXPECT_EQ(res.result_int(), 200u) << res.body();
+  EXPECT_EQ(read_topic(shared_kafka_bootstrap(), topic, 5, 30s).size(), 5u);
 }
 
 TEST_F(ingest_test, event_counts_by_type_are_exposed_per_source) {
