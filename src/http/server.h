@@ -1,4 +1,4 @@
-// An HTTP/1.1 server on Boost.Beast for one listening address.
+// An HTTP/1.1 server on Boost.Beast for one listening address, over plain TCP or TLS.
 //
 // Each connection reads a request header, lets the handler refuse it before a single
 // body byte is read (and before "100 Continue" is sent), reads the body within the
