@@ -15,6 +15,7 @@
 #include <string>
 
 #include "mailhook/v1/email_event.pb.h"
+#include "webhook/test_context.h"
 
 namespace mailhook::webhook {
 namespace {
@@ -39,12 +40,7 @@ std::string read_data(const std::string& name) {
 }
 
 batch_context context(output_encoding encoding = output_encoding::protobuf) {
-  batch_context ctx;
-  ctx.tenant = "acme";
-  ctx.source = "main";
-  ctx.received_at_ms = 1700000000123;
-  ctx.encoding = encoding;
-  return ctx;
+  return testing::test_context(encoding);
 }
 
 // One body and what it became. The body stays here because results point into it.

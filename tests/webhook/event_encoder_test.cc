@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mailhook/v1/email_event.pb.h"
+#include "webhook/test_context.h"
 
 namespace mailhook::webhook {
 namespace {
@@ -17,12 +18,7 @@ namespace {
 using google::protobuf::util::MessageDifferencer;
 
 batch_context context(output_encoding encoding = output_encoding::protobuf) {
-  batch_context ctx;
-  ctx.tenant = "acme";
-  ctx.source = "main";
-  ctx.received_at_ms = 1700000000123;
-  ctx.encoding = encoding;
-  return ctx;
+  return testing::test_context(encoding);
 }
 
 struct one_record {
