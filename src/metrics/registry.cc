@@ -264,13 +264,18 @@ std::unique_ptr<counter> counter_family::make_child() const {
   return std::make_unique<counter>();
 }
 
-void counter_family::write(std::string& out) const {
-  const auto list = children();
-  if (list.empty()) return;
-  append_header(out, name(), help(), type());
-  for (const auto& [values, child] : list) {
-    append_sample(out, name(), "", label_names(), *values, child->value());
+// Counters and gauges expose one sample per child, its value.
+template <typename Family>
+void write_single_value_family(const Family& family, const auto& children, std::string& out) {
+  if (children.empty()) return;
+  append_header(out, family.name(), family.help(), family.type());
+  for (const auto& [values, child] : children) {
+    append_sample(out, family.name(), "", family.label_names(), *values, child->value());
   }
+}
+
+void counter_family::write(std::string& out) const {
+  write_single_value_family(*this, children(), out);
 }
 
 gauge_family::gauge_family(std::string name, std::string help, std::vector<std::string> label_names)
@@ -281,12 +286,7 @@ std::unique_ptr<gauge> gauge_family::make_child() const {
 }
 
 void gauge_family::write(std::string& out) const {
-  const auto list = children();
-  if (list.empty()) return;
-  append_header(out, name(), help(), type());
-  for (const auto& [values, child] : list) {
-    append_sample(out, name(), "", label_names(), *values, child->value());
-  }
+  write_single_value_family(*this, children(), out);
 }
 
 histogram_family::histogram_family(std::string name, std::string help,
