@@ -29,6 +29,15 @@ void admin_handler::on_request(http::request&& req, http::responder res) {
   std::string_view target(req.target().data(), req.target().size());
   std::string_view path = target.substr(0, target.find('?'));
   auto reply = [&](http::response r) { res.send(std::move(r)); };
+  if (path.starts_with("/v1/suppressions")) {
+    if (suppressions_ == nullptr) {
+      return reply(http::json_error(http::status::not_found, "not_found",
+                                    "this process does not run the index role"));
+    }
+    auto query = path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
+    return suppressions_->handle(std::move(req), path, query, std::move(res));
+  }
+
   if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
     if (req.method() != http::verb::get) {
       auto r = http::json_error(http::status::method_not_allowed, "method_not_allowed",

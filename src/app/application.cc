@@ -78,8 +78,16 @@ result<void> application::build() {
     });
   }
 
+  auto runs = [this](std::string_view role) {
+    return std::find(config_.roles.begin(), config_.roles.end(), role) != config_.roles.end();
+  };
+  if (runs("index") || runs("policy")) {
+    if (auto started = start_index(); !started) return started.error();
+  }
   for (const auto& role : config_.roles) {
-    if (role == "ingest") {
+    if (role == "index" || role == "policy") {
+      continue;  // started above, with the store they share
+    } else if (role == "ingest") {
       auto ingest = webhook::ingest_role::start(config_, *kafka_monitor_, registry_);
       if (!ingest) return ingest.error();
       ingest_ = std::move(*ingest);
@@ -91,7 +99,7 @@ result<void> application::build() {
     }
   }
 
-  admin_handler_ = std::make_unique<admin_handler>(readiness_, registry_);
+  admin_handler_ = std::make_unique<admin_handler>(readiness_, registry_, suppression_api_.get());
   http::server_options admin_options;
   admin_options.name = "admin";
   admin_options.host = config_.admin.listen.host;
@@ -103,6 +111,75 @@ result<void> application::build() {
   register_server_metrics(*admin_server_);
   spdlog::info("admin listener on {}:{}", admin_options.host, admin_server_->port());
   return {};
+}
+
+result<void> application::start_index() {
+  index::store_options options;
+  options.dir = config_.index.dir;
+  options.topic = config_.topics.suppressions.name;
+  options.block_cache_bytes = config_.index.block_cache;
+  options.filter_capacity = static_cast<std::uint64_t>(config_.index.filter_capacity);
+  auto started = std::chrono::steady_clock::now();
+  auto store = index::store::open(options);
+  if (!store) return store.error();
+  index_store_ = std::move(*store);
+  spdlog::info("index: opened {} with {} keys in {} ms", config_.index.dir, index_store_->keys(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now() - started)
+                   .count());
+  auto replica = index::replica::start(config_, *index_store_, registry_);
+  if (!replica) return replica.error();
+  index_replica_ = std::move(*replica);
+  auto writer = index::changelog_writer::create(config_, registry_);
+  if (!writer) return writer.error();
+  changelog_writer_ = std::move(*writer);
+  suppression_api_ =
+      std::make_unique<suppression_api>(*index_store_, changelog_writer_.get(), registry_);
+  register_index_metrics();
+  readiness_.add("index", [this]() -> std::optional<std::string> {
+    if (index_replica_->caught_up()) return std::nullopt;
+    auto error = index_replica_->last_error();
+    return error.empty() ? "catching up with the changelog" : error;
+  });
+
+  if (std::find(config_.roles.begin(), config_.roles.end(), "policy") != config_.roles.end()) {
+    auto policy = policy::policy_role::start(config_, *index_store_, *index_replica_, registry_);
+    if (!policy) return policy.error();
+    policy_ = std::move(*policy);
+    readiness_.add("policy", [this] { return policy_->not_ready(); });
+  }
+  return {};
+}
+
+void application::register_index_metrics() {
+  registry_.add_collector([store = index_store_.get()](metrics::collector_sink& sink) {
+    auto& entries = sink.gauge("mailhook_index_entries",
+                               "Suppressed entries in the local index, by tenant, scope and reason",
+                               {"tenant", "scope", "reason"});
+    for (const auto& [key, count] : store->counts()) {
+      const auto& [tenant, scope, reason] = key;
+      entries.set({tenant, std::string(to_string(scope)), std::string(to_string(reason))},
+                  static_cast<double>(count));
+    }
+    sink.gauge("mailhook_index_keys", "Keys in the local index, suppressed or cleared", {})
+        .set({}, static_cast<double>(store->keys()));
+    sink.gauge("mailhook_index_filter_bytes", "Memory of the in-memory filter in front of RocksDB",
+               {})
+        .set({}, static_cast<double>(store->filter_bytes()));
+    auto lookups = store->lookups();
+    auto& verdicts = sink.counter("mailhook_index_lookups_total", "Suppression lookups, by verdict",
+                                  {"verdict"});
+    verdicts.set({"allowed"}, static_cast<double>(lookups.allowed));
+    verdicts.set({"suppressed"}, static_cast<double>(lookups.suppressed));
+    sink.counter("mailhook_index_filter_passes_total",
+                 "Key probes the in-memory filter could not rule out and sent to RocksDB", {})
+        .set({}, static_cast<double>(lookups.filter_passed));
+  });
+  registry_.add_collector([replica = index_replica_.get()](metrics::collector_sink& sink) {
+    sink.gauge("mailhook_index_changelog_lag",
+               "Changelog records not yet applied to the local index, over all partitions", {})
+        .set({}, static_cast<double>(replica->lag()));
+  });
 }
 
 void application::register_server_metrics(const http::server& server) {
@@ -181,6 +258,12 @@ void application::shutdown() {
   io_.stop();
   for (auto& t : io_threads_) t.join();
   io_threads_.clear();
+  // The policy first (its open transaction commits or aborts), then what it reads.
+  policy_.reset();
+  index_replica_.reset();
+  changelog_writer_.reset();
+  index_store_.reset();
+
   kafka_monitor_.reset();
 }
 

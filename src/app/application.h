@@ -17,11 +17,16 @@
 
 #include "app/admin_handler.h"
 #include "app/readiness.h"
+#include "app/suppression_api.h"
 #include "common/result.h"
 #include "config/daemon_config.h"
 #include "http/server.h"
+#include "index/changelog_writer.h"
+#include "index/replica.h"
+#include "index/store.h"
 #include "kafka/cluster_monitor.h"
 #include "metrics/registry.h"
+#include "policy/policy_role.h"
 #include "webhook/ingest_role.h"
 
 namespace mailhook::app {
@@ -41,6 +46,8 @@ class application {
   explicit application(config::daemon_config config);
   result<void> build();
   void register_server_metrics(const http::server& server);
+  result<void> start_index();
+  void register_index_metrics();
   void shutdown();
 
   struct stop_signal;
@@ -55,6 +62,15 @@ class application {
   readiness readiness_;
   std::unique_ptr<kafka::cluster_monitor> kafka_monitor_;
   std::unique_ptr<webhook::ingest_role> ingest_;
+  // The local suppression index: built when the index or policy role runs (the policy
+  // decides last-writer-wins against it). Declared in the order they start; stopped in
+  // reverse by shutdown().
+  std::unique_ptr<index::store> index_store_;
+  std::unique_ptr<index::replica> index_replica_;
+  std::unique_ptr<index::changelog_writer> changelog_writer_;
+  std::unique_ptr<policy::policy_role> policy_;
+  std::unique_ptr<suppression_api> suppression_api_;
+
   // Declared before the servers so that it is destroyed after them: the servers' sockets
   // belong to it.
   boost::asio::io_context io_;

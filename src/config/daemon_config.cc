@@ -227,6 +227,32 @@ void check_roles(table_reader& t, const std::vector<std::string>& roles) {
   }
 }
 
+void read_policy(table_reader& t, policy_config& out) {
+  if (t.read("group_id", out.group_id) && out.group_id.empty()) {
+    t.report(errc::bad_value, {"group_id"}, "must not be empty");
+  }
+  t.read("transactional_id", out.transactional_id);
+  t.read("soft_bounce_threshold", out.soft_bounce_threshold, 0, 1000);
+  t.read_duration("soft_bounce_window", out.soft_bounce_window, 1000ms);
+  t.read("suppress_hard_bounces", out.suppress_hard_bounces);
+  t.read("suppress_dropped", out.suppress_dropped);
+  t.read("suppress_spam_reports", out.suppress_spam_reports);
+  t.read("suppress_unsubscribes", out.suppress_unsubscribes);
+  t.read("honor_group_unsubscribes", out.honor_group_unsubscribes);
+  t.read("honor_account_status", out.honor_account_status);
+  t.read("max_batch", out.max_batch, 1, 100'000);
+  t.read_duration("max_batch_wait", out.max_batch_wait, 1ms);
+}
+
+void read_index(table_reader& t, index_config& out) {
+  if (t.read("dir", out.dir) && out.dir.empty()) {
+    t.report(errc::bad_value, {"dir"}, "must not be empty");
+  }
+  t.read_byte_size("block_cache", out.block_cache);
+  t.read("filter_capacity", out.filter_capacity, 1000, 1'000'000'000);
+  t.read("max_apply_batch", out.max_apply_batch, 1, 1'000'000);
+}
+
 void read_daemon(table_reader& t, daemon_config& out) {
   if (t.read("roles", out.roles)) check_roles(t, out.roles);
   t.section("log", [&](table_reader& s) { read_log(s, out.log); });
@@ -234,6 +260,8 @@ void read_daemon(table_reader& t, daemon_config& out) {
   t.section("kafka", [&](table_reader& s) { read_kafka(s, out.kafka); });
   t.section("topics", [&](table_reader& s) { read_topics(s, out.topics); });
   t.section("ingest", [&](table_reader& s) { read_ingest(s, out.ingest); });
+  t.section("policy", [&](table_reader& s) { read_policy(s, out.policy); });
+  t.section("index", [&](table_reader& s) { read_index(s, out.index); });
   t.section("sources", [&](table_reader& s) { read_sources(s, out.sources); });
 }
 

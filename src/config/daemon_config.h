@@ -110,6 +110,44 @@ struct source_config {
   bool operator==(const source_config&) const = default;
 };
 
+// [policy]: the role that turns events into suppression changes (docs/suppressions.md).
+struct policy_config {
+  std::string group_id = "mailhook-policy";  // consumer group on the events topic
+  // Kafka transactional.id; stable per instance so that a restarted instance fences its
+  // own unfinished transaction. Empty: "mailhook-policy-<hostname>".
+  std::string transactional_id;
+  // Soft bounces (type blocked or expired) within soft_bounce_window that suppress an
+  // address as soft_bounce; 0 = never, as SendGrid.
+  int soft_bounce_threshold = 0;
+  std::chrono::milliseconds soft_bounce_window{7LL * 24 * 3600 * 1000};
+  // The rows of the policy table, each switchable.
+  bool suppress_hard_bounces = true;
+  bool suppress_dropped = true;  // Bounced / Invalid / Spam Reporting / Unsubscribed Address
+  bool suppress_spam_reports = true;
+  bool suppress_unsubscribes = true;
+  bool honor_group_unsubscribes = true;
+  bool honor_account_status = true;
+  // One Kafka transaction carries at most this many events, or what arrived within
+  // max_batch_wait.
+  int max_batch = 1000;
+  std::chrono::milliseconds max_batch_wait{100};
+
+  bool operator==(const policy_config&) const = default;
+};
+
+// [index]: the local RocksDB replica of the suppressions changelog.
+struct index_config {
+  std::string dir = "/var/lib/mailhook/index";
+  std::uint64_t block_cache = 256 * 1024 * 1024;  // RocksDB block cache, bytes
+  // Entries the in-memory filter is sized for at start (it is sized for twice what the
+  // replica holds when that is more). 16 bits per entry.
+  int filter_capacity = 10'000'000;
+  // Changelog records applied per RocksDB write, at most.
+  int max_apply_batch = 10'000;
+
+  bool operator==(const index_config&) const = default;
+};
+
 inline constexpr std::string_view all_roles[] = {"ingest", "policy", "index", "sender"};
 
 struct daemon_config {
@@ -120,6 +158,9 @@ struct daemon_config {
   kafka_config kafka;
   topics_config topics;
   ingest_config ingest;
+  policy_config policy;
+  index_config index;
+
   std::vector<source_config> sources;  // sorted by name
 
   bool operator==(const daemon_config&) const = default;

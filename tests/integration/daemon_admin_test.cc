@@ -22,7 +22,17 @@ TEST(daemon_admin, readyz_turns_ready_once_kafka_answers_and_topics_exist) {
   daemon d(shared_kafka_bootstrap());
   ASSERT_TRUE(d.wait_for_readyz(200, 60s)) << d.admin_get("/readyz").body << "\n" << d.output();
   auto r = d.admin_get("/readyz");
+  EXPECT_EQ(r.body, R"({"ready":true,"checks":{"kafka":"ok","topics":"ok","index":"ok",)"
+                    R"("policy":"ok","ingest":"ok"}})");
+}
+
+TEST(daemon_admin, readyz_lists_only_the_roles_that_run) {
+  daemon d(shared_kafka_bootstrap(), "", {"--roles", "ingest"});
+  ASSERT_TRUE(d.wait_for_readyz(200, 60s)) << d.admin_get("/readyz").body << "\n" << d.output();
+  auto r = d.admin_get("/readyz");
   EXPECT_EQ(r.body, R"({"ready":true,"checks":{"kafka":"ok","topics":"ok","ingest":"ok"}})");
+  // Without the index role there is no suppression API.
+  EXPECT_EQ(d.admin_get("/v1/suppressions/check?tenant=a&email=b@c").status, 404);
 }
 
 TEST(daemon_admin, metrics_pass_promtool_check) {

@@ -61,12 +61,24 @@ daemon::daemon(const std::string& kafka_bootstrap, const std::string& extra_toml
   auto config = dir_.write("mailhook.toml", toml);
   std::vector<std::string> argv{mailhook_binary(), "serve", "--config", config.string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  process_ = std::make_unique<process>(
-      argv,
-      std::map<std::string, std::string>{{"MAILHOOK_INGEST__LISTEN", "127.0.0.1:0"},
+  std::map<std::string, std::string> env{{"MAILHOOK_INGEST__LISTEN", "127.0.0.1:0"},
                                          {"MAILHOOK_KAFKA__BOOTSTRAP_SERVERS", kafka_bootstrap},
                                          {"MAILHOOK_KAFKA__HEALTH_INTERVAL", "200ms"},
-                                         {"MAILHOOK_KAFKA__HEALTH_TIMEOUT", "1s"}});
+                                         {"MAILHOOK_KAFKA__HEALTH_TIMEOUT", "1s"}};
+  // Each daemon gets its own index directory and its own policy identity, so that tests
+  // running side by side on the shared broker never fence or rebalance each other. A test
+  // that restarts "the same" daemon says these in extra_toml (the environment would win
+  // over the file, so they are only set here when the file does not).
+  if (extra_toml.find("[index]") == std::string::npos) {
+    env["MAILHOOK_INDEX__DIR"] = (dir_.path() / "index").string();
+  }
+  if (extra_toml.find("[policy]") == std::string::npos) {
+    auto identity = "test-policy-" + dir_.path().filename().string();
+    env["MAILHOOK_POLICY__GROUP_ID"] = identity;
+    env["MAILHOOK_POLICY__TRANSACTIONAL_ID"] = identity;
+  }
+  process_ = std::make_unique<process>(argv, env);
+
   static const std::regex listening(R"(admin listener on [0-9.]+:(\d+))");
   auto match = process_->wait_for_line(listening, std::chrono::seconds(30));
   if (!match)

@@ -1,0 +1,69 @@
+// mailhook's suppression lookup, for send workers that link it: "may I send to this
+// address?" answered from the local index replica, in about a microsecond, without a
+// network round trip. The answer is either "allowed" or the suppression that forbids the
+// send: its scope, its reason and since when.
+//
+// Addresses are compared normalized (trimmed, ASCII lower-cased), so callers pass them as
+// they have them. Implementations are safe to call from any number of threads.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mailhook {
+
+// The values are those of mailhook.v1.SuppressionScope and SuppressionReason.
+enum class suppression_scope : std::uint8_t {
+  global = 1,  // every email to the address
+  group = 2,   // email of one unsubscribe group
+  tenant = 3,  // every email of the tenant: the account is suspended
+};
+
+enum class suppression_reason : std::uint8_t {
+  unspecified = 0,
+  bounce = 1,
+  soft_bounce = 2,
+  invalid = 3,
+  spam_report = 4,
+  unsubscribe = 5,
+  group_unsubscribe = 6,
+  account_suspended = 7,
+  manual = 8,
+};
+
+enum class suppression_origin : std::uint8_t { unspecified = 0, event = 1, manual = 2, import = 3 };
+
+// Why an address may not be sent to.
+struct suppression_info {
+  suppression_scope scope = suppression_scope::global;
+  std::int64_t asm_group_id = 0;  // scope group only
+  suppression_reason reason = suppression_reason::unspecified;
+  suppression_origin origin = suppression_origin::unspecified;
+  std::string detail;         // bounce classification, dropped reason, ...
+  std::int64_t since_ms = 0;  // when it happened, Unix milliseconds
+};
+
+struct verdict {
+  std::optional<suppression_info> suppressed;  // empty: allowed
+  [[nodiscard]] bool allowed() const { return !suppressed.has_value(); }
+};
+
+class suppression_lookup {
+ public:
+  virtual ~suppression_lookup() = default;
+
+  // The verdict for sending `address` on behalf of `tenant`, as part of unsubscribe group
+  // `asm_group_id` when there is one. A tenant-wide suspension comes first, then a global
+  // suppression, then the group's.
+  [[nodiscard]] virtual verdict check(std::string_view tenant, std::string_view address,
+                                      std::optional<std::int64_t> asm_group_id = {}) const = 0;
+};
+
+// Stable snake_case words, as the admin API and metrics use them.
+[[nodiscard]] std::string_view to_string(suppression_scope scope) noexcept;
+[[nodiscard]] std::string_view to_string(suppression_reason reason) noexcept;
+[[nodiscard]] std::string_view to_string(suppression_origin origin) noexcept;
+
+}  // namespace mailhook

@@ -1,0 +1,429 @@
+#include "app/suppression_api.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+
+namespace mailhook::app {
+namespace {
+
+using http::status;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Percent-decoding of a query component ('+' is a space, as forms send it).
+std::string url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+               hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string, std::less<>> parse_query(std::string_view query) {
+  std::map<std::string, std::string, std::less<>> params;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (!pair.empty()) {
+      params[url_decode(pair.substr(0, eq))] =
+          eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return params;
+}
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+http::response bad_request(std::string_view message) {
+  return http::json_error(status::bad_request, "bad_request", message);
+}
+
+void append_string(std::string& out, std::string_view key, std::string_view value) {
+  out += '"';
+  out += key;
+  out += "\":\"";
+  http::append_json_escaped(out, value);
+  out += '"';
+}
+
+void append_number(std::string& out, std::string_view key, std::int64_t value) {
+  out += '"';
+  out += key;
+  out += "\":";
+  out += std::to_string(value);
+}
+
+void append_suppression(std::string& out, const suppression_info& s) {
+  out += '{';
+  append_string(out, "scope", to_string(s.scope));
+  out += ',';
+  if (s.scope == suppression_scope::group) {
+    append_number(out, "group", s.asm_group_id);
+    out += ',';
+  }
+  append_string(out, "reason", to_string(s.reason));
+  out += ',';
+  append_string(out, "origin", to_string(s.origin));
+  out += ',';
+  append_string(out, "detail", s.detail);
+  out += ',';
+  append_number(out, "since_ms", s.since_ms);
+  out += '}';
+}
+
+void append_verdict(std::string& out, std::string_view email, const verdict& v) {
+  out += '{';
+  append_string(out, "email", email);
+  out += v.allowed() ? ",\"allowed\":true" : ",\"allowed\":false,\"suppression\":";
+  if (!v.allowed()) append_suppression(out, *v.suppressed);
+  out += '}';
+}
+
+void append_record(std::string& out, const suppression::record& r) {
+  auto s = suppression::to_suppression(r);
+  out += '{';
+  append_string(out, "key", suppression::key_of(r));
+  out += ',';
+  append_string(out, "tenant", r.tenant());
+  out += ',';
+  append_string(out, "scope", to_string(s.scope));
+  out += ',';
+  if (s.scope == suppression_scope::group) {
+    append_number(out, "group", r.asm_group_id());
+    out += ',';
+  }
+  append_string(out, "email", r.email());
+  out += ',';
+  append_string(out, "email_normalized", r.email_normalized());
+  out += r.suppressed() ? ",\"suppressed\":true," : ",\"suppressed\":false,";
+  append_string(out, "reason", to_string(s.reason));
+  out += ',';
+  append_string(out, "origin", to_string(s.origin));
+  out += ',';
+  append_string(out, "detail", r.detail());
+  out += ',';
+  append_number(out, "since_ms", r.event_time_ms());
+  out += ',';
+  append_string(out, "event_id", r.event_id());
+  out += ',';
+  append_string(out, "source", r.source());
+  out += ',';
+  append_number(out, "recorded_at_ms", r.recorded_at_ms());
+  out += '}';
+}
+
+std::optional<std::int64_t> group_param(const auto& params, std::string& error) {
+  auto it = params.find("group");
+  if (it == params.end() || it->second.empty()) return std::nullopt;
+  auto group = parse_int(it->second);
+  if (!group) error = "group must be an integer";
+  return group;
+}
+
+}  // namespace
+
+suppression_api::suppression_api(const index::store& store, index::changelog_writer* writer,
+                                 metrics::registry& registry)
+    : store_(store),
+      writer_(writer),
+      lookup_seconds_(
+          registry
+              .histogram("mailhook_suppression_lookup_seconds",
+                         "Time of one suppression lookup (the address's verdict) "
+                         "made through the admin API",
+                         {1e-7, 2.5e-7, 5e-7, 1e-6, 2.5e-6, 5e-6, 1e-5, 5e-5, 1e-4, 1e-3})
+              .get()),
+      requests_(registry.counter("mailhook_suppression_api_requests_total",
+                                 "Requests to /v1/suppressions, by operation and status",
+                                 {"operation", "status"})) {}
+
+void suppression_api::handle(http::request&& req, std::string_view path, std::string_view query,
+                             http::responder res) {
+  auto method = req.method();
+  auto answer = [&](std::string_view operation, http::response r) {
+    requests_.with({std::string(operation), std::to_string(r.result_int())}).inc();
+    res.send(std::move(r));
+  };
+  if (path == "/v1/suppressions/check" && method == http::verb::get)
+    return answer("check", check_one(query));
+  if (path == "/v1/suppressions/check" && method == http::verb::post)
+    return answer("check_batch", check_batch(req));
+  if (path == "/v1/suppressions/stats" && method == http::verb::get)
+    return answer("stats", stats(query));
+  if (path == "/v1/suppressions/export" && method == http::verb::get)
+    return answer("export", list(query, true));
+  if (path == "/v1/suppressions") {
+    if (method == http::verb::get) return answer("list", list(query, false));
+    if (method == http::verb::post || method == http::verb::delete_) {
+      return change(req, query, method == http::verb::post, std::move(res));
+    }
+    auto r = http::json_error(status::method_not_allowed, "method_not_allowed",
+                              "use GET, POST or DELETE on /v1/suppressions");
+    r.set(http::field::allow, "GET, POST, DELETE");
+    return answer("other", std::move(r));
+  }
+  answer("other",
+         http::json_error(status::not_found, "not_found",
+                          "no route for " + std::string(boost::beast::http::to_string(method)) +
+                              " " + std::string(path)));
+}
+
+http::response suppression_api::check_one(std::string_view query) {
+  auto params = parse_query(query);
+  const auto& tenant = params["tenant"];
+  const auto& email = params["email"];
+  if (!suppression::valid_tenant(tenant) || email.empty()) {
+    return bad_request("tenant and email are required");
+  }
+  std::string error;
+  auto group = group_param(params, error);
+  if (!error.empty()) return bad_request(error);
+  auto started = std::chrono::steady_clock::now();
+  auto v = store_.check(tenant, email, group);
+  lookup_seconds_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  std::string body;
+  append_verdict(body, email, v);
+  return http::make_response(status::ok, std::move(body));
+}
+
+http::response suppression_api::check_batch(const http::request& req) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(req.body()).get(doc) != simdjson::SUCCESS) {
+    return bad_request("the body must be a JSON object");
+  }
+  std::string_view tenant;
+  simdjson::dom::array emails;
+  if (doc["tenant"].get(tenant) != simdjson::SUCCESS || !suppression::valid_tenant(tenant) ||
+      doc["emails"].get(emails) != simdjson::SUCCESS) {
+    return bad_request("the body needs \"tenant\" (a string) and \"emails\" (an array)");
+  }
+  if (emails.size() > max_batch_check) {
+    return bad_request("at most " + std::to_string(max_batch_check) + " emails per request");
+  }
+  std::optional<std::int64_t> group;
+  if (auto g = doc["group"]; g.error() == simdjson::SUCCESS) {
+    std::int64_t value = 0;
+    if (g.get(value) != simdjson::SUCCESS) return bad_request("group must be an integer");
+    group = value;
+  }
+  std::string body = "{\"results\":[";
+  bool first = true;
+  for (auto element : emails) {
+    std::string_view email;
+    if (element.get(email) != simdjson::SUCCESS) return bad_request("emails must be strings");
+    if (!first) body += ',';
+    first = false;
+    auto started = std::chrono::steady_clock::now();
+    auto v = store_.check(tenant, email, group);
+    lookup_seconds_.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    append_verdict(body, email, v);
+  }
+  body += "]}";
+  return http::make_response(status::ok, std::move(body));
+}
+
+http::response suppression_api::list(std::string_view query, bool as_export) {
+  auto params = parse_query(query);
+  index::list_query q;
+  q.tenant = params["tenant"];
+  if (!suppression::valid_tenant(q.tenant)) return bad_request("tenant is required");
+  if (auto reason = params.find("reason"); reason != params.end() && !reason->second.empty()) {
+    q.reason = suppression::parse_reason(reason->second);
+    if (!q.reason) return bad_request("unknown reason '" + reason->second + "'");
+  }
+  q.include_cleared = params["state"] == "all";
+  q.after_key = params["cursor"];
+  std::size_t max = as_export ? max_export_page : max_page;
+  q.limit = as_export ? max : 100;
+  if (auto limit = params.find("limit"); limit != params.end() && !limit->second.empty()) {
+    auto n = parse_int(limit->second);
+    if (!n || *n < 1 || static_cast<std::size_t>(*n) > max) {
+      return bad_request("limit must be between 1 and " + std::to_string(max));
+    }
+    q.limit = static_cast<std::size_t>(*n);
+  }
+  auto page = store_.list(q);
+  std::string body;
+  if (as_export) {
+    // Newline-delimited JSON, one record per line; the cursor of the next page in a header.
+    for (const auto& r : page.records) {
+      append_record(body, r);
+      body += '\n';
+    }
+    auto res = http::make_response(status::ok, std::move(body), "application/x-ndjson");
+    if (!page.next_cursor.empty()) res.set("X-Next-Cursor", page.next_cursor);
+    return res;
+  }
+  body = "{\"suppressions\":[";
+  for (std::size_t i = 0; i < page.records.size(); ++i) {
+    if (i > 0) body += ',';
+    append_record(body, page.records[i]);
+  }
+  body += "],";
+  append_string(body, "next_cursor", page.next_cursor);
+  body += '}';
+  return http::make_response(status::ok, std::move(body));
+}
+
+http::response suppression_api::stats(std::string_view query) {
+  auto params = parse_query(query);
+  const auto& only = params["tenant"];
+  // {"keys":N,"tenants":{"acme":{"total":N,"global":{"bounce":N,...},"group":{...}}}}
+  std::map<std::string, std::map<std::string, std::map<std::string, std::uint64_t>>> tree;
+  std::map<std::string, std::uint64_t> totals;
+  for (const auto& [key, count] : store_.counts()) {
+    const auto& [tenant, scope, reason] = key;
+    if (!only.empty() && tenant != only) continue;
+    tree[tenant][std::string(to_string(scope))][std::string(to_string(reason))] += count;
+    totals[tenant] += count;
+  }
+  std::string body = "{";
+  append_number(body, "keys", static_cast<std::int64_t>(store_.keys()));
+  body += ",\"tenants\":{";
+  bool first_tenant = true;
+  for (const auto& [tenant, scopes] : tree) {
+    if (!first_tenant) body += ',';
+    first_tenant = false;
+    body += '"';
+    http::append_json_escaped(body, tenant);
+    body += "\":{";
+    append_number(body, "total", static_cast<std::int64_t>(totals[tenant]));
+    for (const auto& [scope, reasons] : scopes) {
+      body += ",\"" + scope + "\":{";
+      bool first_reason = true;
+      for (const auto& [reason, count] : reasons) {
+        if (!first_reason) body += ',';
+        first_reason = false;
+        append_number(body, reason, static_cast<std::int64_t>(count));
+      }
+      body += '}';
+    }
+    body += '}';
+  }
+  body += "}}";
+  return http::make_response(status::ok, std::move(body));
+}
+
+// POST (add) takes a JSON body; DELETE (remove) takes the same fields in the query.
+void suppression_api::change(const http::request& req, std::string_view query, bool suppress,
+                             http::responder res) {
+  auto operation = suppress ? "add" : "remove";
+  auto refuse = [&](http::response r) {
+    requests_.with({operation, std::to_string(r.result_int())}).inc();
+    res.send(std::move(r));
+  };
+  suppression::manual_change c;
+  c.suppressed = suppress;
+  c.source = "api";
+  std::string scope_word = "global";
+  std::string reason_word = "manual";
+  if (suppress) {
+    simdjson::dom::parser parser;
+    simdjson::dom::object doc;
+    if (parser.parse(req.body()).get(doc) != simdjson::SUCCESS) {
+      return refuse(bad_request("the body must be a JSON object"));
+    }
+    for (auto field : doc) {
+      std::string_view text;
+      std::int64_t number = 0;
+      if (field.key == "group" && field.value.get(number) == simdjson::SUCCESS) {
+        c.asm_group_id = number;
+        scope_word = "group";
+      } else if (field.value.get(text) != simdjson::SUCCESS) {
+        return refuse(bad_request("field '" + std::string(field.key) + "' has the wrong type"));
+      } else if (field.key == "tenant") {
+        c.tenant = text;
+      } else if (field.key == "email") {
+        c.email = text;
+      } else if (field.key == "scope") {
+        scope_word = text;
+      } else if (field.key == "reason") {
+        reason_word = text;
+      } else if (field.key == "detail") {
+        c.detail = text;
+      } else {
+        return refuse(bad_request("unknown field '" + std::string(field.key) + "'"));
+      }
+    }
+  } else {
+    auto params = parse_query(query);
+    c.tenant = params["tenant"];
+    c.email = params["email"];
+    c.detail = params["detail"];
+    if (!params["scope"].empty()) scope_word = params["scope"];
+    std::string error;
+    if (auto group = group_param(params, error)) {
+      c.asm_group_id = *group;
+      scope_word = "group";
+    }
+    if (!error.empty()) return refuse(bad_request(error));
+  }
+  auto scope = suppression::parse_scope(scope_word);
+  auto reason = suppression::parse_reason(reason_word);
+  if (!scope) return refuse(bad_request("scope must be global, group or tenant"));
+  if (!reason || *reason == suppression_reason::unspecified) {
+    return refuse(bad_request("unknown reason '" + reason_word + "'"));
+  }
+  c.scope = *scope;
+  c.reason = suppress ? *reason
+                      : (*scope == suppression_scope::tenant ? suppression_reason::account_suspended
+                                                             : suppression_reason::manual);
+  if (!suppression::valid_tenant(c.tenant)) return refuse(bad_request("tenant is required"));
+  if (c.scope != suppression_scope::tenant && c.email.empty()) {
+    return refuse(bad_request("email is required"));
+  }
+  if (writer_ == nullptr) {
+    return refuse(http::json_error(status::service_unavailable, "unavailable",
+                                   "changes are not accepted: no changelog writer"));
+  }
+  auto record = suppression::make_record(c, unix_ms());
+  std::string body = "{";
+  append_string(body, "key", suppression::key_of(record));
+  body += ',';
+  append_string(body, "event_id", record.event_id());
+  body += '}';
+  auto shared_res = std::make_shared<http::responder>(std::move(res));
+  writer_->write({std::move(record)}, [this, shared_res, body = std::move(body),
+                                       operation](const kafka::publish_outcome& outcome) mutable {
+    auto r = outcome.ok() ? http::make_response(status::accepted, std::move(body))
+                          : http::json_error(status::service_unavailable, "kafka_unavailable",
+                                             "the change was not written: " + outcome.first_error);
+    requests_.with({operation, std::to_string(r.result_int())}).inc();
+    shared_res->send(std::move(r));
+  });
+}
+
+}  // namespace mailhook::app

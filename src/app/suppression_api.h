@@ -1,0 +1,45 @@
+// The admin port's /v1/suppressions API (docs/openapi.yaml): single and batch checks,
+// listing with a reason filter and a cursor, stats per tenant and reason, export, and
+// manual add and remove. Reads come from the local index replica; changes go to the
+// changelog topic, so that every replica (this one included) applies them the same way,
+// and are answered once Kafka has confirmed them.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "http/server.h"
+#include "index/changelog_writer.h"
+#include "index/store.h"
+#include "metrics/registry.h"
+
+namespace mailhook::app {
+
+class suppression_api {
+ public:
+  // `writer` may be null: changes are then refused with 503.
+  suppression_api(const index::store& store, index::changelog_writer* writer,
+                  metrics::registry& registry);
+
+  // Answers a request whose path starts with /v1/suppressions.
+  void handle(http::request&& req, std::string_view path, std::string_view query,
+              http::responder res);
+
+  static constexpr std::size_t max_batch_check = 1000;
+  static constexpr std::size_t max_page = 1000;
+  static constexpr std::size_t max_export_page = 100'000;
+
+ private:
+  http::response check_one(std::string_view query);
+  http::response check_batch(const http::request& req);
+  http::response list(std::string_view query, bool as_export);
+  http::response stats(std::string_view query);
+  void change(const http::request& req, std::string_view query, bool suppress, http::responder res);
+
+  const index::store& store_;
+  index::changelog_writer* writer_;
+  metrics::histogram& lookup_seconds_;
+  metrics::counter_family& requests_;
+};
+
+}  // namespace mailhook::app

@@ -1,0 +1,376 @@
+#include "index/store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "webhook/normalize.h"
+
+namespace mailhook::index {
+namespace {
+
+std::string describe(errc e) {
+  switch (e) {
+    case errc::open_failed:
+      return "cannot open the suppression index";
+    case errc::wrong_topic:
+      return "the index directory replicates another topic";
+    case errc::write_failed:
+      return "cannot write the suppression index";
+    case errc::read_failed:
+      return "cannot read the suppression index";
+  }
+  return "suppression index error";
+}
+
+constexpr std::string_view topic_meta_key = "topic";
+constexpr std::string_view offset_meta_prefix = "offset/";
+
+// Keys start with "<tenant>/": the tenant is the prefix, so that listing one tenant is a
+// prefix scan and RocksDB's prefix bloom filters skip files without that tenant.
+class tenant_prefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "mailhook.TenantPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    std::string_view k(key.data(), key.size());
+    auto slash = k.find('/');
+    return {key.data(), slash == std::string_view::npos ? key.size() : slash + 1};
+  }
+  bool InDomain(const rocksdb::Slice&) const override { return true; }
+};
+
+std::string offset_key(std::int32_t partition) {
+  std::string key(offset_meta_prefix);
+  key += std::to_string(partition);
+  return key;
+}
+
+std::string encode_offset(std::int64_t offset) {
+  return std::to_string(offset);
+}
+
+std::optional<std::int64_t> decode_int(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+rocksdb::Slice slice(std::string_view s) {
+  return {s.data(), s.size()};
+}
+
+auto count_key(const suppression::record& r) {
+  return std::make_tuple(r.tenant(), suppression::to_suppression(r).scope,
+                         static_cast<suppression_reason>(r.reason()));
+}
+
+rocksdb::Options db_options(const store_options& options) {
+  rocksdb::Options db;
+  db.create_if_missing = true;
+  db.create_missing_column_families = true;
+  db.IncreaseParallelism(2);
+  db.max_open_files = 512;
+  return db;
+}
+
+rocksdb::ColumnFamilyOptions records_options(const store_options& options) {
+  rocksdb::ColumnFamilyOptions cf;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  // Whole-key bloom filters for point lookups, kept out of the block cache so that
+  // they are never evicted; prefix filters (per tenant) for listings.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.whole_key_filtering = true;
+  table.cache_index_and_filter_blocks = false;
+  table.block_size = 8 * 1024;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.prefix_extractor = std::make_shared<tenant_prefix>();
+  cf.level_compaction_dynamic_level_bytes = true;
+  cf.compression = rocksdb::kLZ4Compression;
+  cf.bottommost_compression = rocksdb::kZSTD;
+  return cf;
+}
+
+}  // namespace
+
+result<std::unique_ptr<store>> store::open(const store_options& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) {
+    return failure(errc::open_failed,
+                   "cannot create " + options.dir.string() + ": " + ec.message());
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
+      {rocksdb::kDefaultColumnFamilyName, records_options(options)},
+      {"meta", rocksdb::ColumnFamilyOptions()}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto status =
+      rocksdb::DB::Open(db_options(options), options.dir.string(), descriptors, &handles, &raw);
+  if (!status.ok()) {
+    return failure(errc::open_failed, options.dir.string() + ": " + status.ToString());
+  }
+  std::unique_ptr<store> s(new store(std::unique_ptr<rocksdb::DB>(raw), handles, options.topic));
+
+  // A directory remembers which topic it replicates: offsets of another topic would
+  // skip or repeat records silently.
+  std::string stored_topic;
+  status = s->db_->Get({}, s->meta_, slice(topic_meta_key), &stored_topic);
+  if (status.IsNotFound()) {
+    status = s->db_->Put({}, s->meta_, slice(topic_meta_key), slice(options.topic));
+    if (!status.ok()) return failure(errc::write_failed, status.ToString());
+  } else if (!status.ok()) {
+    return failure(errc::read_failed, status.ToString());
+  } else if (stored_topic != options.topic) {
+    return failure(errc::wrong_topic, options.dir.string() + " replicates topic '" + stored_topic +
+                                          "', not '" + options.topic + "'");
+  }
+  if (auto loaded = s->load_memory_state(options.filter_capacity); !loaded) return loaded.error();
+  return s;
+}
+
+store::store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
+             std::string topic)
+    : db_(std::move(db)),
+      records_(families.at(0)),
+      meta_(families.at(1)),
+      families_(std::move(families)),
+      topic_(std::move(topic)) {}
+
+store::~store() {
+  for (auto* family : families_) db_->DestroyColumnFamilyHandle(family);
+  db_->Close();
+}
+
+// One pass over the records: the filter, the suspended tenants and the counts.
+result<void> store::load_memory_state(std::uint64_t filter_capacity) {
+  std::uint64_t estimate = 0;
+  db_->GetIntProperty(records_, "rocksdb.estimate-num-keys", &estimate);
+  filter_ = std::make_unique<key_filter>(std::max(filter_capacity, estimate * 2));
+
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  read.total_order_seek = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, records_));
+  std::uint64_t keys = 0;
+  suppression::record r;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    ++keys;
+    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+    account(nullptr, r);
+    if (r.suppressed()) filter_->add(std::string_view(it->key().data(), it->key().size()));
+  }
+  if (!it->status().ok()) return failure(errc::read_failed, it->status().ToString());
+  keys_.store(keys);
+  return {};
+}
+
+// Keeps the in-memory counts and the suspended tenants in step with one key's change.
+void store::account(const suppression::record* before, const suppression::record& after) {
+  {
+    std::lock_guard lock(counts_mutex_);
+    if (before != nullptr && before->suppressed()) {
+      auto it = counts_.find(count_key(*before));
+      if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+    }
+    if (after.suppressed()) ++counts_[count_key(after)];
+  }
+  if (after.scope() == mailhook::v1::SUPPRESSION_SCOPE_TENANT) {
+    std::unique_lock lock(suspended_mutex_);
+    if (after.suppressed()) {
+      suspended_[after.tenant()] = suppression::to_suppression(after);
+    } else {
+      suspended_.erase(after.tenant());
+    }
+    suspended_count_.store(suspended_.size(), std::memory_order_release);
+  }
+}
+
+std::optional<suppression::record> store::read(std::string_view key) const {
+  rocksdb::PinnableSlice value;
+  auto status = db_->Get({}, records_, slice(key), &value);
+  if (!status.ok()) {
+    if (!status.IsNotFound()) spdlog::error("index: read of {}: {}", key, status.ToString());
+    return std::nullopt;
+  }
+  suppression::record r;
+  if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) return std::nullopt;
+  return r;
+}
+
+result<apply_outcome> store::apply(std::span<const changelog_message> messages) {
+  apply_outcome outcome;
+  rocksdb::WriteBatch batch;
+  // The state of each key this batch touches: a key may come several times in one batch.
+  std::unordered_map<std::string, std::optional<suppression::record>> touched;
+  std::unordered_map<std::string, std::optional<suppression::record>> before;
+  std::map<std::int32_t, std::int64_t> next_offsets;
+
+  for (const auto& message : messages) {
+    next_offsets[message.partition] = std::max(next_offsets[message.partition], message.offset + 1);
+    std::string key(message.key);
+    auto current = touched.find(key);
+    if (current == touched.end()) {
+      auto stored = read(key);
+      before.emplace(key, stored);
+      current = touched.emplace(key, std::move(stored)).first;
+    }
+    if (!message.value) {
+      batch.Delete(records_, slice(key));
+      current->second.reset();
+      ++outcome.deleted;
+      continue;
+    }
+    suppression::record incoming;
+    if (!incoming.ParseFromArray(message.value->data(), static_cast<int>(message.value->size())) ||
+        suppression::key_of(incoming) != key) {
+      ++outcome.invalid;
+      continue;
+    }
+    if (current->second && !suppression::wins_over(incoming, *current->second)) {
+      ++outcome.superseded;
+      continue;
+    }
+    batch.Put(records_, slice(key), slice(*message.value));
+    current->second = incoming;
+    outcome.changes.push_back(std::move(incoming));
+    ++outcome.applied;
+  }
+  for (const auto& [partition, offset] : next_offsets) {
+    batch.Put(meta_, offset_key(partition), encode_offset(offset));
+  }
+  auto status = db_->Write({}, &batch);
+  if (!status.ok()) return failure(errc::write_failed, status.ToString());
+
+  // Visible in RocksDB first, then in the filter: a lookup in between sees the old state.
+  for (const auto& [key, after] : touched) {
+    const auto& was = before.at(key);
+    if (!was && after) keys_.fetch_add(1, std::memory_order_relaxed);
+    if (was && !after) keys_.fetch_sub(1, std::memory_order_relaxed);
+    if (after) {
+      account(was ? &*was : nullptr, *after);
+      if (after->suppressed()) filter_->add(key);
+    } else if (was) {
+      suppression::record cleared = *was;
+      cleared.set_suppressed(false);
+      account(&*was, cleared);
+    }
+  }
+  return outcome;
+}
+
+std::map<std::int32_t, std::int64_t> store::offsets() const {
+  std::map<std::int32_t, std::int64_t> result;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator({}, meta_));
+  for (it->Seek(slice(offset_meta_prefix)); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (!key.starts_with(offset_meta_prefix)) break;
+    auto partition = decode_int(key.substr(offset_meta_prefix.size()));
+    auto offset = decode_int(std::string_view(it->value().data(), it->value().size()));
+    if (partition && offset) result[static_cast<std::int32_t>(*partition)] = *offset;
+  }
+  return result;
+}
+
+std::optional<suppression::record> store::get(std::string_view key) const {
+  return read(key);
+}
+
+std::optional<mailhook::suppression_info> store::suppressed_by(const std::string& key) const {
+  if (!filter_->may_contain(key)) return std::nullopt;
+  filter_passed_.fetch_add(1, std::memory_order_relaxed);
+  auto r = read(key);
+  if (!r || !r->suppressed()) return std::nullopt;
+  return suppression::to_suppression(*r);
+}
+
+verdict store::check(std::string_view tenant, std::string_view address,
+                     std::optional<std::int64_t> asm_group_id) const {
+  verdict v;
+  if (suspended_count_.load(std::memory_order_acquire) > 0) {
+    std::shared_lock lock(suspended_mutex_);
+    if (auto it = suspended_.find(std::string(tenant)); it != suspended_.end()) {
+      v.suppressed = it->second;
+    }
+  }
+  if (!v.suppressed) {
+    // One buffer per thread: lookups allocate nothing once it has grown.
+    thread_local std::string normalized;
+    thread_local std::string key;
+    normalized.clear();
+    webhook::append_normalized_email(normalized, address);
+    suppression::write_global_key(key, tenant, normalized);
+    v.suppressed = suppressed_by(key);
+    if (!v.suppressed && asm_group_id) {
+      suppression::write_group_key(key, tenant, *asm_group_id, normalized);
+      v.suppressed = suppressed_by(key);
+    }
+  }
+  (v.suppressed ? suppressed_ : allowed_).fetch_add(1, std::memory_order_relaxed);
+  return v;
+}
+
+list_page store::list(const list_query& query) const {
+  list_page page;
+  std::string prefix = query.tenant + "/";
+  rocksdb::ReadOptions read;
+  read.prefix_same_as_start = true;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, records_));
+  if (query.after_key.empty() || !std::string_view(query.after_key).starts_with(prefix)) {
+    it->Seek(prefix);
+  } else {
+    it->Seek(query.after_key);
+    if (it->Valid() && it->key() == slice(query.after_key)) it->Next();
+  }
+  suppression::record r;
+  for (; it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (!key.starts_with(prefix)) break;
+    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+    if (!query.include_cleared && !r.suppressed()) continue;
+    if (query.reason && static_cast<suppression_reason>(r.reason()) != *query.reason) continue;
+    if (page.records.size() == query.limit) {
+      // There is more: the cursor is the last key returned.
+      page.next_cursor = suppression::key_of(page.records.back());
+      break;
+    }
+    page.records.push_back(r);
+  }
+  return page;
+}
+
+void store::for_each(std::string_view tenant,
+                     const std::function<bool(const suppression::record&)>& visit) const {
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::string prefix = tenant.empty() ? std::string() : std::string(tenant) + "/";
+  read.total_order_seek = prefix.empty();
+  read.prefix_same_as_start = !prefix.empty();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, records_));
+  suppression::record r;
+  for (prefix.empty() ? it->SeekToFirst() : it->Seek(prefix); it->Valid(); it->Next()) {
+    if (!prefix.empty() && !it->key().starts_with(prefix)) break;
+    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+    if (!visit(r)) break;
+  }
+}
+
+entry_counts store::counts() const {
+  std::lock_guard lock(counts_mutex_);
+  return counts_;
+}
+
+store::lookup_counts store::lookups() const {
+  return {allowed_.load(std::memory_order_relaxed), suppressed_.load(std::memory_order_relaxed),
+          filter_passed_.load(std::memory_order_relaxed)};
+}
+
+}  // namespace mailhook::index
+
+MAILHOOK_DEFINE_ERRC(mailhook::index, errc, "index", describe)

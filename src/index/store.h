@@ -1,0 +1,157 @@
+// The local replica of the suppressions changelog: RocksDB, keyed like the topic, holding
+// each key's winning record, with the consumed offsets written in the same WriteBatch as
+// the records they brought. A restart resumes from those offsets; an empty directory is
+// rebuilt from the start of the topic.
+//
+// Lookups ("may I send?") go first to an in-memory filter of the suppressed keys, so the
+// common answer, allowed, costs no RocksDB read; a tenant-wide suspension is kept in
+// memory too. Stats per tenant, scope and reason are kept in memory, counted once at
+// open and updated with every write.
+//
+// Threading: apply() from one thread (the replica's consumer); check(), get(), list(),
+// stats() and the rest from any thread at the same time.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "common/error_category.h"
+#include "common/result.h"
+#include "index/filter.h"
+#include "mailhook/suppression.h"
+#include "suppression/record.h"
+
+namespace mailhook::index {
+
+enum class errc {
+  open_failed = 1,  // RocksDB could not open the directory
+  wrong_topic,      // the directory is a replica of another topic
+  write_failed,
+  read_failed,
+};
+
+struct store_options {
+  std::filesystem::path dir;
+  std::string topic;  // the changelog this directory replicates; checked at open
+  std::uint64_t block_cache_bytes = 256ULL << 20;
+  std::uint64_t filter_capacity = 10'000'000;
+};
+
+// One changelog record as consumed: its key and value exactly as in Kafka.
+struct changelog_message {
+  std::string_view key;
+  std::optional<std::string_view> value;  // nullopt: a tombstone (an operator's delete)
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+};
+
+struct apply_outcome {
+  std::size_t applied = 0;     // records that became their key's state
+  std::size_t superseded = 0;  // older than (or the same as) what the key holds
+  std::size_t invalid = 0;     // unparseable, or the key does not match the record
+  std::size_t deleted = 0;     // tombstones
+  // Records that were applied, for the caller's metrics (apply lag, changes by reason).
+  std::vector<suppression::record> changes;
+};
+
+// Suppressed entries per tenant, scope and reason.
+using entry_counts =
+    std::map<std::tuple<std::string, suppression_scope, suppression_reason>, std::uint64_t>;
+
+struct list_query {
+  std::string tenant;
+  std::optional<suppression_reason> reason;
+  bool include_cleared = false;
+  std::string after_key;  // the cursor: the last key of the previous page
+  std::size_t limit = 100;
+};
+
+struct list_page {
+  std::vector<suppression::record> records;
+  std::string next_cursor;  // empty when this was the last page
+};
+
+class store final : public suppression_lookup {
+ public:
+  [[nodiscard]] static result<std::unique_ptr<store>> open(const store_options& options);
+  ~store() override;
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  // Writes the winning records of `messages` (last-writer-wins against what each key
+  // holds and against each other) and every partition's next offset, in one atomic write.
+  [[nodiscard]] result<apply_outcome> apply(std::span<const changelog_message> messages);
+
+  // The next offset to consume per partition (none for partitions never consumed).
+  [[nodiscard]] std::map<std::int32_t, std::int64_t> offsets() const;
+
+  [[nodiscard]] verdict check(std::string_view tenant, std::string_view address,
+                              std::optional<std::int64_t> asm_group_id = {}) const override;
+
+  // The record a key holds, suppressed or cleared.
+  [[nodiscard]] std::optional<suppression::record> get(std::string_view key) const;
+
+  [[nodiscard]] list_page list(const list_query& query) const;
+  // Every record of `tenant` (every tenant when empty), in key order, until `visit`
+  // answers false.
+  void for_each(std::string_view tenant,
+                const std::function<bool(const suppression::record&)>& visit) const;
+
+  [[nodiscard]] entry_counts counts() const;
+  [[nodiscard]] std::uint64_t keys() const { return keys_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t filter_bytes() const { return filter_->memory_bytes(); }
+
+  struct lookup_counts {
+    std::uint64_t allowed = 0;
+    std::uint64_t suppressed = 0;
+    std::uint64_t filter_passed = 0;  // lookups the filter sent on to RocksDB
+  };
+  [[nodiscard]] lookup_counts lookups() const;
+
+ private:
+  store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
+        std::string topic);
+  result<void> load_memory_state(std::uint64_t filter_capacity);
+  void account(const suppression::record* before, const suppression::record& after);
+  [[nodiscard]] std::optional<suppression::record> read(std::string_view key) const;
+  [[nodiscard]] std::optional<mailhook::suppression_info> suppressed_by(
+      const std::string& key) const;
+
+  std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* records_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> families_;
+  std::string topic_;
+  std::unique_ptr<key_filter> filter_;
+
+  mutable std::shared_mutex suspended_mutex_;
+  std::unordered_map<std::string, mailhook::suppression_info> suspended_;  // by tenant
+  std::atomic<std::size_t> suspended_count_{0};
+
+  mutable std::mutex counts_mutex_;
+  entry_counts counts_;
+  std::atomic<std::uint64_t> keys_{0};
+
+  mutable std::atomic<std::uint64_t> allowed_{0};
+  mutable std::atomic<std::uint64_t> suppressed_{0};
+  mutable std::atomic<std::uint64_t> filter_passed_{0};
+};
+
+}  // namespace mailhook::index
+
+MAILHOOK_DECLARE_ERRC(mailhook::index, errc)

@@ -1,0 +1,330 @@
+#include "policy/policy_role.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <map>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace mailhook::policy {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int transaction_timeout_ms = 30'000;
+
+std::string default_transactional_id() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) return "mailhook-policy";
+  return std::string("mailhook-policy-") + host;
+}
+
+// Takes ownership of a librdkafka error and turns it into a failure.
+failure take_error(rd_kafka_error_t* error, std::string_view what) {
+  std::string message = std::string(what) + ": " + rd_kafka_error_string(error);
+  auto code = rd_kafka_error_code(error);
+  rd_kafka_error_destroy(error);
+  return kafka::kafka_failure(kafka::errc::produce_failed, code, message);
+}
+
+struct partition_list_deleter {
+  void operator()(rd_kafka_topic_partition_list_t* list) const {
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+};
+
+// Events are protobuf unless their schema header says JSON (ingest.encoding = "json").
+bool decode_event(const rd_kafka_message_t* m, mailhook::v1::EmailEvent& event) {
+  rd_kafka_headers_t* headers = nullptr;
+  bool json = false;
+  if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const void* value = nullptr;
+    std::size_t size = 0;
+    if (rd_kafka_header_get_last(headers, "mailhook-schema", &value, &size) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      json = std::string_view(static_cast<const char*>(value), size).ends_with("+json");
+    }
+  }
+  if (m->payload == nullptr) return false;
+  if (!json) return event.ParseFromArray(m->payload, static_cast<int>(m->len));
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  return google::protobuf::util::JsonStringToMessage(
+             std::string(static_cast<const char*>(m->payload), m->len), &event, options)
+      .ok();
+}
+
+}  // namespace
+
+result<std::unique_ptr<policy_role>> policy_role::start(const config::daemon_config& config,
+                                                        const index::store& state,
+                                                        const index::replica& follower,
+                                                        metrics::registry& registry) {
+  std::unique_ptr<policy_role> role(new policy_role(config, state, follower, registry));
+  role->thread_ = std::thread([raw = role.get()] { raw->run(); });
+  return role;
+}
+
+policy_role::policy_role(const config::daemon_config& config, const index::store& state,
+                         const index::replica& follower, metrics::registry& registry)
+    : config_(config),
+      transactional_id_(config.policy.transactional_id.empty() ? default_transactional_id()
+                                                               : config.policy.transactional_id),
+      state_(state),
+      follower_(follower),
+      events_(registry.counter("mailhook_policy_events_total",
+                               "Events read by the policy role, by outcome: changed, "
+                               "superseded (a duplicate or older than the key's state), or why "
+                               "they changed nothing",
+                               {"result"})),
+      changes_(registry.counter("mailhook_policy_changes_total",
+                                "Suppression changes committed to the changelog, by reason and "
+                                "by whether they suppress or clear",
+                                {"reason", "state"})),
+      transactions_(registry.counter("mailhook_policy_transactions_total",
+                                     "Kafka transactions of the policy role, by outcome",
+                                     {"result"})),
+      transaction_seconds_(
+          registry
+              .histogram("mailhook_policy_transaction_seconds",
+                         "From the first event of a batch to its transaction's commit",
+                         {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5})
+              .get()) {}
+
+policy_role::~policy_role() {
+  stop();
+}
+
+void policy_role::stop() {
+  stopping_.store(true);
+  if (thread_.joinable()) thread_.join();
+  disconnect();
+}
+
+std::optional<std::string> policy_role::not_ready() const {
+  std::lock_guard lock(state_mutex_);
+  if (not_ready_.empty()) return std::nullopt;
+  return not_ready_;
+}
+
+void policy_role::set_state(std::string why_not) {
+  std::lock_guard lock(state_mutex_);
+  if (why_not != not_ready_ && !why_not.empty()) spdlog::warn("policy: {}", why_not);
+  if (why_not.empty() && !not_ready_.empty()) spdlog::info("policy: processing events");
+  not_ready_ = std::move(why_not);
+}
+
+result<void> policy_role::connect() {
+  auto producer_conf = kafka::make_conf(
+      config_.kafka, {{"transactional.id", transactional_id_},
+                      {"enable.idempotence", "true"},
+                      {"acks", "all"},
+                      {"transaction.timeout.ms", std::to_string(transaction_timeout_ms)},
+                      {"linger.ms", "5"},
+                      {"compression.codec", "lz4"}});
+  if (!producer_conf) return producer_conf.error();
+  auto producer = kafka::make_handle(RD_KAFKA_PRODUCER, std::move(*producer_conf));
+  if (!producer) return producer.error();
+  // Fences any earlier instance with the same transactional.id and aborts what it left
+  // open: after a crash, nothing of its last batch is visible.
+  if (auto* error = rd_kafka_init_transactions(producer->get(), transaction_timeout_ms)) {
+    return take_error(error, "init transactions as " + transactional_id_);
+  }
+
+  auto consumer_conf = kafka::make_conf(config_.kafka, {{"group.id", config_.policy.group_id},
+                                                        {"enable.auto.commit", "false"},
+                                                        {"enable.auto.offset.store", "false"},
+                                                        {"auto.offset.reset", "earliest"},
+                                                        {"isolation.level", "read_committed"}});
+  if (!consumer_conf) return consumer_conf.error();
+  auto consumer = kafka::make_handle(RD_KAFKA_CONSUMER, std::move(*consumer_conf));
+  if (!consumer) return consumer.error();
+  rd_kafka_poll_set_consumer(consumer->get());
+  std::unique_ptr<rd_kafka_topic_partition_list_t, partition_list_deleter> topics(
+      rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(topics.get(), config_.topics.events.name.c_str(),
+                                    RD_KAFKA_PARTITION_UA);
+  if (auto err = rd_kafka_subscribe(consumer->get(), topics.get())) {
+    return kafka::kafka_failure(kafka::errc::consume_failed, err, "subscribe");
+  }
+  producer_ = std::move(*producer);
+  consumer_ = std::move(*consumer);
+  changelog_ =
+      rd_kafka_topic_new(producer_.get(), config_.topics.suppressions.name.c_str(), nullptr);
+  return {};
+}
+
+void policy_role::disconnect() {
+  if (changelog_ != nullptr) rd_kafka_topic_destroy(changelog_);
+  changelog_ = nullptr;
+  if (consumer_) rd_kafka_consumer_close(consumer_.get());
+  consumer_.reset();
+  producer_.reset();
+  // What was produced but may not have committed is forgotten: the replica's state is
+  // the truth again.
+  pending_.clear();
+}
+
+void policy_role::run() {
+  while (!stopping_.load()) {
+    if (!follower_.caught_up()) {
+      set_state("waiting for the index replica to catch up with the changelog");
+      std::this_thread::sleep_for(100ms);
+      continue;
+    }
+    if (!producer_) {
+      if (auto connected = connect(); !connected) {
+        set_state(connected.error().describe());
+        disconnect();
+        for (int i = 0; i < 20 && !stopping_.load(); ++i) std::this_thread::sleep_for(100ms);
+        continue;
+      }
+      spdlog::info("policy: transactional.id {}, group {}", transactional_id_,
+                   config_.policy.group_id);
+      set_state("");
+    }
+    if (auto batch = run_one_batch(); !batch) {
+      // The transaction was aborted: reconnect, which rejoins the group and resumes
+      // from the committed offsets, so the same events are processed again.
+      transactions_.with({"aborted"}).inc();
+      set_state("transaction aborted: " + batch.error().describe());
+      disconnect();
+      std::this_thread::sleep_for(500ms);
+    } else {
+      set_state("");
+    }
+  }
+}
+
+std::optional<suppression::record> policy_role::current_state(const std::string& key) const {
+  auto stored = state_.get(key);
+  auto pending = pending_.find(key);
+  if (pending == pending_.end()) return stored;
+  if (!stored || suppression::wins_over(pending->second, *stored)) return pending->second;
+  return stored;
+}
+
+// Drops the pending changes the replica shows by now (or has something newer for).
+void policy_role::forget_applied_changes() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_sweep_ || pending_.empty()) return;
+  next_sweep_ = now + 1s;
+  std::erase_if(pending_, [&](const auto& entry) {
+    auto stored = state_.get(entry.first);
+    return stored && !suppression::wins_over(entry.second, *stored);
+  });
+}
+
+result<void> policy_role::run_one_batch() {
+  std::vector<rd_kafka_message_t*> messages(static_cast<std::size_t>(config_.policy.max_batch));
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer_.get());
+  auto n =
+      rd_kafka_consume_batch_queue(queue, static_cast<int>(config_.policy.max_batch_wait.count()),
+                                   messages.data(), messages.size());
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_poll(producer_.get(), 0);
+  forget_applied_changes();
+  if (n <= 0) return {};
+  auto started = std::chrono::steady_clock::now();
+  auto release = [&] {
+    for (ssize_t i = 0; i < n; ++i) rd_kafka_message_destroy(messages[static_cast<std::size_t>(i)]);
+  };
+
+  if (auto* error = rd_kafka_begin_transaction(producer_.get())) {
+    release();
+    return take_error(error, "begin transaction");
+  }
+  std::map<std::int32_t, std::int64_t> next_offsets;
+  std::map<std::string, std::size_t> outcomes;
+  std::vector<suppression::record> produced;
+  std::unordered_map<std::string, suppression::record> batch_pending;
+  auto stamp = unix_ms();
+  mailhook::v1::EmailEvent event;
+  for (ssize_t i = 0; i < n; ++i) {
+    auto* m = messages[static_cast<std::size_t>(i)];
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        spdlog::warn("policy: consume: {}", rd_kafka_message_errstr(m));
+      }
+      continue;
+    }
+    next_offsets[m->partition] = m->offset + 1;
+    event.Clear();
+    if (!decode_event(m, event)) {
+      ++outcomes["undecodable"];
+      continue;
+    }
+    auto decision = suppression::decide(event, config_.policy, soft_bounces_, stamp);
+    if (!decision.change) {
+      ++outcomes[std::string(suppression::to_string(decision.why_not))];
+      continue;
+    }
+    auto key = suppression::key_of(*decision.change);
+    auto in_batch = batch_pending.find(key);
+    auto current = in_batch != batch_pending.end()
+                       ? std::optional<suppression::record>(in_batch->second)
+                       : current_state(key);
+    if (current && !suppression::wins_over(*decision.change, *current)) {
+      ++outcomes["superseded"];
+      continue;
+    }
+    std::string value = decision.change->SerializeAsString();
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(changelog_),
+                                    RD_KAFKA_V_KEY(key.data(), key.size()),
+                                    RD_KAFKA_V_VALUE(value.data(), value.size()),
+                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
+           RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(producer_.get(), 10);
+    }
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      release();
+      if (auto* abort_error = rd_kafka_abort_transaction(producer_.get(), transaction_timeout_ms))
+        rd_kafka_error_destroy(abort_error);
+      return kafka::kafka_failure(kafka::errc::produce_failed, err, "produce a change");
+    }
+    ++outcomes["changed"];
+    batch_pending[key] = *decision.change;
+    produced.push_back(std::move(*decision.change));
+  }
+  release();
+
+  std::unique_ptr<rd_kafka_topic_partition_list_t, partition_list_deleter> offsets(
+      rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));
+  for (const auto& [partition, offset] : next_offsets) {
+    rd_kafka_topic_partition_list_add(offsets.get(), config_.topics.events.name.c_str(), partition)
+        ->offset = offset;
+  }
+  auto* group = rd_kafka_consumer_group_metadata(consumer_.get());
+  auto* error = rd_kafka_send_offsets_to_transaction(producer_.get(), offsets.get(), group,
+                                                     transaction_timeout_ms);
+  rd_kafka_consumer_group_metadata_destroy(group);
+  if (error == nullptr)
+    error = rd_kafka_commit_transaction(producer_.get(), transaction_timeout_ms);
+  if (error != nullptr) {
+    auto failed = take_error(error, "commit transaction");
+    if (auto* abort_error = rd_kafka_abort_transaction(producer_.get(), transaction_timeout_ms))
+      rd_kafka_error_destroy(abort_error);
+    return failed;
+  }
+
+  transactions_.with({"committed"}).inc();
+  transaction_seconds_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  for (const auto& [result, count] : outcomes) {
+    events_.with({result}).inc(static_cast<double>(count));
+  }
+  for (auto& change : produced) {
+    changes_
+        .with({std::string(to_string(static_cast<suppression_reason>(change.reason()))),
+               change.suppressed() ? "suppressed" : "cleared"})
+        .inc();
+  }
+  for (auto& [key, change] : batch_pending) pending_[key] = std::move(change);
+  return {};
+}
+
+}  // namespace mailhook::policy

@@ -1,0 +1,81 @@
+// The policy role: a consumer group on the events topic that turns events into
+// suppression changes on the compacted changelog, exactly once. Each batch is one Kafka
+// transaction: the changes it produces and the consumed offsets commit together, or
+// neither does (a crash mid-batch aborts it, and the events are read again).
+//
+// Last-writer-wins is decided here, before writing, against the local index replica
+// (the state every change so far has built) plus the changes this role has produced
+// that the replica has not applied yet. So a duplicate or an older event writes
+// nothing, and the last record of each key in the topic is its winner, which is what
+// compaction keeps.
+//
+// Threading: one thread of its own; ready() and last_error() from any thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "common/result.h"
+#include "config/daemon_config.h"
+#include "index/replica.h"
+#include "index/store.h"
+#include "kafka/client.h"
+#include "metrics/registry.h"
+#include "suppression/policy.h"
+
+namespace mailhook::policy {
+
+class policy_role {
+ public:
+  [[nodiscard]] static result<std::unique_ptr<policy_role>> start(
+      const config::daemon_config& config, const index::store& state,
+      const index::replica& follower, metrics::registry& registry);
+  ~policy_role();
+  policy_role(const policy_role&) = delete;
+  policy_role& operator=(const policy_role&) = delete;
+
+  // Why the role is not processing events (nullopt while it is).
+  [[nodiscard]] std::optional<std::string> not_ready() const;
+  void stop();
+
+ private:
+  policy_role(const config::daemon_config& config, const index::store& state,
+              const index::replica& follower, metrics::registry& registry);
+  void run();
+  result<void> connect();
+  void disconnect();
+  // One transaction: consume up to max_batch events, produce their changes, commit.
+  result<void> run_one_batch();
+  result<void> rewind_to_committed();
+  [[nodiscard]] std::optional<suppression::record> current_state(const std::string& key) const;
+  void forget_applied_changes();
+  void set_state(std::string why_not);
+
+  config::daemon_config config_;
+  std::string transactional_id_;
+  const index::store& state_;
+  const index::replica& follower_;
+  kafka::handle_ptr consumer_;
+  kafka::handle_ptr producer_;
+  rd_kafka_topic_t* changelog_ = nullptr;
+  suppression::soft_bounce_counter soft_bounces_;
+  // Changes committed (or being committed) that the replica may not show yet, by key.
+  std::unordered_map<std::string, suppression::record> pending_;
+  std::chrono::steady_clock::time_point next_sweep_{};
+
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex state_mutex_;
+  std::string not_ready_ = "starting";
+
+  metrics::counter_family& events_;
+  metrics::counter_family& changes_;
+  metrics::counter_family& transactions_;
+  metrics::histogram& transaction_seconds_;
+  std::thread thread_;
+};
+
+}  // namespace mailhook::policy

@@ -1,0 +1,194 @@
+#include "suppression/policy.h"
+
+#include <algorithm>
+
+#include "webhook/normalize.h"
+
+namespace mailhook::suppression {
+namespace {
+
+using mailhook::v1::EmailEvent;
+
+record base_record(const EmailEvent& event, std::int64_t now_ms) {
+  record r;
+  r.set_tenant(event.tenant());
+  r.set_event_time_ms(event.timestamp() * 1000);
+  r.set_event_id(event.sg_event_id());
+  r.set_origin(mailhook::v1::SUPPRESSION_ORIGIN_EVENT);
+  r.set_source(event.source());
+  r.set_received_at_ms(event.received_at_ms());
+  r.set_recorded_at_ms(now_ms);
+  return r;
+}
+
+// A change for the event's address, or nullopt when the event has none.
+std::optional<record> address_record(const EmailEvent& event, std::int64_t now_ms) {
+  std::string normalized = event.email_normalized();
+  if (normalized.empty()) webhook::append_normalized_email(normalized, event.email());
+  if (normalized.empty()) return std::nullopt;
+  record r = base_record(event, now_ms);
+  r.set_email(event.email());
+  r.set_email_normalized(std::move(normalized));
+  r.set_scope(mailhook::v1::SUPPRESSION_SCOPE_GLOBAL);
+  return r;
+}
+
+std::string join_detail(std::string_view a, std::string_view b) {
+  std::string out(a);
+  if (!a.empty() && !b.empty()) out += ' ';
+  out += b;
+  return out;
+}
+
+decision suppress_global(const EmailEvent& event, mailhook::v1::SuppressionReason reason,
+                         std::string detail, std::int64_t now_ms) {
+  auto r = address_record(event, now_ms);
+  if (!r) return {std::nullopt, no_change::missing_field};
+  r->set_suppressed(true);
+  r->set_reason(reason);
+  r->set_detail(std::move(detail));
+  return {std::move(r), {}};
+}
+
+decision from_bounce(const EmailEvent& event, const config::policy_config& rules,
+                     soft_bounce_counter& soft_bounces, std::int64_t now_ms) {
+  // SendGrid's "type": "bounce" is a hard bounce; "blocked" (and the rarer "expired")
+  // are temporary, and SendGrid itself never suppresses them.
+  if (event.bounce_type() != "blocked" && event.bounce_type() != "expired") {
+    if (!rules.suppress_hard_bounces) return {std::nullopt, no_change::rule_disabled};
+    return suppress_global(event, mailhook::v1::SUPPRESSION_REASON_BOUNCE,
+                           join_detail(event.bounce_classification(), event.status()), now_ms);
+  }
+  if (rules.soft_bounce_threshold == 0) return {std::nullopt, no_change::rule_disabled};
+  auto r = address_record(event, now_ms);
+  if (!r) return {std::nullopt, no_change::missing_field};
+  auto seen = soft_bounces.add(global_key(r->tenant(), r->email_normalized()), r->event_time_ms(),
+                               event.sg_event_id(), rules.soft_bounce_window);
+  if (seen < static_cast<std::size_t>(rules.soft_bounce_threshold)) {
+    return {std::nullopt, no_change::below_threshold};
+  }
+  return suppress_global(event, mailhook::v1::SUPPRESSION_REASON_SOFT_BOUNCE,
+                         join_detail(event.status(), std::to_string(seen) + " soft bounces"),
+                         now_ms);
+}
+
+decision from_dropped(const EmailEvent& event, const config::policy_config& rules,
+                      std::int64_t now_ms) {
+  using enum mailhook::v1::SuppressionReason;
+  const std::string& why = event.reason();
+  mailhook::v1::SuppressionReason reason;
+  if (why == "Bounced Address") {
+    reason = SUPPRESSION_REASON_BOUNCE;
+  } else if (why == "Invalid" || why == "Invalid Address") {
+    reason = SUPPRESSION_REASON_INVALID;
+  } else if (why == "Spam Reporting Address") {
+    reason = SUPPRESSION_REASON_SPAM_REPORT;
+  } else if (why == "Unsubscribed Address") {
+    reason = SUPPRESSION_REASON_UNSUBSCRIBE;
+  } else {
+    // "Invalid SMTPAPI header", "Spam Content", quota: about the message, not the address.
+    return {std::nullopt, no_change::not_a_suppression};
+  }
+  if (!rules.suppress_dropped) return {std::nullopt, no_change::rule_disabled};
+  return suppress_global(event, reason, "dropped: " + why, now_ms);
+}
+
+decision from_group_event(const EmailEvent& event, bool suppress,
+                          const config::policy_config& rules, std::int64_t now_ms) {
+  if (!rules.honor_group_unsubscribes) return {std::nullopt, no_change::rule_disabled};
+  if (!event.has_asm_group_id()) return {std::nullopt, no_change::missing_field};
+  auto r = address_record(event, now_ms);
+  if (!r) return {std::nullopt, no_change::missing_field};
+  r->set_scope(mailhook::v1::SUPPRESSION_SCOPE_GROUP);
+  r->set_asm_group_id(event.asm_group_id());
+  r->set_suppressed(suppress);
+  r->set_reason(mailhook::v1::SUPPRESSION_REASON_GROUP_UNSUBSCRIBE);
+  r->set_detail(event.event());
+  return {std::move(r), {}};
+}
+
+decision from_account_status(const EmailEvent& event, const config::policy_config& rules,
+                             std::int64_t now_ms) {
+  if (!rules.honor_account_status) return {std::nullopt, no_change::rule_disabled};
+  const std::string& type = event.bounce_type();  // account_status_change's "type"
+  bool suspend =
+      type == "compliance_suspend" || type == "compliance_deactivate" || type == "compliance_ban";
+  if (!suspend && type != "reactivate") return {std::nullopt, no_change::missing_field};
+  if (event.tenant().empty()) return {std::nullopt, no_change::missing_field};
+  record r = base_record(event, now_ms);
+  r.set_scope(mailhook::v1::SUPPRESSION_SCOPE_TENANT);
+  r.set_suppressed(suspend);
+  r.set_reason(mailhook::v1::SUPPRESSION_REASON_ACCOUNT_SUSPENDED);
+  r.set_detail(type);
+  return {std::move(r), {}};
+}
+
+}  // namespace
+
+std::size_t soft_bounce_counter::add(const std::string& key, std::int64_t event_time_ms,
+                                     std::string_view event_id, std::chrono::milliseconds window) {
+  if (history_.size() >= max_tracked) forget_stale(event_time_ms, window);
+  auto& seen_list = history_[key];
+  bool duplicate = std::any_of(seen_list.begin(), seen_list.end(), [&](const seen& s) {
+    return s.event_id == event_id && s.time_ms == event_time_ms;
+  });
+  if (!duplicate) seen_list.push_back({event_time_ms, std::string(event_id)});
+  // Events arrive out of order: count those within the window of this one, either side.
+  const std::int64_t span = window.count();
+  return static_cast<std::size_t>(
+      std::count_if(seen_list.begin(), seen_list.end(), [&](const seen& s) {
+        return s.time_ms > event_time_ms - span && s.time_ms < event_time_ms + span;
+      }));
+}
+
+void soft_bounce_counter::forget_stale(std::int64_t now_ms, std::chrono::milliseconds window) {
+  std::erase_if(history_, [&](const auto& entry) {
+    const auto& seen_list = entry.second;
+    return seen_list.empty() || seen_list.back().time_ms <= now_ms - window.count();
+  });
+  // Still full (a burst of distinct addresses within one window): start over rather than
+  // grow without bound.
+  if (history_.size() >= max_tracked) history_.clear();
+}
+
+std::string_view to_string(no_change why) noexcept {
+  switch (why) {
+    case no_change::not_a_suppression:
+      return "not_a_suppression";
+    case no_change::rule_disabled:
+      return "rule_disabled";
+    case no_change::missing_field:
+      return "missing_field";
+    case no_change::below_threshold:
+      return "below_threshold";
+  }
+  return "not_a_suppression";
+}
+
+decision decide(const EmailEvent& event, const config::policy_config& rules,
+                soft_bounce_counter& soft_bounces, std::int64_t now_ms) {
+  using enum mailhook::v1::EventType;
+  using enum mailhook::v1::SuppressionReason;
+  switch (event.type()) {
+    case EVENT_TYPE_BOUNCE:
+      return from_bounce(event, rules, soft_bounces, now_ms);
+    case EVENT_TYPE_DROPPED:
+      return from_dropped(event, rules, now_ms);
+    case EVENT_TYPE_SPAMREPORT:
+      if (!rules.suppress_spam_reports) return {std::nullopt, no_change::rule_disabled};
+      return suppress_global(event, SUPPRESSION_REASON_SPAM_REPORT, "spamreport", now_ms);
+    case EVENT_TYPE_UNSUBSCRIBE:
+      if (!rules.suppress_unsubscribes) return {std::nullopt, no_change::rule_disabled};
+      return suppress_global(event, SUPPRESSION_REASON_UNSUBSCRIBE, "unsubscribe", now_ms);
+    case EVENT_TYPE_GROUP_UNSUBSCRIBE:
+      return from_group_event(event, true, rules, now_ms);
+    case EVENT_TYPE_GROUP_RESUBSCRIBE:
+      return from_group_event(event, false, rules, now_ms);
+    case EVENT_TYPE_ACCOUNT_STATUS_CHANGE:
+      return from_account_status(event, rules, now_ms);
+    default:
+      return {std::nullopt, no_change::not_a_suppression};
+  }
+}
+
+}  // namespace mailhook::suppression

@@ -1,0 +1,80 @@
+// The suppression policy: which SendGrid events change whether an address may be sent
+// to (docs/ARCHITECTURE.md, "Suppression policy"). A pure function of the event, the
+// configured rules and the soft-bounce history, so that every row of the table is
+// tested without Kafka.
+//
+//   bounce type=bounce                  suppress global, reason bounce
+//   bounce type=blocked|expired         count; suppress global as soft_bounce once
+//                                       soft_bounce_threshold are seen within the window
+//                                       (threshold 0, the default: never, as SendGrid)
+//   dropped "Bounced Address"           suppress global, bounce
+//   dropped "Invalid"/"Invalid Address" suppress global, invalid
+//   dropped "Spam Reporting Address"    suppress global, spam_report
+//   dropped "Unsubscribed Address"      suppress global, unsubscribe
+//   spamreport / unsubscribe            suppress global, spam_report / unsubscribe
+//   group_unsubscribe / resubscribe     suppress / clear group:<asm_group_id>
+//   account_status_change               compliance_suspend|deactivate|ban: suspend the
+//                                       tenant; reactivate: clear the suspension
+// Everything else (delivered, open, other drop reasons, ...) changes nothing.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "config/daemon_config.h"
+#include "mailhook/v1/email_event.pb.h"
+#include "suppression/record.h"
+
+namespace mailhook::suppression {
+
+// Recent soft bounces (blocked, expired) per tenant and address, to apply the threshold.
+// Repeated deliveries of one event (same sg_event_id) count once. The history lives in
+// memory and starts empty at each start: with the default threshold (0) it is never used,
+// and a soft-bounce suppression that comes a little later after a restart is the safe way
+// to be wrong.
+class soft_bounce_counter {
+ public:
+  // Records one soft bounce and returns how many distinct ones the address had within
+  // `window` of this one (this one included).
+  std::size_t add(const std::string& key, std::int64_t event_time_ms, std::string_view event_id,
+                  std::chrono::milliseconds window);
+  [[nodiscard]] std::size_t tracked_addresses() const { return history_.size(); }
+
+ private:
+  struct seen {
+    std::int64_t time_ms;
+    std::string event_id;
+  };
+  // Bounded: past this many addresses, those whose last bounce is older than the window
+  // are forgotten first.
+  static constexpr std::size_t max_tracked = 1'000'000;
+  void forget_stale(std::int64_t now_ms, std::chrono::milliseconds window);
+
+  std::unordered_map<std::string, std::deque<seen>> history_;
+};
+
+// Why an event changed nothing, for the metrics ("not_a_suppression" for the usual
+// delivered/open/click traffic).
+enum class no_change : std::uint8_t {
+  not_a_suppression,  // the event type never changes suppressions
+  rule_disabled,      // the row is switched off in [policy]
+  missing_field,      // no address, no asm_group_id, unknown account status type
+  below_threshold,    // a soft bounce that has not reached the threshold
+};
+[[nodiscard]] std::string_view to_string(no_change why) noexcept;
+
+struct decision {
+  std::optional<record> change;  // the record to write, when the event changes something
+  no_change why_not = no_change::not_a_suppression;
+};
+
+// The change `event` makes under `rules`. `now_ms` is stamped as recorded_at_ms.
+[[nodiscard]] decision decide(const mailhook::v1::EmailEvent& event,
+                              const config::policy_config& rules, soft_bounce_counter& soft_bounces,
+                              std::int64_t now_ms);
+
+}  // namespace mailhook::suppression

@@ -1,0 +1,252 @@
+#include "index/store.h"
+
+#include <gtest/gtest.h>
+
+#include "support/temp_dir.h"
+
+namespace mailhook::index {
+namespace {
+
+using suppression::record;
+
+record change(std::string tenant, std::string email, bool suppressed, std::int64_t time_ms,
+              std::string id,
+              mailhook::v1::SuppressionReason reason = mailhook::v1::SUPPRESSION_REASON_BOUNCE) {
+  record r;
+  r.set_tenant(std::move(tenant));
+  r.set_scope(mailhook::v1::SUPPRESSION_SCOPE_GLOBAL);
+  r.set_email_normalized(email);
+  r.set_email(email);
+  r.set_suppressed(suppressed);
+  r.set_reason(reason);
+  r.set_event_time_ms(time_ms);
+  r.set_event_id(std::move(id));
+  r.set_origin(mailhook::v1::SUPPRESSION_ORIGIN_EVENT);
+  return r;
+}
+
+record in_group(record r, std::int64_t group) {
+  r.set_scope(mailhook::v1::SUPPRESSION_SCOPE_GROUP);
+  r.set_asm_group_id(group);
+  r.set_reason(mailhook::v1::SUPPRESSION_REASON_GROUP_UNSUBSCRIBE);
+  return r;
+}
+
+record suspension(std::string tenant, bool suspended, std::int64_t time_ms) {
+  record r;
+  r.set_tenant(std::move(tenant));
+  r.set_scope(mailhook::v1::SUPPRESSION_SCOPE_TENANT);
+  r.set_suppressed(suspended);
+  r.set_reason(mailhook::v1::SUPPRESSION_REASON_ACCOUNT_SUSPENDED);
+  r.set_detail(suspended ? "compliance_suspend" : "reactivate");
+  r.set_event_time_ms(time_ms);
+  r.set_event_id("acct" + std::to_string(time_ms));
+  return r;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { reopen(); }
+
+  void reopen() {
+    db.reset();
+    store_options options;
+    options.dir = dir.path() / "index";
+    options.topic = "mailhook.suppressions";
+    options.filter_capacity = 1000;
+    auto opened = store::open(options);
+    ASSERT_TRUE(opened) << opened.error().describe();
+    db = std::move(*opened);
+  }
+
+  apply_outcome apply(const std::vector<record>& records, std::int32_t partition = 0) {
+    std::vector<std::string> keys, values;
+    for (const auto& r : records) {
+      keys.push_back(suppression::key_of(r));
+      values.push_back(r.SerializeAsString());
+    }
+    std::vector<changelog_message> messages;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      messages.push_back({keys[i], values[i], partition, next_offset++});
+    }
+    auto outcome = db->apply(messages);
+    EXPECT_TRUE(outcome) << outcome.error().describe();
+    return outcome ? *outcome : apply_outcome{};
+  }
+
+  testing::temp_dir dir;
+  std::unique_ptr<store> db;
+  std::int64_t next_offset = 0;
+};
+
+TEST_F(StoreTest, UnknownAddressIsAllowed) {
+  EXPECT_TRUE(db->check("acme", "nobody@example.com").allowed());
+  EXPECT_EQ(db->lookups().filter_passed, 0u);
+}
+
+TEST_F(StoreTest, SuppressedAddressIsFoundNormalized) {
+  apply({change("acme", "alice@example.com", true, 1000, "e1")});
+  auto v = db->check("acme", "  ALICE@example.com ");
+  ASSERT_FALSE(v.allowed());
+  EXPECT_EQ(v.suppressed->reason, suppression_reason::bounce);
+  EXPECT_EQ(v.suppressed->scope, suppression_scope::global);
+  EXPECT_EQ(v.suppressed->since_ms, 1000);
+  // Another tenant's suppression does not apply.
+  EXPECT_TRUE(db->check("other", "alice@example.com").allowed());
+}
+
+TEST_F(StoreTest, LastWriterWinsWhateverTheArrivalOrder) {
+  auto older = in_group(change("acme", "a@x.com", true, 1000, "unsub"), 7);
+  auto newer = in_group(change("acme", "a@x.com", false, 2000, "resub"), 7);
+  auto outcome = apply({newer, older});
+  EXPECT_EQ(outcome.applied, 1u);
+  EXPECT_EQ(outcome.superseded, 1u);
+  EXPECT_TRUE(db->check("acme", "a@x.com", 7).allowed());
+
+  // And across batches: a late unsubscribe cannot undo the newer resubscribe.
+  EXPECT_EQ(apply({older}).superseded, 1u);
+  EXPECT_TRUE(db->check("acme", "a@x.com", 7).allowed());
+
+  // The reverse order: unsubscribe after resubscribe suppresses again.
+  apply({in_group(change("acme", "a@x.com", true, 3000, "unsub2"), 7)});
+  EXPECT_FALSE(db->check("acme", "a@x.com", 7).allowed());
+}
+
+TEST_F(StoreTest, DuplicatesChangeNothing) {
+  auto r = change("acme", "a@x.com", true, 1000, "e1");
+  EXPECT_EQ(apply({r}).applied, 1u);
+  auto again = apply({r, r});
+  EXPECT_EQ(again.applied, 0u);
+  EXPECT_EQ(again.superseded, 2u);
+  EXPECT_EQ(db->keys(), 1u);
+}
+
+TEST_F(StoreTest, GroupSuppressionAppliesOnlyToItsGroup) {
+  apply({in_group(change("acme", "a@x.com", true, 1000, "e1"), 7)});
+  EXPECT_TRUE(db->check("acme", "a@x.com").allowed());
+  EXPECT_TRUE(db->check("acme", "a@x.com", 8).allowed());
+  auto v = db->check("acme", "a@x.com", 7);
+  ASSERT_FALSE(v.allowed());
+  EXPECT_EQ(v.suppressed->scope, suppression_scope::group);
+  EXPECT_EQ(v.suppressed->asm_group_id, 7);
+}
+
+TEST_F(StoreTest, SuspensionStopsTheWholeTenantUntilReactivated) {
+  apply({suspension("acme", true, 1000)});
+  auto v = db->check("acme", "anyone@x.com");
+  ASSERT_FALSE(v.allowed());
+  EXPECT_EQ(v.suppressed->scope, suppression_scope::tenant);
+  EXPECT_EQ(v.suppressed->detail, "compliance_suspend");
+  EXPECT_TRUE(db->check("other", "anyone@x.com").allowed());
+  apply({suspension("acme", false, 2000)});
+  EXPECT_TRUE(db->check("acme", "anyone@x.com").allowed());
+}
+
+TEST_F(StoreTest, MismatchedKeyOrGarbageIsInvalidAndSkipped) {
+  auto r = change("acme", "a@x.com", true, 1000, "e1");
+  std::string value = r.SerializeAsString();
+  std::string garbage = "\xff\xff\xff";
+  std::vector<changelog_message> messages = {
+      {"acme/global/someone-else@x.com", value, 0, 0},
+      {"acme/global/a@x.com", garbage, 0, 1},
+  };
+  auto outcome = db->apply(messages);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->invalid, 2u);
+  EXPECT_EQ(db->keys(), 0u);
+  // The offsets still advance past them.
+  EXPECT_EQ(db->offsets().at(0), 2);
+}
+
+TEST_F(StoreTest, StateAndOffsetsSurviveReopen) {
+  apply({change("acme", "a@x.com", true, 1000, "e1")}, 0);
+  apply({change("acme", "b@x.com", true, 1000, "e2"), suspension("beta", true, 5)}, 3);
+  auto offsets = db->offsets();
+  ASSERT_EQ(offsets.size(), 2u);
+  EXPECT_EQ(offsets.at(0), 1);
+  EXPECT_EQ(offsets.at(3), 3);
+
+  reopen();
+  EXPECT_EQ(db->offsets(), offsets);
+  EXPECT_EQ(db->keys(), 3u);
+  EXPECT_FALSE(db->check("acme", "a@x.com").allowed());
+  EXPECT_FALSE(db->check("acme", "b@x.com").allowed());
+  EXPECT_FALSE(db->check("beta", "c@x.com").allowed());
+  EXPECT_TRUE(db->check("acme", "c@x.com").allowed());
+}
+
+TEST_F(StoreTest, RefusesADirectoryOfAnotherTopic) {
+  db.reset();
+  store_options options;
+  options.dir = dir.path() / "index";
+  options.topic = "other.topic";
+  auto opened = store::open(options);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, make_error_code(errc::wrong_topic));
+}
+
+TEST_F(StoreTest, CountsFollowChanges) {
+  apply({change("acme", "a@x.com", true, 1000, "e1"),
+         change("acme", "b@x.com", true, 1000, "e2", mailhook::v1::SUPPRESSION_REASON_SPAM_REPORT),
+         change("beta", "a@x.com", true, 1000, "e3")});
+  auto counts = db->counts();
+  EXPECT_EQ((counts[{"acme", suppression_scope::global, suppression_reason::bounce}]), 1u);
+  EXPECT_EQ((counts[{"acme", suppression_scope::global, suppression_reason::spam_report}]), 1u);
+  EXPECT_EQ((counts[{"beta", suppression_scope::global, suppression_reason::bounce}]), 1u);
+  apply({change("acme", "a@x.com", false, 2000, "e4", mailhook::v1::SUPPRESSION_REASON_MANUAL)});
+  counts = db->counts();
+  EXPECT_FALSE((counts.contains({"acme", suppression_scope::global, suppression_reason::bounce})));
+  reopen();
+  EXPECT_EQ(db->counts().size(), 2u);
+}
+
+TEST_F(StoreTest, ListPagesThroughOneTenantWithAFilter) {
+  std::vector<record> records;
+  for (int i = 0; i < 25; ++i) {
+    auto reason = i % 5 == 0 ? mailhook::v1::SUPPRESSION_REASON_SPAM_REPORT
+                             : mailhook::v1::SUPPRESSION_REASON_BOUNCE;
+    records.push_back(change("acme", "u" + std::to_string(100 + i) + "@x.com", true, 1000,
+                             "e" + std::to_string(i), reason));
+  }
+  records.push_back(change("acmf", "z@x.com", true, 1000, "other-tenant"));
+  records.push_back(change("acme", "cleared@x.com", false, 1000, "c"));
+  apply(records);
+
+  list_query q;
+  q.tenant = "acme";
+  q.limit = 10;
+  std::vector<std::string> seen;
+  for (int page_count = 0;; ++page_count) {
+    ASSERT_LT(page_count, 5);
+    auto page = db->list(q);
+    for (const auto& r : page.records) seen.push_back(r.email_normalized());
+    if (page.next_cursor.empty()) break;
+    q.after_key = page.next_cursor;
+  }
+  ASSERT_EQ(seen.size(), 25u);
+  EXPECT_EQ(seen.front(), "u100@x.com");
+  EXPECT_EQ(seen.back(), "u124@x.com");
+
+  list_query spam;
+  spam.tenant = "acme";
+  spam.reason = suppression_reason::spam_report;
+  EXPECT_EQ(db->list(spam).records.size(), 5u);
+
+  list_query all;
+  all.tenant = "acme";
+  all.include_cleared = true;
+  all.limit = 1000;
+  EXPECT_EQ(db->list(all).records.size(), 26u);
+}
+
+TEST_F(StoreTest, ForEachVisitsOneTenantOrAll) {
+  apply({change("acme", "a@x.com", true, 1, "1"), change("beta", "b@x.com", true, 1, "2")});
+  int acme = 0, all = 0;
+  db->for_each("acme", [&](const record&) { return ++acme, true; });
+  db->for_each("", [&](const record&) { return ++all, true; });
+  EXPECT_EQ(acme, 1);
+  EXPECT_EQ(all, 2);
+}
+
+}  // namespace
+}  // namespace mailhook::index

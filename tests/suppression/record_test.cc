@@ -1,0 +1,51 @@
+#include "suppression/record.h"
+
+#include <gtest/gtest.h>
+
+namespace mailhook::suppression {
+namespace {
+
+record at(std::int64_t time_ms, std::string id) {
+  record r;
+  r.set_event_time_ms(time_ms);
+  r.set_event_id(std::move(id));
+  return r;
+}
+
+TEST(SuppressionKey, SpellsEveryScope) {
+  EXPECT_EQ(global_key("acme", "a@b.com"), "acme/global/a@b.com");
+  EXPECT_EQ(group_key("acme", 42, "a@b.com"), "acme/group:42/a@b.com");
+  EXPECT_EQ(tenant_key("acme"), "acme/tenant/");
+  record r;
+  r.set_tenant("acme");
+  r.set_email_normalized("a@b.com");
+  r.set_scope(mailhook::v1::SUPPRESSION_SCOPE_GROUP);
+  r.set_asm_group_id(-7);
+  EXPECT_EQ(key_of(r), "acme/group:-7/a@b.com");
+  r.set_scope(mailhook::v1::SUPPRESSION_SCOPE_TENANT);
+  EXPECT_EQ(key_of(r), "acme/tenant/");
+}
+
+TEST(SuppressionOrder, LaterTimeWinsThenGreaterId) {
+  EXPECT_TRUE(wins_over(at(2000, "a"), at(1000, "z")));
+  EXPECT_FALSE(wins_over(at(1000, "z"), at(2000, "a")));
+  EXPECT_TRUE(wins_over(at(1000, "b"), at(1000, "a")));
+  EXPECT_FALSE(wins_over(at(1000, "a"), at(1000, "b")));
+  // The same event again is a duplicate: it changes nothing.
+  EXPECT_FALSE(wins_over(at(1000, "a"), at(1000, "a")));
+}
+
+TEST(SuppressionWords, RoundTrip) {
+  for (int i = 0; i <= 8; ++i) {
+    auto reason = static_cast<suppression_reason>(i);
+    EXPECT_EQ(parse_reason(to_string(reason)), reason);
+  }
+  EXPECT_EQ(parse_reason("nope"), std::nullopt);
+  EXPECT_EQ(parse_scope("group"), suppression_scope::group);
+  EXPECT_FALSE(valid_tenant("a/b"));
+  EXPECT_FALSE(valid_tenant(""));
+  EXPECT_TRUE(valid_tenant("acme"));
+}
+
+}  // namespace
+}  // namespace mailhook::suppression
