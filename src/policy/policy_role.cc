@@ -134,7 +134,11 @@ result<void> policy_role::connect() {
     return take_error(error, "init transactions as " + transactional_id_);
   }
 
+  // Static membership: an instance restarted with the same identity takes its partitions
+  // back at once instead of waiting for the session of its previous life to time out.
   auto consumer_conf = kafka::make_conf(config_.kafka, {{"group.id", config_.policy.group_id},
+                                                        {"group.instance.id", transactional_id_},
+
                                                         {"enable.auto.commit", "false"},
                                                         {"enable.auto.offset.store", "false"},
                                                         {"auto.offset.reset", "earliest"},

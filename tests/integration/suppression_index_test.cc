@@ -1,0 +1,260 @@
+// The suppression index end to end: the real mailhook binary (ingest, policy, index),
+// the real shared broker. What SendGrid reports through the webhook becomes a verdict
+// of the admin API; the index survives restarts and rebuilds from the changelog alone;
+// the policy role applies every change exactly once through a kill -9.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "support/daemon.h"
+#include "support/kafka_reader.h"
+
+namespace mailhook::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string bounce(const std::string& email, std::int64_t timestamp, const std::string& id) {
+  return R"({"email":")" + email + R"(","event":"bounce","type":"bounce","status":"5.1.1",)" +
+         R"("bounce_classification":"Invalid Address","timestamp":)" + std::to_string(timestamp) +
+         R"(,"sg_event_id":")" + id + R"("})";
+}
+
+std::string group_event(const std::string& name, const std::string& email, int group,
+                        std::int64_t timestamp, const std::string& id) {
+  return R"({"email":")" + email + R"(","event":")" + name +
+         R"(","asm_group_id":)" + std::to_string(group) +
+         R"(,"timestamp":)" + std::to_string(timestamp) + R"(,"sg_event_id":")" + id + R"("})";
+}
+
+std::string batch(const std::vector<std::string>& events) {
+  std::string body = "[";
+  for (std::size_t i = 0; i < events.size(); ++i) body += (i ? ",\r\n" : "") + events[i];
+  return body + "]\r\n";
+}
+
+// The value of one sample in Prometheus text, or -1 when it is absent.
+double metric(const daemon& d, const std::string& sample) {
+  auto text = d.admin_get("/metrics").body;
+  auto at = text.find("\n" + sample + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + sample.size() + 2));
+}
+
+// Polls `check` until it holds or `timeout` passes.
+bool eventually(const std::function<bool()>& check, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (check()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return check();
+}
+
+// Topics, state directory and policy identity of one test, shared by every daemon the
+// test starts (a restart is a new process with the same configuration).
+class suppression_index : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    events_ = unique_topic("events");
+    changelog_ = unique_topic("suppressions");
+    identity_ = unique_topic("policy");
+  }
+
+  std::string toml(const std::string& policy_extra = "") const {
+    return "[topics.events]\nname = \"" + events_ + "\"\npartitions = 3\n\n" +
+           "[topics.suppressions]\nname = \"" + changelog_ + "\"\npartitions = 3\n\n" +
+           "[index]\ndir = \"" + (state_.path() / "index").string() + "\"\n\n" +
+           "[policy]\ngroup_id = \"" + identity_ + "\"\ntransactional_id = \"" + identity_ +
+           "\"\nmax_batch_wait = \"20ms\"\n" + policy_extra + "\n" +
+           "[sources.open]\ntenant = \"acme\"\nallow_unauthenticated = true\n";
+  }
+
+  std::unique_ptr<daemon> start(const std::vector<std::string>& args = {},
+                                const std::string& policy_extra = "") const {
+    auto d = std::make_unique<daemon>(shared_kafka_bootstrap(), toml(policy_extra), args);
+    EXPECT_TRUE(d->wait_for_readyz(200, 60s)) << d->admin_get("/readyz").body << d->output();
+    return d;
+  }
+
+  static void post(const daemon& d, const std::string& body) {
+    http_client client("127.0.0.1", d.webhook_port());
+    auto r = client.post("/webhooks/sendgrid/open", body, {{"Content-Type", "application/json"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+
+  static std::string check(const daemon& d, const std::string& email, const std::string& group = "") {
+    return d
+        .admin_get("/v1/suppressions/check?tenant=acme&email=" + email +
+                   (group.empty() ? "" : "&group=" + group))
+        .body;
+  }
+
+  static bool suppressed(const daemon& d, const std::string& email, const std::string& group = "") {
+    return check(d, email, group).find(R"("allowed":false)") != std::string::npos;
+  }
+
+  static std::string export_all(const daemon& d) {
+    return d.admin_get("/v1/suppressions/export?tenant=acme&state=all").body;
+  }
+
+  temp_dir state_;
+  std::string events_;
+  std::string changelog_;
+  std::string identity_;
+};
+
+TEST_F(suppression_index, a_hard_bounce_posted_to_the_webhook_is_suppressed_within_seconds) {
+  auto d = start();
+  EXPECT_FALSE(suppressed(*d, "bob@example.com"));
+  post(*d, batch({bounce("Bob@Example.com", 1'700'000'000, "b1")}));
+  ASSERT_TRUE(eventually([&] { return suppressed(*d, "bob@example.com"); }, 10s))
+      << check(*d, "bob@example.com") << d->output();
+  auto verdict = check(*d, "BOB@example.com");
+  EXPECT_NE(verdict.find(R"("scope":"global","reason":"bounce","origin":"event")"),
+            std::string::npos)
+      << verdict;
+  EXPECT_NE(verdict.find(R"("detail":"Invalid Address 5.1.1","since_ms":1700000000000)"),
+            std::string::npos)
+      << verdict;
+  // Another tenant's address of the same name is not touched.
+  EXPECT_NE(d->admin_get("/v1/suppressions/check?tenant=other&email=bob@example.com").body.find(
+                R"("allowed":true)"),
+            std::string::npos);
+  // The bounce count per tenant: the stats endpoint and the metric.
+  EXPECT_NE(d->admin_get("/v1/suppressions/stats?tenant=acme").body.find(R"("bounce":1)"),
+            std::string::npos);
+  EXPECT_EQ(metric(*d, R"(mailhook_index_entries{tenant="acme",scope="global",reason="bounce"})"),
+            1);
+  EXPECT_EQ(metric(*d, R"(mailhook_policy_changes_total{reason="bounce",state="suppressed"})"), 1);
+}
+
+TEST_F(suppression_index, group_resubscribe_clears_only_its_group_and_late_events_lose) {
+  auto d = start();
+  post(*d, batch({group_event("group_unsubscribe", "c@x.com", 1, 1000, "u1"),
+                  group_event("group_unsubscribe", "c@x.com", 2, 1000, "u2")}));
+  ASSERT_TRUE(eventually([&] { return suppressed(*d, "c@x.com", "2"); }, 10s)) << d->output();
+  ASSERT_TRUE(suppressed(*d, "c@x.com", "1"));
+  EXPECT_FALSE(suppressed(*d, "c@x.com"));  // no global suppression
+
+  // The resubscribe to group 1, and an unsubscribe from group 1 older than it that
+  // arrives after it (SendGrid does not keep order).
+  post(*d, batch({group_event("group_resubscribe", "c@x.com", 1, 2000, "r1")}));
+  post(*d, batch({group_event("group_unsubscribe", "c@x.com", 1, 1500, "late")}));
+  ASSERT_TRUE(eventually([&] { return !suppressed(*d, "c@x.com", "1"); }, 10s)) << d->output();
+  // Give the late event time to be processed, then check it changed nothing.
+  ASSERT_TRUE(eventually(
+      [&] { return metric(*d, R"(mailhook_policy_events_total{result="superseded"})") >= 1; },
+      10s));
+  EXPECT_FALSE(suppressed(*d, "c@x.com", "1"));
+  EXPECT_TRUE(suppressed(*d, "c@x.com", "2"));
+}
+
+TEST_F(suppression_index, a_restarted_index_resumes_and_a_deleted_one_rebuilds_the_same) {
+  std::vector<std::string> events;
+  for (int i = 0; i < 50; ++i) {
+    events.push_back(bounce("user" + std::to_string(i) + "@x.com", 1000 + i, "e" + std::to_string(i)));
+  }
+  events.push_back(group_event("group_unsubscribe", "g@x.com", 9, 1000, "g1"));
+  events.push_back(group_event("group_resubscribe", "g@x.com", 9, 2000, "g2"));
+  std::string before;
+  {
+    auto d = start();
+    post(*d, batch(events));
+    ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == 51; }, 15s))
+        << d->output();
+    auto manual = http_client("127.0.0.1", d->admin_port())
+                      .post("/v1/suppressions", R"({"tenant":"acme","email":"m@x.com"})");
+    ASSERT_EQ(manual.status, 202) << manual.body;
+    ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == 52; }, 10s));
+    before = export_all(*d);
+    ASSERT_EQ(d->stop(), 0);
+  }
+  ASSERT_EQ(std::count(before.begin(), before.end(), '\n'), 52) << before;
+
+  {
+    // Restart: the replica opens with its keys and resumes from its stored offsets.
+    auto d = start({"--roles", "index"});
+    EXPECT_NE(d->output().find("with 52 keys"), std::string::npos) << d->output();
+    EXPECT_EQ(d->output().find("from the beginning"), std::string::npos) << d->output();
+    // Nothing applied again (the sample is absent until something is).
+    EXPECT_LE(metric(*d, R"(mailhook_index_records_total{result="applied"})"), 0);
+    EXPECT_TRUE(suppressed(*d, "user7@x.com"));
+    EXPECT_EQ(export_all(*d), before);
+    ASSERT_EQ(d->stop(), 0);
+  }
+
+  std::filesystem::remove_all(state_.path() / "index");
+  {
+    // Deleted: rebuilt from the changelog alone, to the same contents.
+    auto d = start({"--roles", "index"});
+    EXPECT_NE(d->output().find("from the beginning"), std::string::npos) << d->output();
+    EXPECT_EQ(metric(*d, "mailhook_index_keys"), 52);
+    EXPECT_EQ(export_all(*d), before);
+    EXPECT_TRUE(suppressed(*d, "m@x.com"));
+    EXPECT_FALSE(suppressed(*d, "g@x.com", "9"));
+  }
+}
+
+TEST_F(suppression_index, kill_9_of_the_policy_mid_stream_applies_every_change_exactly_once) {
+  constexpr int batches = 20;
+  constexpr int per_batch = 250;
+  constexpr int total = batches * per_batch;
+  // The events go in through an ingest-only daemon, all of them before the policy runs.
+  auto ingest = std::make_unique<daemon>(shared_kafka_bootstrap(), toml(), std::vector<std::string>{"--roles", "ingest"});
+  ASSERT_TRUE(ingest->wait_for_readyz(200, 60s)) << ingest->output();
+  std::vector<std::string> bodies;
+  for (int b = 0; b < batches; ++b) {
+    std::vector<std::string> events;
+    for (int i = 0; i < per_batch; ++i) {
+      int n = b * per_batch + i;
+      events.push_back(bounce("u" + std::to_string(n) + "@x.com", 1000 + n, "e" + std::to_string(n)));
+    }
+    bodies.push_back(batch(events));
+    post(*ingest, bodies.back());
+  }
+  // SendGrid retries: the first batches arrive twice.
+  post(*ingest, bodies[0]);
+  post(*ingest, bodies[1]);
+
+  // Small transactions, so that the kill lands between and inside them.
+  const std::string small = "max_batch = 50\n";
+  {
+    auto policy = std::make_unique<daemon>(shared_kafka_bootstrap(), toml(small),
+                                           std::vector<std::string>{"--roles", "policy,index"});
+    double keys_at_kill = 0;
+    ASSERT_TRUE(eventually(
+        [&] {
+          keys_at_kill = metric(*policy, "mailhook_index_keys");
+          return keys_at_kill >= 200;
+        },
+        60s))
+        << policy->output();
+    policy->proc().signal(SIGKILL);
+    // Mid-stream: most of the changes were still to come.
+    EXPECT_LT(keys_at_kill, total / 2);
+
+    ASSERT_EQ(policy->proc().wait(10s), 128 + SIGKILL);
+  }
+  auto policy = std::make_unique<daemon>(shared_kafka_bootstrap(), toml(small),
+                                         std::vector<std::string>{"--roles", "policy,index"});
+  ASSERT_TRUE(eventually([&] { return metric(*policy, "mailhook_index_keys") == total; }, 90s))
+      << metric(*policy, "mailhook_index_keys") << "\n" << policy->output();
+
+  // The changelog, read committed: one record per address, none twice.
+  auto records = read_topic(shared_kafka_bootstrap(), changelog_, total + 1, 5s);
+  std::set<std::string> keys;
+  for (const auto& r : records) keys.insert(r.key);
+  EXPECT_EQ(keys.size(), static_cast<std::size_t>(total));
+  EXPECT_EQ(records.size(), static_cast<std::size_t>(total));
+  auto stats = policy->admin_get("/v1/suppressions/stats?tenant=acme").body;
+  EXPECT_NE(stats.find(R"("bounce":)" + std::to_string(total)), std::string::npos) << stats;
+}
+
+}  // namespace
+}  // namespace mailhook::testing
