@@ -41,7 +41,7 @@ struct suppression_info {
   std::int64_t asm_group_id = 0;  // scope group only
   suppression_reason reason = suppression_reason::unspecified;
   suppression_origin origin = suppression_origin::unspecified;
-  std::string detail;         // bounce classification, dropped reason, ...
+  std::string detail;         // bounce classification, dropped reason, ... (filled by describe())
   std::int64_t since_ms = 0;  // when it happened, Unix milliseconds
 };
 
@@ -56,9 +56,16 @@ class suppression_lookup {
 
   // The verdict for sending `address` on behalf of `tenant`, as part of unsubscribe group
   // `asm_group_id` when there is one. A tenant-wide suspension comes first, then a global
-  // suppression, then the group's.
+  // suppression, then the group's. Answered from memory: `detail` is left empty except
+  // for a suspension.
   [[nodiscard]] virtual verdict check(std::string_view tenant, std::string_view address,
                                       std::optional<std::int64_t> asm_group_id = {}) const = 0;
+
+  // The same verdict with the suppression's detail text (bounce classification and
+  // status, dropped reason, ...), read from the full record: for reports and people, not
+  // for the send path.
+  [[nodiscard]] virtual verdict describe(std::string_view tenant, std::string_view address,
+                                         std::optional<std::int64_t> asm_group_id = {}) const = 0;
 };
 
 // Stable snake_case words, as the admin API and metrics use them.

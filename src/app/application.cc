@@ -118,7 +118,7 @@ result<void> application::start_index() {
   options.dir = config_.index.dir;
   options.topic = config_.topics.suppressions.name;
   options.block_cache_bytes = config_.index.block_cache;
-  options.filter_capacity = static_cast<std::uint64_t>(config_.index.filter_capacity);
+  options.expected_keys = static_cast<std::uint64_t>(config_.index.expected_keys);
   auto started = std::chrono::steady_clock::now();
   auto store = index::store::open(options);
   if (!store) return store.error();
@@ -163,17 +163,15 @@ void application::register_index_metrics() {
     }
     sink.gauge("mailhook_index_keys", "Keys in the local index, suppressed or cleared", {})
         .set({}, static_cast<double>(store->keys()));
-    sink.gauge("mailhook_index_filter_bytes", "Memory of the in-memory filter in front of RocksDB",
-               {})
-        .set({}, static_cast<double>(store->filter_bytes()));
+    sink.gauge("mailhook_index_table_bytes",
+               "Memory of the in-memory verdict table in front of RocksDB", {})
+        .set({}, static_cast<double>(store->table_bytes()));
+
     auto lookups = store->lookups();
     auto& verdicts = sink.counter("mailhook_index_lookups_total", "Suppression lookups, by verdict",
                                   {"verdict"});
     verdicts.set({"allowed"}, static_cast<double>(lookups.allowed));
     verdicts.set({"suppressed"}, static_cast<double>(lookups.suppressed));
-    sink.counter("mailhook_index_filter_passes_total",
-                 "Key probes the in-memory filter could not rule out and sent to RocksDB", {})
-        .set({}, static_cast<double>(lookups.filter_passed));
   });
   registry_.add_collector([replica = index_replica_.get()](metrics::collector_sink& sink) {
     sink.gauge("mailhook_index_changelog_lag",

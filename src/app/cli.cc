@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "app/application.h"
+#include "app/suppressions_cli.h"
 #include "app/version.h"
 #include "common/log.h"
 #include "config/daemon_config.h"
@@ -141,6 +142,7 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::ExistingFile);
 
   auto* version_cmd = cli.add_subcommand("version", "Print the version");
+  if (auto code = suppressions_command(cli, argc, argv)) return *code;
 
   try {
     cli.parse(argc, argv);

@@ -30,6 +30,8 @@ class suppression_api {
   static constexpr std::size_t max_export_page = 100'000;
 
  private:
+  verdict timed_check(std::string_view tenant, std::string_view email,
+                      std::optional<std::int64_t> group);
   http::response check_one(std::string_view query);
   http::response check_batch(const http::request& req);
   http::response list(std::string_view query, bool as_export);

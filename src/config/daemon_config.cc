@@ -249,7 +249,7 @@ void read_index(table_reader& t, index_config& out) {
     t.report(errc::bad_value, {"dir"}, "must not be empty");
   }
   t.read_byte_size("block_cache", out.block_cache);
-  t.read("filter_capacity", out.filter_capacity, 1000, 1'000'000'000);
+  t.read("expected_keys", out.expected_keys, 1000, 1'000'000'000);
   t.read("max_apply_batch", out.max_apply_batch, 1, 1'000'000);
 }
 

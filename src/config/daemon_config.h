@@ -139,9 +139,10 @@ struct policy_config {
 struct index_config {
   std::string dir = "/var/lib/mailhook/index";
   std::uint64_t block_cache = 256 * 1024 * 1024;  // RocksDB block cache, bytes
-  // Entries the in-memory filter is sized for at start (it is sized for twice what the
-  // replica holds when that is more). 16 bits per entry.
-  int filter_capacity = 10'000'000;
+  // Keys the in-memory verdict table is sized for at start (about 23 bytes each); it is
+  // sized for what the replica holds when that is more, and doubles when it fills.
+  int expected_keys = 1'000'000;
+
   // Changelog records applied per RocksDB write, at most.
   int max_apply_batch = 10'000;
 

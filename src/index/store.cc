@@ -70,7 +70,12 @@ auto count_key(const suppression::record& r) {
                          static_cast<suppression_reason>(r.reason()));
 }
 
-rocksdb::Options db_options(const store_options& options) {
+packed_verdict packed_verdict_of(const suppression::record& r) {
+  auto s = suppression::to_suppression(r);
+  return {r.suppressed(), s.scope, s.reason, s.origin, s.since_ms};
+}
+
+rocksdb::Options db_options() {
   rocksdb::Options db;
   db.create_if_missing = true;
   db.create_missing_column_families = true;
@@ -88,12 +93,15 @@ rocksdb::ColumnFamilyOptions records_options(const store_options& options) {
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   table.whole_key_filtering = true;
   table.cache_index_and_filter_blocks = false;
-  table.block_size = 8 * 1024;
+  // Small blocks and LZ4 at every level: a lookup that misses the block cache reads and
+  // decompresses one 4 KiB block, not 16 KiB of ZSTD.
+  table.block_size = 4 * 1024;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf.prefix_extractor = std::make_shared<tenant_prefix>();
   cf.level_compaction_dynamic_level_bytes = true;
   cf.compression = rocksdb::kLZ4Compression;
-  cf.bottommost_compression = rocksdb::kZSTD;
+  cf.bottommost_compression = rocksdb::kLZ4Compression;
+
   return cf;
 }
 
@@ -111,8 +119,7 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
       {"meta", rocksdb::ColumnFamilyOptions()}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  auto status =
-      rocksdb::DB::Open(db_options(options), options.dir.string(), descriptors, &handles, &raw);
+  auto status = rocksdb::DB::Open(db_options(), options.dir.string(), descriptors, &handles, &raw);
   if (!status.ok()) {
     return failure(errc::open_failed, options.dir.string() + ": " + status.ToString());
   }
@@ -131,7 +138,7 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
     return failure(errc::wrong_topic, options.dir.string() + " replicates topic '" + stored_topic +
                                           "', not '" + options.topic + "'");
   }
-  if (auto loaded = s->load_memory_state(options.filter_capacity); !loaded) return loaded.error();
+  if (auto loaded = s->load_memory_state(options.expected_keys); !loaded) return loaded.error();
   return s;
 }
 
@@ -148,11 +155,11 @@ store::~store() {
   db_->Close();
 }
 
-// One pass over the records: the filter, the suspended tenants and the counts.
-result<void> store::load_memory_state(std::uint64_t filter_capacity) {
+// One pass over the records: the verdict table, the suspended tenants and the counts.
+result<void> store::load_memory_state(std::uint64_t expected_keys) {
   std::uint64_t estimate = 0;
   db_->GetIntProperty(records_, "rocksdb.estimate-num-keys", &estimate);
-  filter_ = std::make_unique<key_filter>(std::max(filter_capacity, estimate * 2));
+  verdicts_ = std::make_unique<verdict_table>(std::max(expected_keys, estimate));
 
   rocksdb::ReadOptions read;
   read.fill_cache = false;
@@ -160,11 +167,13 @@ result<void> store::load_memory_state(std::uint64_t filter_capacity) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, records_));
   std::uint64_t keys = 0;
   suppression::record r;
+  std::lock_guard lock(counts_mutex_);
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++keys;
     if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+    verdicts_->put(hash_key(std::string_view(it->key().data(), it->key().size())),
+                   packed_verdict_of(r));
     account(nullptr, r);
-    if (r.suppressed()) filter_->add(std::string_view(it->key().data(), it->key().size()));
   }
   if (!it->status().ok()) return failure(errc::read_failed, it->status().ToString());
   keys_.store(keys);
@@ -172,9 +181,9 @@ result<void> store::load_memory_state(std::uint64_t filter_capacity) {
 }
 
 // Keeps the in-memory counts and the suspended tenants in step with one key's change.
+// The caller holds counts_mutex_.
 void store::account(const suppression::record* before, const suppression::record& after) {
   {
-    std::lock_guard lock(counts_mutex_);
     if (before != nullptr && before->suppressed()) {
       auto it = counts_.find(count_key(*before));
       if (it != counts_.end() && --it->second == 0) counts_.erase(it);
@@ -194,7 +203,11 @@ void store::account(const suppression::record* before, const suppression::record
 
 std::optional<suppression::record> store::read(std::string_view key) const {
   rocksdb::PinnableSlice value;
-  auto status = db_->Get({}, records_, slice(key), &value);
+  // Blocks were checked when they were written and compacted; skipping the checksum on
+  // every lookup is what RocksDB advises for point reads of hot data.
+  rocksdb::ReadOptions options;
+  options.verify_checksums = false;
+  auto status = db_->Get(options, records_, slice(key), &value);
   if (!status.ok()) {
     if (!status.IsNotFound()) spdlog::error("index: read of {}: {}", key, status.ToString());
     return std::nullopt;
@@ -207,38 +220,45 @@ std::optional<suppression::record> store::read(std::string_view key) const {
 result<apply_outcome> store::apply(std::span<const changelog_message> messages) {
   apply_outcome outcome;
   rocksdb::WriteBatch batch;
-  // The state of each key this batch touches: a key may come several times in one batch.
-  std::unordered_map<std::string, std::optional<suppression::record>> touched;
-  std::unordered_map<std::string, std::optional<suppression::record>> before;
+  // Each key this batch touches, with its state before the batch and after it (a key may
+  // come several times in one batch).
+  struct key_state {
+    std::optional<suppression::record> before;
+    std::optional<suppression::record> after;
+  };
+  std::unordered_map<std::string, key_state> touched;
+  touched.reserve(messages.size());
   std::map<std::int32_t, std::int64_t> next_offsets;
 
   for (const auto& message : messages) {
-    next_offsets[message.partition] = std::max(next_offsets[message.partition], message.offset + 1);
-    std::string key(message.key);
-    auto current = touched.find(key);
-    if (current == touched.end()) {
-      auto stored = read(key);
-      before.emplace(key, stored);
-      current = touched.emplace(key, std::move(stored)).first;
+    auto& next = next_offsets[message.partition];
+    next = std::max(next, message.offset + 1);
+    auto [slot, first_time] = touched.try_emplace(std::string(message.key));
+    auto& state = slot->second;
+    // A key the table does not know is not in RocksDB: a bootstrap, which writes mostly
+    // new keys, then reads nothing.
+    if (first_time && verdicts_->find(hash_key(slot->first))) {
+      state.before = read(slot->first);
+      state.after = state.before;
     }
     if (!message.value) {
-      batch.Delete(records_, slice(key));
-      current->second.reset();
+      batch.Delete(records_, slice(slot->first));
+      state.after.reset();
       ++outcome.deleted;
       continue;
     }
     suppression::record incoming;
     if (!incoming.ParseFromArray(message.value->data(), static_cast<int>(message.value->size())) ||
-        suppression::key_of(incoming) != key) {
+        suppression::key_of(incoming) != slot->first) {
       ++outcome.invalid;
       continue;
     }
-    if (current->second && !suppression::wins_over(incoming, *current->second)) {
+    if (state.after && !suppression::wins_over(incoming, *state.after)) {
       ++outcome.superseded;
       continue;
     }
-    batch.Put(records_, slice(key), slice(*message.value));
-    current->second = incoming;
+    batch.Put(records_, slice(slot->first), slice(*message.value));
+    state.after = incoming;
     outcome.changes.push_back(std::move(incoming));
     ++outcome.applied;
   }
@@ -248,18 +268,19 @@ result<apply_outcome> store::apply(std::span<const changelog_message> messages) 
   auto status = db_->Write({}, &batch);
   if (!status.ok()) return failure(errc::write_failed, status.ToString());
 
-  // Visible in RocksDB first, then in the filter: a lookup in between sees the old state.
-  for (const auto& [key, after] : touched) {
-    const auto& was = before.at(key);
-    if (!was && after) keys_.fetch_add(1, std::memory_order_relaxed);
-    if (was && !after) keys_.fetch_sub(1, std::memory_order_relaxed);
-    if (after) {
-      account(was ? &*was : nullptr, *after);
-      if (after->suppressed()) filter_->add(key);
-    } else if (was) {
-      suppression::record cleared = *was;
-      cleared.set_suppressed(false);
-      account(&*was, cleared);
+  // Visible in RocksDB first, then in the table: a lookup in between sees the old state.
+  std::lock_guard lock(counts_mutex_);
+  for (const auto& [key, state] : touched) {
+    if (!state.before && state.after) keys_.fetch_add(1, std::memory_order_relaxed);
+    if (state.before && !state.after) keys_.fetch_sub(1, std::memory_order_relaxed);
+    if (state.after) {
+      account(state.before ? &*state.before : nullptr, *state.after);
+      verdicts_->put(hash_key(key), packed_verdict_of(*state.after));
+    } else if (state.before) {
+      verdicts_->erase(hash_key(key));
+      suppression::record deleted = *state.before;
+      deleted.set_suppressed(false);
+      account(&*state.before, deleted);
     }
   }
   return outcome;
@@ -282,12 +303,17 @@ std::optional<suppression::record> store::get(std::string_view key) const {
   return read(key);
 }
 
-std::optional<mailhook::suppression_info> store::suppressed_by(const std::string& key) const {
-  if (!filter_->may_contain(key)) return std::nullopt;
-  filter_passed_.fetch_add(1, std::memory_order_relaxed);
-  auto r = read(key);
-  if (!r || !r->suppressed()) return std::nullopt;
-  return suppression::to_suppression(*r);
+std::optional<mailhook::suppression_info> store::suppressed_by(const std::string& key,
+                                                               std::int64_t asm_group_id) const {
+  auto found = verdicts_->find(hash_key(key));
+  if (!found || !found->suppressed) return std::nullopt;
+  mailhook::suppression_info s;
+  s.scope = found->scope;
+  if (s.scope == suppression_scope::group) s.asm_group_id = asm_group_id;
+  s.reason = found->reason;
+  s.origin = found->origin;
+  s.since_ms = found->since_ms;
+  return s;
 }
 
 verdict store::check(std::string_view tenant, std::string_view address,
@@ -306,13 +332,27 @@ verdict store::check(std::string_view tenant, std::string_view address,
     normalized.clear();
     webhook::append_normalized_email(normalized, address);
     suppression::write_global_key(key, tenant, normalized);
-    v.suppressed = suppressed_by(key);
+    v.suppressed = suppressed_by(key, 0);
     if (!v.suppressed && asm_group_id) {
       suppression::write_group_key(key, tenant, *asm_group_id, normalized);
-      v.suppressed = suppressed_by(key);
+      v.suppressed = suppressed_by(key, *asm_group_id);
     }
   }
   (v.suppressed ? suppressed_ : allowed_).fetch_add(1, std::memory_order_relaxed);
+  return v;
+}
+
+verdict store::describe(std::string_view tenant, std::string_view address,
+                        std::optional<std::int64_t> asm_group_id) const {
+  auto v = check(tenant, address, asm_group_id);
+  if (!v.suppressed || v.suppressed->scope == suppression_scope::tenant) return v;
+  std::string normalized;
+  webhook::append_normalized_email(normalized, address);
+  auto key = v.suppressed->scope == suppression_scope::group
+                 ? suppression::group_key(tenant, v.suppressed->asm_group_id, normalized)
+                 : suppression::global_key(tenant, normalized);
+  // The record may have changed since the table answered: report what it says now.
+  if (auto r = read(key); r && r->suppressed()) v.suppressed = suppression::to_suppression(*r);
   return v;
 }
 
@@ -367,8 +407,7 @@ entry_counts store::counts() const {
 }
 
 store::lookup_counts store::lookups() const {
-  return {allowed_.load(std::memory_order_relaxed), suppressed_.load(std::memory_order_relaxed),
-          filter_passed_.load(std::memory_order_relaxed)};
+  return {allowed_.load(std::memory_order_relaxed), suppressed_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace mailhook::index

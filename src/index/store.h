@@ -3,10 +3,11 @@
 // the records they brought. A restart resumes from those offsets; an empty directory is
 // rebuilt from the start of the topic.
 //
-// Lookups ("may I send?") go first to an in-memory filter of the suppressed keys, so the
-// common answer, allowed, costs no RocksDB read; a tenant-wide suspension is kept in
-// memory too. Stats per tenant, scope and reason are kept in memory, counted once at
-// open and updated with every write.
+// Lookups ("may I send?") are answered from an in-memory table of every key's verdict
+// (verdict_table.h) without a RocksDB read; describe() adds the detail text from the
+// full record. A tenant-wide suspension is kept in memory too. Stats per tenant, scope and reason
+// are kept in memory, counted once at open and updated with every write.
+
 //
 // Threading: apply() from one thread (the replica's consumer); check(), get(), list(),
 // stats() and the rest from any thread at the same time.
@@ -32,7 +33,7 @@
 
 #include "common/error_category.h"
 #include "common/result.h"
-#include "index/filter.h"
+#include "index/verdict_table.h"
 #include "mailhook/suppression.h"
 #include "suppression/record.h"
 
@@ -49,7 +50,7 @@ struct store_options {
   std::filesystem::path dir;
   std::string topic;  // the changelog this directory replicates; checked at open
   std::uint64_t block_cache_bytes = 256ULL << 20;
-  std::uint64_t filter_capacity = 10'000'000;
+  std::uint64_t expected_keys = 10'000'000;  // the in-memory table's size at open
 };
 
 // One changelog record as consumed: its key and value exactly as in Kafka.
@@ -102,6 +103,8 @@ class store final : public suppression_lookup {
 
   [[nodiscard]] verdict check(std::string_view tenant, std::string_view address,
                               std::optional<std::int64_t> asm_group_id = {}) const override;
+  [[nodiscard]] verdict describe(std::string_view tenant, std::string_view address,
+                                 std::optional<std::int64_t> asm_group_id = {}) const override;
 
   // The record a key holds, suppressed or cleared.
   [[nodiscard]] std::optional<suppression::record> get(std::string_view key) const;
@@ -114,30 +117,30 @@ class store final : public suppression_lookup {
 
   [[nodiscard]] entry_counts counts() const;
   [[nodiscard]] std::uint64_t keys() const { return keys_.load(std::memory_order_relaxed); }
-  [[nodiscard]] std::uint64_t filter_bytes() const { return filter_->memory_bytes(); }
+  [[nodiscard]] std::uint64_t table_bytes() const { return verdicts_->memory_bytes(); }
 
   struct lookup_counts {
     std::uint64_t allowed = 0;
     std::uint64_t suppressed = 0;
-    std::uint64_t filter_passed = 0;  // lookups the filter sent on to RocksDB
   };
   [[nodiscard]] lookup_counts lookups() const;
 
  private:
   store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
         std::string topic);
-  result<void> load_memory_state(std::uint64_t filter_capacity);
+  result<void> load_memory_state(std::uint64_t expected_keys);
   void account(const suppression::record* before, const suppression::record& after);
   [[nodiscard]] std::optional<suppression::record> read(std::string_view key) const;
+  // The suppression of one key, from the table (no detail).
   [[nodiscard]] std::optional<mailhook::suppression_info> suppressed_by(
-      const std::string& key) const;
+      const std::string& key, std::int64_t asm_group_id) const;
 
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* records_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::string topic_;
-  std::unique_ptr<key_filter> filter_;
+  std::unique_ptr<verdict_table> verdicts_;
 
   mutable std::shared_mutex suspended_mutex_;
   std::unordered_map<std::string, mailhook::suppression_info> suspended_;  // by tenant
@@ -149,7 +152,6 @@ class store final : public suppression_lookup {
 
   mutable std::atomic<std::uint64_t> allowed_{0};
   mutable std::atomic<std::uint64_t> suppressed_{0};
-  mutable std::atomic<std::uint64_t> filter_passed_{0};
 };
 
 }  // namespace mailhook::index

@@ -59,6 +59,28 @@ bool decode_event(const rd_kafka_message_t* m, mailhook::v1::EmailEvent& event) 
 
 }  // namespace
 
+// Enqueues one change into the open transaction; librdkafka copies the bytes. Waits while
+// the local queue is full.
+rd_kafka_resp_err_t policy_role::produce_copy(std::string_view key, std::string_view value) {
+  rd_kafka_vu_t fields[4];
+  fields[0].vtype = RD_KAFKA_VTYPE_RKT;
+  fields[0].u.rkt = changelog_;
+  fields[1].vtype = RD_KAFKA_VTYPE_KEY;
+  fields[1].u.mem = {const_cast<char*>(key.data()), key.size()};
+  fields[2].vtype = RD_KAFKA_VTYPE_VALUE;
+  fields[2].u.mem = {const_cast<char*>(value.data()), value.size()};
+  fields[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  fields[3].u.i = RD_KAFKA_MSG_F_COPY;
+  for (;;) {
+    rd_kafka_error_t* error = rd_kafka_produceva(producer_.get(), fields, 4);
+    if (error == nullptr) return RD_KAFKA_RESP_ERR_NO_ERROR;
+    auto err = rd_kafka_error_code(error);
+    rd_kafka_error_destroy(error);
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
+    rd_kafka_poll(producer_.get(), 10);
+  }
+}
+
 result<std::unique_ptr<policy_role>> policy_role::start(const config::daemon_config& config,
                                                         const index::store& state,
                                                         const index::replica& follower,
@@ -276,14 +298,8 @@ result<void> policy_role::run_one_batch() {
       continue;
     }
     std::string value = decision.change->SerializeAsString();
-    rd_kafka_resp_err_t err;
-    while ((err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_RKT(changelog_),
-                                    RD_KAFKA_V_KEY(key.data(), key.size()),
-                                    RD_KAFKA_V_VALUE(value.data(), value.size()),
-                                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END)) ==
-           RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(producer_.get(), 10);
-    }
+    auto err = produce_copy(key, value);
+
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       release();
       if (auto* abort_error = rd_kafka_abort_transaction(producer_.get(), transaction_timeout_ms))

@@ -53,7 +53,7 @@ class StoreTest : public ::testing::Test {
     store_options options;
     options.dir = dir.path() / "index";
     options.topic = "mailhook.suppressions";
-    options.filter_capacity = 1000;
+    options.expected_keys = 1000;
     auto opened = store::open(options);
     ASSERT_TRUE(opened) << opened.error().describe();
     db = std::move(*opened);
@@ -81,7 +81,7 @@ class StoreTest : public ::testing::Test {
 
 TEST_F(StoreTest, UnknownAddressIsAllowed) {
   EXPECT_TRUE(db->check("acme", "nobody@example.com").allowed());
-  EXPECT_EQ(db->lookups().filter_passed, 0u);
+  EXPECT_EQ(db->lookups().allowed, 1u);
 }
 
 TEST_F(StoreTest, SuppressedAddressIsFoundNormalized) {
@@ -93,6 +93,32 @@ TEST_F(StoreTest, SuppressedAddressIsFoundNormalized) {
   EXPECT_EQ(v.suppressed->since_ms, 1000);
   // Another tenant's suppression does not apply.
   EXPECT_TRUE(db->check("other", "alice@example.com").allowed());
+}
+
+TEST_F(StoreTest, DescribeAddsTheDetailOfTheRecord) {
+  auto r = change("acme", "alice@example.com", true, 1000, "e1");
+  r.set_detail("Invalid Address 5.1.1");
+  apply({r, in_group(change("acme", "g@example.com", true, 1000, "e2"), 3)});
+  EXPECT_EQ(db->check("acme", "alice@example.com").suppressed->detail, "");
+  auto v = db->describe("acme", "Alice@Example.com");
+  ASSERT_FALSE(v.allowed());
+  EXPECT_EQ(v.suppressed->detail, "Invalid Address 5.1.1");
+  EXPECT_EQ(v.suppressed->since_ms, 1000);
+  auto g = db->describe("acme", "g@example.com", 3);
+  ASSERT_FALSE(g.allowed());
+  EXPECT_EQ(g.suppressed->asm_group_id, 3);
+  EXPECT_TRUE(db->describe("acme", "nobody@example.com").allowed());
+}
+
+TEST_F(StoreTest, ATombstoneRemovesTheKey) {
+  apply({change("acme", "a@x.com", true, 1000, "e1")});
+  std::vector<changelog_message> tombstone = {{"acme/global/a@x.com", std::nullopt, 0, 5}};
+  auto outcome = db->apply(tombstone);
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->deleted, 1u);
+  EXPECT_TRUE(db->check("acme", "a@x.com").allowed());
+  EXPECT_EQ(db->keys(), 0u);
+  EXPECT_FALSE(db->get("acme/global/a@x.com"));
 }
 
 TEST_F(StoreTest, LastWriterWinsWhateverTheArrivalOrder) {

@@ -27,9 +27,9 @@ std::string bounce(const std::string& email, std::int64_t timestamp, const std::
 
 std::string group_event(const std::string& name, const std::string& email, int group,
                         std::int64_t timestamp, const std::string& id) {
-  return R"({"email":")" + email + R"(","event":")" + name +
-         R"(","asm_group_id":)" + std::to_string(group) +
-         R"(,"timestamp":)" + std::to_string(timestamp) + R"(,"sg_event_id":")" + id + R"("})";
+  return R"({"email":")" + email + R"(","event":")" + name + R"(","asm_group_id":)" +
+         std::to_string(group) + R"(,"timestamp":)" + std::to_string(timestamp) +
+         R"(,"sg_event_id":")" + id + R"("})";
 }
 
 std::string batch(const std::vector<std::string>& events) {
@@ -88,7 +88,8 @@ class suppression_index : public ::testing::Test {
     ASSERT_EQ(r.status, 200) << r.body;
   }
 
-  static std::string check(const daemon& d, const std::string& email, const std::string& group = "") {
+  static std::string check(const daemon& d, const std::string& email,
+                           const std::string& group = "") {
     return d
         .admin_get("/v1/suppressions/check?tenant=acme&email=" + email +
                    (group.empty() ? "" : "&group=" + group))
@@ -123,8 +124,8 @@ TEST_F(suppression_index, a_hard_bounce_posted_to_the_webhook_is_suppressed_with
             std::string::npos)
       << verdict;
   // Another tenant's address of the same name is not touched.
-  EXPECT_NE(d->admin_get("/v1/suppressions/check?tenant=other&email=bob@example.com").body.find(
-                R"("allowed":true)"),
+  EXPECT_NE(d->admin_get("/v1/suppressions/check?tenant=other&email=bob@example.com")
+                .body.find(R"("allowed":true)"),
             std::string::npos);
   // The bounce count per tenant: the stats endpoint and the metric.
   EXPECT_NE(d->admin_get("/v1/suppressions/stats?tenant=acme").body.find(R"("bounce":1)"),
@@ -158,7 +159,8 @@ TEST_F(suppression_index, group_resubscribe_clears_only_its_group_and_late_event
 TEST_F(suppression_index, a_restarted_index_resumes_and_a_deleted_one_rebuilds_the_same) {
   std::vector<std::string> events;
   for (int i = 0; i < 50; ++i) {
-    events.push_back(bounce("user" + std::to_string(i) + "@x.com", 1000 + i, "e" + std::to_string(i)));
+    events.push_back(
+        bounce("user" + std::to_string(i) + "@x.com", 1000 + i, "e" + std::to_string(i)));
   }
   events.push_back(group_event("group_unsubscribe", "g@x.com", 9, 1000, "g1"));
   events.push_back(group_event("group_resubscribe", "g@x.com", 9, 2000, "g2"));
@@ -206,14 +208,16 @@ TEST_F(suppression_index, kill_9_of_the_policy_mid_stream_applies_every_change_e
   constexpr int per_batch = 250;
   constexpr int total = batches * per_batch;
   // The events go in through an ingest-only daemon, all of them before the policy runs.
-  auto ingest = std::make_unique<daemon>(shared_kafka_bootstrap(), toml(), std::vector<std::string>{"--roles", "ingest"});
+  auto ingest = std::make_unique<daemon>(shared_kafka_bootstrap(), toml(),
+                                         std::vector<std::string>{"--roles", "ingest"});
   ASSERT_TRUE(ingest->wait_for_readyz(200, 60s)) << ingest->output();
   std::vector<std::string> bodies;
   for (int b = 0; b < batches; ++b) {
     std::vector<std::string> events;
     for (int i = 0; i < per_batch; ++i) {
       int n = b * per_batch + i;
-      events.push_back(bounce("u" + std::to_string(n) + "@x.com", 1000 + n, "e" + std::to_string(n)));
+      events.push_back(
+          bounce("u" + std::to_string(n) + "@x.com", 1000 + n, "e" + std::to_string(n)));
     }
     bodies.push_back(batch(events));
     post(*ingest, bodies.back());
@@ -244,7 +248,8 @@ TEST_F(suppression_index, kill_9_of_the_policy_mid_stream_applies_every_change_e
   auto policy = std::make_unique<daemon>(shared_kafka_bootstrap(), toml(small),
                                          std::vector<std::string>{"--roles", "policy,index"});
   ASSERT_TRUE(eventually([&] { return metric(*policy, "mailhook_index_keys") == total; }, 90s))
-      << metric(*policy, "mailhook_index_keys") << "\n" << policy->output();
+      << metric(*policy, "mailhook_index_keys") << "\n"
+      << policy->output();
 
   // The changelog, read committed: one record per address, none twice.
   auto records = read_topic(shared_kafka_bootstrap(), changelog_, total + 1, 5s);

@@ -1,0 +1,808 @@
+#include "app/suppressions_cli.h"
+
+#include <simdjson.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "app/admin_client.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "config/daemon_config.h"
+#include "http/message.h"
+#include "index/changelog_writer.h"
+#include "kafka/client.h"
+#include "kafka/topics.h"
+#include "metrics/registry.h"
+#include "suppression/import.h"
+#include "suppression/record.h"
+
+namespace mailhook::app {
+namespace {
+
+using boost::beast::http::verb;
+
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 2;
+constexpr int exit_suppressed = 3;
+
+constexpr std::string_view default_admin_url = "http://127.0.0.1:9464";
+constexpr std::size_t check_chunk = 1000;     // the API's max_batch_check
+constexpr std::size_t list_page_size = 1000;  // the API's max_page
+
+const std::vector<std::string> reason_words = {
+    "bounce",      "soft_bounce",       "invalid",           "spam_report",
+    "unsubscribe", "group_unsubscribe", "account_suspended", "manual"};
+const std::vector<std::string> scope_words = {"global", "group", "tenant"};
+const std::vector<std::string> kind_words = {
+    "bounces",           "blocks", "spam_reports", "invalid_emails", "global_unsubscribes",
+    "group_unsubscribes"};
+
+// Every option of every subcommand; only the chosen subcommand's are filled in. Owned by
+// the subcommands' callbacks, so it lives as long as the CLI::App that binds to it.
+struct options {
+  std::string admin;
+  std::string config_file;
+  std::string tenant;
+  std::optional<std::int64_t> group;
+  std::string scope;
+  std::string reason;
+  std::string detail;
+  std::vector<std::string> emails;
+  std::string email;
+  bool all = false;
+  std::optional<std::size_t> limit;
+  std::string output;
+  std::string kind;
+  bool dry_run = false;
+  std::string file;
+  int exit_code = exit_ok;
+};
+
+// A message for people on stderr, with a line end. Stdout is flushed first so that, when
+// both go to one pipe, the message cannot land inside a half-written line of output.
+[[gnu::format(printf, 1, 2)]] void print_stderr(const char* format, ...) {
+  std::fflush(stdout);
+  va_list args;
+  va_start(args, format);
+  std::vfprintf(stderr, format, args);
+  va_end(args);
+  std::fputc('\n', stderr);
+}
+
+// ---- text helpers -----------------------------------------------------------------------
+
+// Percent-encoding of a query component: everything but RFC 3986's unreserved characters.
+std::string url_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
+    }
+  }
+  return out;
+}
+
+void add_param(std::string& target, std::string_view name, std::string_view value) {
+  target += target.find('?') == std::string::npos ? '?' : '&';
+  target += name;
+  target += '=';
+  target += url_encode(value);
+}
+
+void append_json_field(std::string& out, std::string_view key, std::string_view value) {
+  if (out.size() > 1) out += ',';
+  out += '"';
+  out += key;
+  out += "\":\"";
+  http::append_json_escaped(out, value);
+  out += '"';
+}
+
+// "2026-11-27T08:31:22Z".
+std::string format_time(std::int64_t unix_ms_value) {
+  auto seconds = static_cast<std::time_t>(unix_ms_value / 1000);
+  std::tm tm{};
+  if (gmtime_r(&seconds, &tm) == nullptr) return std::to_string(unix_ms_value) + "ms";
+  char text[32];
+  auto n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return std::string(text, n);
+}
+
+// Control characters (from bounce texts) would break a line-per-record output.
+std::string one_line(std::string_view text) {
+  std::string out(text);
+  for (auto& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return out;
+}
+
+std::string_view get_string(simdjson::dom::element e, std::string_view key) {
+  std::string_view value;
+  if (e[key].get(value) != simdjson::SUCCESS) return {};
+  return value;
+}
+
+std::int64_t get_int(simdjson::dom::element e, std::string_view key) {
+  std::int64_t value = 0;
+  if (e[key].get(value) != simdjson::SUCCESS) return 0;
+  return value;
+}
+
+// "global", "group 42" (or "group:42"), "tenant".
+std::string scope_text(simdjson::dom::element e, char separator) {
+  std::string scope(get_string(e, "scope"));
+  if (scope == "group") scope += separator + std::to_string(get_int(e, "group"));
+  return scope;
+}
+
+// ---- admin API access -------------------------------------------------------------------
+
+// The admin API's base URL: --admin, else the admin.listen of --config (a wildcard
+// address is reached through loopback), else the default port on this host.
+result<admin_url> resolve_admin_url(const options& o) {
+  if (!o.admin.empty()) return parse_admin_url(o.admin);
+  if (o.config_file.empty()) return parse_admin_url(default_admin_url);
+  auto cfg = config::load_file(o.config_file, config::process_environment());
+  if (!cfg) return cfg.error();
+  admin_url url{cfg->admin.listen.host, cfg->admin.listen.port};
+  if (url.host == "0.0.0.0") url.host = "127.0.0.1";
+  if (url.host == "::") url.host = "::1";
+  if (url.port == 0) {
+    return failure(std::make_error_code(std::errc::invalid_argument),
+                   o.config_file + ": admin.listen has port 0 (any free port): give --admin");
+  }
+  return url;
+}
+
+// Prints why a request failed: the API's own message when it sent one.
+void report_api_error(const admin_url& url, const admin_reply& reply) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::string message;
+  if (parser.parse(reply.body).get(doc) == simdjson::SUCCESS) {
+    message = get_string(doc, "message");
+  }
+  if (message.empty()) message = one_line(reply.body.substr(0, 200));
+  print_stderr("%s: %s (HTTP %d)", url.to_string().c_str(), message.c_str(), reply.status);
+}
+
+// The reply of a request whose answer must have `expected_status`; prints the problem
+// and returns nothing otherwise.
+std::optional<admin_reply> call(admin_client& client, verb method, const std::string& target,
+                                const std::string& body, int expected_status) {
+  auto reply = client.request(method, target, body);
+  if (!reply) {
+    print_stderr("%s", reply.error().describe().c_str());
+    return std::nullopt;
+  }
+  if (reply->status != expected_status) {
+    report_api_error(client.url(), *reply);
+    return std::nullopt;
+  }
+  return std::move(*reply);
+}
+
+// Parses a JSON answer; prints the problem and returns false when it is not JSON.
+bool parse_json(simdjson::dom::parser& parser, const admin_client& client, const std::string& body,
+                simdjson::dom::element& doc) {
+  if (parser.parse(body).get(doc) == simdjson::SUCCESS) return true;
+  print_stderr("%s: the answer is not JSON: %s", client.url().to_string().c_str(),
+               one_line(body.substr(0, 200)).c_str());
+  return false;
+}
+
+// The client for a command, or the exit status of the usage error that prevents one.
+std::optional<admin_client> make_client(const options& o, int& exit_code) {
+  auto url = resolve_admin_url(o);
+  if (!url) {
+    print_stderr("%s", url.error().describe().c_str());
+    exit_code = exit_usage;
+    return std::nullopt;
+  }
+  return std::optional<admin_client>(std::in_place, std::move(*url));
+}
+
+bool check_tenant(const std::string& tenant) {
+  if (suppression::valid_tenant(tenant)) return true;
+  print_stderr("--tenant: '%s' is not a tenant (1 to 255 bytes, no '/')", tenant.c_str());
+  return false;
+}
+
+// ---- commands ---------------------------------------------------------------------------
+
+int run_check(const options& o) {
+  if (!check_tenant(o.tenant)) return exit_usage;
+  int code = exit_ok;
+  auto client = make_client(o, code);
+  if (!client) return code;
+  simdjson::dom::parser parser;
+  bool any_suppressed = false;
+  for (std::size_t start = 0; start < o.emails.size(); start += check_chunk) {
+    std::string body = "{";
+    append_json_field(body, "tenant", o.tenant);
+    body += ",\"emails\":[";
+    auto end = std::min(o.emails.size(), start + check_chunk);
+    for (auto i = start; i < end; ++i) {
+      if (i > start) body += ',';
+      body += '"';
+      http::append_json_escaped(body, o.emails[i]);
+      body += '"';
+    }
+    body += ']';
+    if (o.group) body += ",\"group\":" + std::to_string(*o.group);
+    body += '}';
+    auto reply = call(*client, verb::post, "/v1/suppressions/check", body, 200);
+    if (!reply) return exit_failure;
+    simdjson::dom::element doc;
+    simdjson::dom::array results;
+    if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
+    if (doc["results"].get(results) != simdjson::SUCCESS) {
+      print_stderr("%s: the answer has no results", client->url().to_string().c_str());
+      return exit_failure;
+    }
+    std::string out;
+    for (auto verdict : results) {
+      bool allowed = false;
+      simdjson::dom::element s;
+      if (verdict["allowed"].get(allowed) != simdjson::SUCCESS ||
+          (!allowed && verdict["suppression"].get(s) != simdjson::SUCCESS)) {
+        print_stderr("%s: a verdict without \"allowed\" or \"suppression\"",
+                     client->url().to_string().c_str());
+        return exit_failure;
+      }
+      auto email = one_line(get_string(verdict, "email"));
+      if (allowed) {
+        out += "allowed  " + email + "\n";
+        continue;
+      }
+      any_suppressed = true;
+      out += "suppressed  " + email + "  " + std::string(get_string(s, "reason")) + " (" +
+             scope_text(s, ' ') + ") since " + format_time(get_int(s, "since_ms"));
+      if (auto detail = get_string(s, "detail"); !detail.empty()) out += ": " + one_line(detail);
+      out += '\n';
+    }
+    std::fputs(out.c_str(), stdout);
+  }
+  return any_suppressed ? exit_suppressed : exit_ok;
+}
+
+// The scope an add or remove means: --scope, or group when only --group is given.
+std::optional<std::string> change_scope(const options& o) {
+  std::string scope = o.scope.empty() ? (o.group ? "group" : "global") : o.scope;
+  if (o.group && scope != "group") {
+    print_stderr("--group %lld needs --scope group (or no --scope)",
+                 static_cast<long long>(*o.group));
+    return std::nullopt;
+  }
+  if (scope == "group" && !o.group) {
+    print_stderr("--scope group needs --group N (the unsubscribe group id)");
+    return std::nullopt;
+  }
+  if (scope == "tenant" && !o.email.empty()) {
+    print_stderr("--scope tenant applies to the whole tenant: give no EMAIL");
+    return std::nullopt;
+  }
+  if (scope != "tenant" && o.email.empty()) {
+    print_stderr("EMAIL is required (except with --scope tenant)");
+    return std::nullopt;
+  }
+  return scope;
+}
+
+int run_change(const options& o, bool add) {
+  if (!check_tenant(o.tenant)) return exit_usage;
+  auto scope = change_scope(o);
+  if (!scope) return exit_usage;
+  int code = exit_ok;
+  auto client = make_client(o, code);
+  if (!client) return code;
+  std::optional<admin_reply> reply;
+  if (add) {
+    std::string body = "{";
+    append_json_field(body, "tenant", o.tenant);
+    if (!o.email.empty()) append_json_field(body, "email", o.email);
+    append_json_field(body, "scope", *scope);
+    if (o.group) body += ",\"group\":" + std::to_string(*o.group);
+    if (!o.reason.empty()) append_json_field(body, "reason", o.reason);
+    if (!o.detail.empty()) append_json_field(body, "detail", o.detail);
+    body += '}';
+    reply = call(*client, verb::post, "/v1/suppressions", body, 202);
+  } else {
+    std::string target = "/v1/suppressions";
+    add_param(target, "tenant", o.tenant);
+    if (!o.email.empty()) add_param(target, "email", o.email);
+    if (o.group) add_param(target, "group", std::to_string(*o.group));
+    if (*scope == "tenant") add_param(target, "scope", "tenant");
+    if (!o.detail.empty()) add_param(target, "detail", o.detail);
+    reply = call(*client, verb::delete_, target, "", 202);
+  }
+  if (!reply) return exit_failure;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
+  std::printf("%s %s (event %s)\n", add ? "added" : "removed",
+              one_line(get_string(doc, "key")).c_str(),
+              one_line(get_string(doc, "event_id")).c_str());
+  return exit_ok;
+}
+
+std::string list_target(const options& o, bool as_export, const std::string& cursor,
+                        std::optional<std::size_t> limit) {
+  std::string target = as_export ? "/v1/suppressions/export" : "/v1/suppressions";
+  add_param(target, "tenant", o.tenant);
+  if (!o.reason.empty()) add_param(target, "reason", o.reason);
+  if (o.all) add_param(target, "state", "all");
+  if (!cursor.empty()) add_param(target, "cursor", cursor);
+  if (limit) add_param(target, "limit", std::to_string(*limit));
+  return target;
+}
+
+// A table whose column widths come from the first page: later rows that are wider shift
+// their own line only, so that millions of rows need not be held to align them.
+class table {
+ public:
+  explicit table(std::vector<std::string> header) : header_(std::move(header)) {}
+
+  void add(std::vector<std::string> row) { pending_.push_back(std::move(row)); }
+
+  void flush() {
+    if (widths_.empty()) {
+      widths_.resize(header_.size());
+      for (std::size_t i = 0; i < header_.size(); ++i) widths_[i] = header_[i].size();
+      for (const auto& row : pending_) {
+        for (std::size_t i = 0; i < row.size(); ++i)
+          widths_[i] = std::max(widths_[i], row[i].size());
+      }
+      print(header_);
+    }
+    for (const auto& row : pending_) print(row);
+    pending_.clear();
+  }
+
+ private:
+  void print(const std::vector<std::string>& row) const {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size())
+        line.append(widths_[i] - std::min(widths_[i], row[i].size()) + 2, ' ');
+    }
+    while (line.ends_with(' ')) line.pop_back();
+    line += '\n';
+    std::fputs(line.c_str(), stdout);
+  }
+
+  std::vector<std::string> header_;
+  std::vector<std::size_t> widths_;
+  std::vector<std::vector<std::string>> pending_;
+};
+
+int run_list(const options& o) {
+  if (!check_tenant(o.tenant)) return exit_usage;
+  int code = exit_ok;
+  auto client = make_client(o, code);
+  if (!client) return code;
+  std::vector<std::string> header{"EMAIL", "SCOPE", "REASON", "SINCE"};
+  if (o.all) header.emplace_back("STATE");
+  header.emplace_back("DETAIL");
+  table out(std::move(header));
+  simdjson::dom::parser parser;
+  std::size_t shown = 0;
+  std::string cursor;
+  do {
+    std::size_t page = list_page_size;
+    if (o.limit) page = std::min(page, *o.limit - shown);
+    auto reply = call(*client, verb::get, list_target(o, false, cursor, page), "", 200);
+    if (!reply) return exit_failure;
+    simdjson::dom::element doc;
+    simdjson::dom::array records;
+    if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
+    if (doc["suppressions"].get(records) != simdjson::SUCCESS) {
+      print_stderr("%s: the answer has no suppressions", client->url().to_string().c_str());
+      return exit_failure;
+    }
+    for (auto r : records) {
+      std::vector<std::string> row;
+      auto email = get_string(r, "email");
+      row.push_back(email.empty() ? "-" : one_line(email));
+      row.push_back(scope_text(r, ':'));
+      row.emplace_back(get_string(r, "reason"));
+      row.push_back(format_time(get_int(r, "since_ms")));
+      if (o.all) {
+        bool suppressed = false;
+        bool known = r["suppressed"].get(suppressed) == simdjson::SUCCESS;
+        row.emplace_back(!known ? "?" : suppressed ? "suppressed" : "cleared");
+      }
+      row.push_back(one_line(get_string(r, "detail")));
+      out.add(std::move(row));
+      ++shown;
+    }
+    std::string next(get_string(doc, "next_cursor"));
+    if (!next.empty() && next == cursor) {
+      print_stderr("%s: the cursor did not move (%s)", client->url().to_string().c_str(),
+                   next.c_str());
+      return exit_failure;
+    }
+    cursor = std::move(next);
+    out.flush();
+  } while (!cursor.empty() && (!o.limit || shown < *o.limit));
+  print_stderr("%zu suppression%s of tenant %s", shown, shown == 1 ? "" : "s", o.tenant.c_str());
+  return exit_ok;
+}
+
+int run_export(const options& o) {
+  if (!check_tenant(o.tenant)) return exit_usage;
+  int code = exit_ok;
+  auto client = make_client(o, code);
+  if (!client) return code;
+  std::FILE* out = stdout;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(nullptr, &std::fclose);
+  if (!o.output.empty()) {
+    file.reset(std::fopen(o.output.c_str(), "wb"));
+    if (!file) {
+      print_stderr("cannot write %s: %s", o.output.c_str(), std::strerror(errno));
+      return exit_failure;
+    }
+    out = file.get();
+  }
+  auto incomplete = [&] {
+    if (!o.output.empty()) print_stderr("%s is incomplete", o.output.c_str());
+    return exit_failure;
+  };
+  std::size_t lines = 0;
+  std::string cursor;
+  do {
+    auto reply = call(*client, verb::get, list_target(o, true, cursor, std::nullopt), "", 200);
+    if (!reply) return incomplete();
+    lines += static_cast<std::size_t>(std::count(reply->body.begin(), reply->body.end(), '\n'));
+    if (std::fwrite(reply->body.data(), 1, reply->body.size(), out) != reply->body.size()) {
+      print_stderr("cannot write %s: %s", o.output.empty() ? "stdout" : o.output.c_str(),
+                   std::strerror(errno));
+      return incomplete();
+    }
+    auto next = reply->header("x-next-cursor");
+    if (!next.empty() && next == cursor) {
+      print_stderr("%s: the cursor did not move (%s)", client->url().to_string().c_str(),
+                   next.c_str());
+      return incomplete();
+    }
+    cursor = std::move(next);
+  } while (!cursor.empty());
+  if (std::fflush(out) != 0 || (file && std::fclose(file.release()) != 0)) {
+    print_stderr("cannot write %s: %s", o.output.empty() ? "stdout" : o.output.c_str(),
+                 std::strerror(errno));
+    return incomplete();
+  }
+  print_stderr("exported %zu suppression%s of tenant %s%s%s", lines, lines == 1 ? "" : "s",
+               o.tenant.c_str(), o.output.empty() ? "" : " to ", o.output.c_str());
+  return exit_ok;
+}
+
+int run_stats(const options& o) {
+  if (!o.tenant.empty() && !check_tenant(o.tenant)) return exit_usage;
+  int code = exit_ok;
+  auto client = make_client(o, code);
+  if (!client) return code;
+  std::string target = "/v1/suppressions/stats";
+  if (!o.tenant.empty()) add_param(target, "tenant", o.tenant);
+  auto reply = call(*client, verb::get, target, "", 200);
+  if (!reply) return exit_failure;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  simdjson::dom::object tenants;
+  if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
+  if (doc["tenants"].get(tenants) != simdjson::SUCCESS) {
+    print_stderr("%s: the answer has no tenants", client->url().to_string().c_str());
+    return exit_failure;
+  }
+  std::string out;
+  for (auto [tenant, counts] : tenants) {
+    auto total = get_int(counts, "total");
+    out += "tenant " + one_line(tenant) + ": " + std::to_string(total) + " suppression" +
+           (total == 1 ? "" : "s") + "\n";
+    simdjson::dom::object scopes;
+    if (counts.get(scopes) != simdjson::SUCCESS) continue;
+    for (auto [scope, reasons] : scopes) {
+      simdjson::dom::object by_reason;
+      if (reasons.get(by_reason) != simdjson::SUCCESS) continue;  // "total"
+      for (auto [reason, count] : by_reason) {
+        std::int64_t n = 0;
+        if (count.get(n) != simdjson::SUCCESS) continue;
+        char line[160];
+        std::snprintf(line, sizeof line, "  %-7.*s %-18.*s %lld\n", static_cast<int>(scope.size()),
+                      scope.data(), static_cast<int>(reason.size()), reason.data(),
+                      static_cast<long long>(n));
+        out += line;
+      }
+    }
+  }
+  if (out.empty()) {
+    out = o.tenant.empty() ? "no suppressions\n" : "tenant " + o.tenant + ": no suppressions\n";
+  }
+  if (o.tenant.empty()) {
+    out += "keys in the index (lifted suppressions included): " +
+           std::to_string(get_int(doc, "keys")) + "\n";
+  }
+  std::fputs(out.c_str(), stdout);
+  return exit_ok;
+}
+
+int run_import(const options& o) {
+  auto kind = suppression::parse_export_kind(o.kind);
+  if (!kind) {
+    print_stderr("--kind: unknown kind '%s'", o.kind.c_str());
+    return exit_usage;
+  }
+  if (o.group && *kind != suppression::export_kind::group_unsubscribes) {
+    print_stderr("--group applies only to --kind group_unsubscribes");
+    return exit_usage;
+  }
+  if (!check_tenant(o.tenant)) return exit_usage;
+  if (o.config_file.empty() && !o.dry_run) {
+    print_stderr("--config is required: it names the Kafka cluster and the changelog topic");
+    return exit_usage;
+  }
+  std::optional<config::daemon_config> cfg;
+  if (!o.config_file.empty()) {
+    auto loaded = config::load_file(o.config_file, config::process_environment());
+    if (!loaded) {
+      print_stderr("%s", loaded.error().describe().c_str());
+      return exit_usage;
+    }
+    cfg = std::move(*loaded);
+  }
+
+  std::ifstream in(o.file, std::ios::binary);
+  if (!in.is_open()) {
+    print_stderr("cannot read %s: %s", o.file.c_str(), std::strerror(errno));
+    return exit_failure;
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    print_stderr("cannot read %s: %s", o.file.c_str(), std::strerror(errno));
+    return exit_failure;
+  }
+  suppression::import_options import_options{.kind = *kind, .asm_group_id = o.group};
+  auto rows = suppression::parse_export(text, import_options);
+  if (!rows) {
+    bool needs_group = rows.error().code == suppression::import_errc::missing_group_id;
+    print_stderr("%s: %s%s", o.file.c_str(), rows.error().describe().c_str(),
+                 needs_group ? " (give --group N)" : "");
+    return exit_failure;
+  }
+  text = std::string();
+  auto kind_name = std::string(suppression::to_string(*kind));
+  if (o.dry_run) {
+    std::printf(
+        "would import %zu suppressions (%s) from %s into tenant %s (dry run: nothing "
+        "written)\n",
+        rows->size(), kind_name.c_str(), o.file.c_str(), o.tenant.c_str());
+    return exit_ok;
+  }
+
+  (void)configure_logging(cfg->log.level, cfg->log.format);
+  auto source = std::filesystem::path(o.file).filename().string();
+  auto now = unix_ms();
+  std::vector<suppression::record> records;
+  records.reserve(rows->size());
+  for (const auto& row : *rows) {
+    records.push_back(suppression::to_record(row, *kind, o.tenant, source, now));
+  }
+  rows->clear();
+
+  // Like `mailhook serve`, create the changelog topic when it does not exist yet, so that
+  // an import may come before the first daemon starts.
+  if (cfg->kafka.create_topics) {
+    auto conf = kafka::make_conf(cfg->kafka);
+    auto handle = conf ? kafka::make_handle(RD_KAFKA_PRODUCER, std::move(*conf))
+                       : result<kafka::handle_ptr>(conf.error());
+    if (!handle) {
+      print_stderr("%s", handle.error().describe().c_str());
+      return exit_failure;
+    }
+    auto ensured =
+        kafka::ensure_topics(handle->get(), {cfg->topics.suppressions}, std::chrono::seconds(30));
+    if (!ensured) {
+      print_stderr("%s", ensured.error().describe().c_str());
+      return exit_failure;
+    }
+  }
+  metrics::registry registry;
+  auto writer = index::changelog_writer::create(*cfg, registry);
+  if (!writer) {
+    print_stderr("%s", writer.error().describe().c_str());
+    return exit_failure;
+  }
+  // A minute, plus a millisecond per record for large exports.
+  auto timeout = std::chrono::milliseconds(60'000 + static_cast<std::int64_t>(records.size()));
+  if (auto written = (*writer)->write_all(records, timeout); !written) {
+    print_stderr(
+        "import into %s failed (nothing or part of it was written; importing again "
+        "is safe): %s",
+        cfg->topics.suppressions.name.c_str(), written.error().describe().c_str());
+    return exit_failure;
+  }
+  std::printf("imported %zu suppressions (%s) from %s into tenant %s\n", records.size(),
+              kind_name.c_str(), o.file.c_str(), o.tenant.c_str());
+  return exit_ok;
+}
+
+// ---- registration -----------------------------------------------------------------------
+
+void add_admin_options(CLI::App* cmd, options& o) {
+  cmd->add_option("--admin", o.admin,
+                  "Admin API base URL, http://HOST:PORT (default: admin.listen of --config, "
+                  "else " +
+                      std::string(default_admin_url) + ")");
+  cmd->add_option("-c,--config", o.config_file, "Configuration file (TOML) to take --admin from")
+      ->check(CLI::ExistingFile);
+}
+
+void add_group_option(CLI::App* cmd, options& o, const std::string& help) {
+  cmd->add_option_function<std::int64_t>(
+         "--group", [&o](const std::int64_t& group) { o.group = group; }, help)
+      ->type_name("N");
+}
+
+// Runs `command` from a subcommand callback: the exit status goes to `o`, and nothing
+// escapes into CLI11.
+void on_run(CLI::App* cmd, const std::shared_ptr<options>& state, int (*command)(const options&)) {
+  cmd->callback([state, command] {
+    try {
+      state->exit_code = command(*state);
+    } catch (const std::exception& e) {
+      print_stderr("failed: %s", e.what());
+      state->exit_code = exit_failure;
+    }
+    std::fflush(stdout);
+  });
+}
+
+void register_commands(CLI::App& cli, const std::shared_ptr<options>& state) {
+  auto& o = *state;
+  auto* root = cli.add_subcommand(
+      "suppressions", "Check, change, list, export and import suppressions (admin API, Kafka)");
+  // Not require_subcommand(1): CLI11 would then answer an unknown subcommand with "A
+  // subcommand is required" instead of naming it.
+  root->callback([state, root] {
+    if (root->get_subcommands().empty()) {
+      print_stderr(
+          "suppressions: a subcommand is required: check, add, remove, list, export, stats or "
+          "import (see --help)");
+      state->exit_code = exit_usage;
+    }
+  });
+  root->footer(
+      "Exit status: 0 success, 1 failure (network, API, Kafka), 2 usage error, 3 `check` "
+      "found a suppressed address.");
+
+  auto* check = root->add_subcommand(
+      "check", "May these addresses be sent to? One line per address: allowed or suppressed");
+  add_admin_options(check, o);
+  check->add_option("-t,--tenant", o.tenant, "Tenant")->required();
+  add_group_option(check, o, "Unsubscribe group of the send (its group suppressions count too)");
+  check->add_option("EMAIL", o.emails, "Addresses to check")->required()->type_name("EMAIL...");
+  check->footer(
+      "Exit status: 0 every address allowed, 3 at least one suppressed, 1 failure, 2 "
+      "usage error.");
+  on_run(check, state, &run_check);
+
+  for (bool add : {true, false}) {
+    auto* cmd = root->add_subcommand(
+        add ? "add" : "remove", add ? "Suppress an address (or a whole tenant with --scope tenant)"
+                                    : "Lift a suppression (written as a cleared record)");
+    add_admin_options(cmd, o);
+    cmd->add_option("-t,--tenant", o.tenant, "Tenant")->required();
+    cmd->add_option("--scope", o.scope,
+                    "global (default), group (with --group), tenant (every address of it)")
+        ->check(CLI::IsMember(scope_words));
+    add_group_option(cmd, o, "Unsubscribe group id (implies --scope group)");
+    if (add) {
+      cmd->add_option("--reason", o.reason, "Reason (default manual)")
+          ->check(CLI::IsMember(reason_words));
+    }
+    cmd->add_option("--detail", o.detail, "Free text kept with the change");
+    cmd->add_option("EMAIL", o.email, "Address (not with --scope tenant)")->type_name("EMAIL");
+    on_run(
+        cmd, state,
+        add ? +[](const options& s) { return run_change(s, true); }
+            : +[](const options& s) { return run_change(s, false); });
+  }
+
+  auto* list = root->add_subcommand("list", "A table of a tenant's suppressions");
+  add_admin_options(list, o);
+  list->add_option("-t,--tenant", o.tenant, "Tenant")->required();
+  list->add_option("--reason", o.reason, "Only this reason")->check(CLI::IsMember(reason_words));
+  list->add_flag("--all", o.all, "Include lifted (cleared) suppressions");
+  list->add_option_function<std::size_t>(
+          "--limit", [&o](const std::size_t& n) { o.limit = n; }, "At most N rows (default: all)")
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            return text.find_first_not_of('0') == std::string::npos ? "must be at least 1" : "";
+          },
+          "N >= 1", "at_least_one"))
+      ->type_name("N");
+  on_run(list, state, &run_list);
+
+  auto* export_cmd = root->add_subcommand(
+      "export", "A tenant's suppressions as NDJSON, one record per line (the count on stderr)");
+  add_admin_options(export_cmd, o);
+  export_cmd->add_option("-t,--tenant", o.tenant, "Tenant")->required();
+  export_cmd->add_option("--reason", o.reason, "Only this reason")
+      ->check(CLI::IsMember(reason_words));
+  export_cmd->add_flag("--all", o.all, "Include lifted (cleared) suppressions");
+  export_cmd->add_option("-o,--output", o.output, "Write to FILE instead of stdout")
+      ->type_name("FILE");
+  on_run(export_cmd, state, &run_export);
+
+  auto* stats = root->add_subcommand("stats", "Counts per tenant, scope and reason");
+  add_admin_options(stats, o);
+  stats->add_option("-t,--tenant", o.tenant, "Only this tenant");
+  on_run(stats, state, &run_stats);
+
+  auto* import = root->add_subcommand(
+      "import",
+      "Import a SendGrid suppression export (JSON or CSV) into Kafka's changelog directly");
+  import
+      ->add_option("-c,--config", o.config_file,
+                   "Configuration file (TOML): the Kafka cluster and topic to write to")
+      ->check(CLI::ExistingFile);
+  import->add_option("-t,--tenant", o.tenant, "Tenant")->required();
+  import->add_option("--kind", o.kind, "Which list the file holds")
+      ->required()
+      ->check(CLI::IsMember(kind_words));
+  add_group_option(import, o, "Group of a group_unsubscribes export whose rows carry no group id");
+  import->add_flag("--dry-run", o.dry_run, "Parse and count only; write nothing");
+  import->add_option("EXPORT_FILE", o.file, "The export file")
+      ->required()
+      ->check(CLI::ExistingFile)
+      ->type_name("EXPORT_FILE");
+  import->footer(
+      "Kinds: bounces, blocks, spam_reports, invalid_emails, global_unsubscribes, "
+      "group_unsubscribes. Importing the same file twice changes nothing.");
+  on_run(import, state, &run_import);
+}
+
+}  // namespace
+
+std::optional<int> suppressions_command(CLI::App& cli, int argc, char** argv) {
+  auto state = std::make_shared<options>();
+  register_commands(cli, state);
+  if (argc < 2 || std::string_view(argv[1]) != "suppressions") return std::nullopt;
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e) == 0 ? exit_ok : exit_usage;
+  }
+  return state->exit_code;
+}
+
+}  // namespace mailhook::app
