@@ -222,11 +222,11 @@ void replica::apply(rd_kafka_message_t** messages, std::size_t count) {
     auto now = unix_ms();
     for (const auto& change : outcome->changes) {
       changes_
-          .with({std::string(to_string(static_cast<suppression_reason>(change.reason()))),
-                 change.suppressed() ? "suppressed" : "cleared"})
+          .with(
+              {std::string(to_string(change.reason)), change.suppressed ? "suppressed" : "cleared"})
           .inc();
-      if (change.received_at_ms() > 0) {
-        apply_lag_.observe(static_cast<double>(now - change.received_at_ms()) / 1000.0);
+      if (change.received_at_ms > 0) {
+        apply_lag_.observe(static_cast<double>(now - change.received_at_ms) / 1000.0);
       }
     }
   }

@@ -66,8 +66,13 @@ struct apply_outcome {
   std::size_t superseded = 0;  // older than (or the same as) what the key holds
   std::size_t invalid = 0;     // unparseable, or the key does not match the record
   std::size_t deleted = 0;     // tombstones
-  // Records that were applied, for the caller's metrics (apply lag, changes by reason).
-  std::vector<suppression::record> changes;
+  // What was applied, for the caller's metrics (changes by reason, apply lag).
+  struct change {
+    suppression_reason reason;
+    bool suppressed;
+    std::int64_t received_at_ms;
+  };
+  std::vector<change> changes;
 };
 
 // Suppressed entries per tenant, scope and reason.

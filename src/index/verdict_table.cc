@@ -1,8 +1,13 @@
 #include "index/verdict_table.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 
 namespace mailhook::index {
 namespace {
@@ -26,12 +31,16 @@ std::uint64_t load64(const char* p) noexcept {
 }
 
 // 0 marks an empty slot, so the one hash that is 0 is stored as 1.
-std::uint64_t slot_key(std::uint64_t hash) noexcept { return hash == 0 ? 1 : hash; }
+std::uint64_t slot_key(std::uint64_t hash) noexcept {
+  return hash == 0 ? 1 : hash;
+}
 
 constexpr double max_load = 0.7;
 
 std::uint64_t capacity_for(std::uint64_t keys) {
-  auto wanted = static_cast<std::uint64_t>(static_cast<double>(std::max<std::uint64_t>(keys, 1024)) / max_load) + 1;
+  auto wanted = static_cast<std::uint64_t>(
+                    static_cast<double>(std::max<std::uint64_t>(keys, 1024)) / max_load) +
+                1;
   return std::bit_ceil(wanted);
 }
 
@@ -80,8 +89,21 @@ packed_verdict packed_verdict::unpack(std::uint64_t word) noexcept {
   return v;
 }
 
-verdict_table::table::table(std::uint64_t capacity)
-    : mask(capacity - 1), slots(std::make_unique<slot[]>(capacity)) {}
+verdict_table::table::table(std::uint64_t capacity) : mask(capacity - 1) {
+  // Lookups land anywhere in a table of hundreds of megabytes: with 2 MiB pages they miss
+  // the TLB far less often than with 4 KiB ones.
+  constexpr std::size_t huge_page = 2 << 20;
+  std::size_t bytes = (capacity * sizeof(slot) + huge_page - 1) / huge_page * huge_page;
+  void* memory = std::aligned_alloc(huge_page, bytes);
+  if (memory == nullptr) throw std::bad_alloc();
+  ::madvise(memory, bytes, MADV_HUGEPAGE);
+  slots = static_cast<slot*>(memory);
+  std::uninitialized_value_construct_n(slots, capacity);
+}
+
+verdict_table::table::~table() {
+  std::free(slots);
+}
 
 verdict_table::verdict_table(std::uint64_t expected_keys) {
   tables_.push_back(std::make_unique<table>(capacity_for(expected_keys)));
@@ -110,27 +132,27 @@ void verdict_table::insert(table& t, std::uint64_t hash, std::uint64_t value) {
 
 void verdict_table::put(std::uint64_t hash, const packed_verdict& verdict) {
   auto* t = current_.load(std::memory_order_relaxed);
-  if (!find(hash)) {
-    auto capacity = t->mask + 1;
-    if (static_cast<double>(used_.load(std::memory_order_relaxed) + 1) >
-        static_cast<double>(capacity) * max_load) {
-      grow();
-      t = current_.load(std::memory_order_relaxed);
+  const auto key = slot_key(hash);
+  const auto value = verdict.pack();
+  auto i = key & t->mask;
+  for (;; i = (i + 1) & t->mask) {
+    auto found = t->slots[i].key.load(std::memory_order_relaxed);
+    if (found == key) {
+      t->slots[i].value.store(value, std::memory_order_release);
+      return;
     }
-    // Counted once per key: a key re-added after a tombstone still has its slot.
-    bool had_slot = false;
-    auto key = slot_key(hash);
-    for (auto i = key & t->mask;; i = (i + 1) & t->mask) {
-      auto found = t->slots[i].key.load(std::memory_order_relaxed);
-      if (found == key) {
-        had_slot = true;
-        break;
-      }
-      if (found == 0) break;
-    }
-    if (!had_slot) used_.fetch_add(1, std::memory_order_relaxed);
+    if (found == 0) break;
   }
-  insert(*t, hash, verdict.pack());
+  // A new key.
+  if (static_cast<double>(used_.load(std::memory_order_relaxed) + 1) >
+      static_cast<double>(t->mask + 1) * max_load) {
+    grow();
+    insert(*current_.load(std::memory_order_relaxed), hash, value);
+  } else {
+    t->slots[i].value.store(value, std::memory_order_relaxed);
+    t->slots[i].key.store(key, std::memory_order_release);
+  }
+  used_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void verdict_table::erase(std::uint64_t hash) {
@@ -171,6 +193,5 @@ void verdict_table::grow() {
   bytes_.fetch_add((bigger->mask + 1) * sizeof(slot), std::memory_order_relaxed);
   tables_.push_back(std::move(bigger));
 }
-
 
 }  // namespace mailhook::index

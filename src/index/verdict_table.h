@@ -74,8 +74,11 @@ class verdict_table {
   };
   struct table {
     explicit table(std::uint64_t capacity);
+    ~table();
+    table(const table&) = delete;
+    table& operator=(const table&) = delete;
     std::uint64_t mask;
-    std::unique_ptr<slot[]> slots;
+    slot* slots;  // on huge pages where the kernel allows (madvise)
   };
 
   void grow();
