@@ -12,11 +12,15 @@
 #   MAILHOOK_BUILD_DIR   build tree to take both binaries from (default build/release)
 #   MAILHOOK_INGEST__*   other daemon settings pass through, e.g. MAILHOOK_INGEST__ENCODING=json;
 #                        the listeners' and the broker's addresses are always this script's.
+#   MAILHOOK_LOAD_ROLES  roles of the daemon (default ingest). With policy and index, a
+#                        freshness probe (freshness-probe.sh) runs during the load and
+#                        reports how long a hard bounce takes from its 2xx to the lookup.
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib/common.sh"
 cd "$MAILHOOK_ROOT"
 
 build_dir=${MAILHOOK_BUILD_DIR:-build/release}
+roles=${MAILHOOK_LOAD_ROLES:-ingest}
 mailhook=$build_dir/src/mailhook
 load=$build_dir/bench/mailhook_load
 [ -x "$mailhook" ] || die "$mailhook is missing: cmake --preset release && cmake --build --preset release"
@@ -98,12 +102,22 @@ listen = "127.0.0.1:$ingest_port"
 [sources.load]
 tenant = "load"
 public_keys = ["$public_key"]
+
+[sources.probe]
+tenant = "probe"
+allow_unauthenticated = true
+
+[index]
+dir = "$work/index"
+
+[policy]
+transactional_id = "load-run"
 TOML
 
 # The environment may carry MAILHOOK_* settings; these three would point the daemon away
 # from this run's broker and ports.
 env -u MAILHOOK_KAFKA__BOOTSTRAP_SERVERS -u MAILHOOK_ADMIN__LISTEN -u MAILHOOK_INGEST__LISTEN \
-  "$mailhook" serve --config "$work/mailhook.toml" --roles ingest >"$work/mailhook.log" 2>&1 &
+  "$mailhook" serve --config "$work/mailhook.toml" --roles "$roles" >"$work/mailhook.log" 2>&1 &
 daemon_pid=$!
 
 say "waiting for mailhook (pid $daemon_pid) to be ready..."
@@ -121,10 +135,23 @@ until curl -sf "http://127.0.0.1:$admin_port/readyz" >/dev/null; do
   sleep 0.25
 done
 
+probe_pid=
+if [[ $roles == *policy* && $roles == *index* ]]; then
+  bench/load/freshness-probe.sh "$admin_port" "$ingest_port" "${MAILHOOK_PROBES:-60}" 0.2 \
+    "${MAILHOOK_PROBE_DELAY:-10}" \
+
+    >"$work/freshness.txt" 2>&1 &
+  probe_pid=$!
+fi
+
 status=0
 "$load" --url "http://127.0.0.1:$ingest_port/webhooks/sendgrid/load" \
   --sign-key-pem "$work/key/private.pem" --daemon-pid "$daemon_pid" "$@" || status=$?
 
+if [ -n "$probe_pid" ]; then
+  wait "$probe_pid" || true
+  cat "$work/freshness.txt" >&"$header_fd"
+fi
 stop_daemon
 # Warnings and errors the daemon logged, shutdown included: a clean run has none.
 # (Text log lines are "TIMESTAMP LEVEL MESSAGE".)

@@ -129,7 +129,7 @@ struct policy_config {
   bool honor_account_status = true;
   // One Kafka transaction carries at most this many events, or what arrived within
   // max_batch_wait.
-  int max_batch = 1000;
+  int max_batch = 10'000;
   std::chrono::milliseconds max_batch_wait{100};
 
   bool operator==(const policy_config&) const = default;

@@ -38,6 +38,9 @@ result<std::unique_ptr<replica>> replica::start(const config::daemon_config& con
                         {"fetch.max.bytes", "52428800"},
                         {"max.partition.fetch.bytes", "8388608"},
                         {"queued.min.messages", "200000"},
+                        // librdkafka prefetches up to this much per partition (64 MiB by
+                        // default): bounded, so that a bootstrap's memory is too.
+                        {"queued.max.messages.kbytes", "16384"},
                         {"fetch.wait.max.ms", "50"},
                     });
   if (!conf) return conf.error();
@@ -219,15 +222,18 @@ void replica::apply(rd_kafka_message_t** messages, std::size_t count) {
     records_.with({"superseded"}).inc(static_cast<double>(outcome->superseded));
     records_.with({"invalid"}).inc(static_cast<double>(outcome->invalid));
     records_.with({"deleted"}).inc(static_cast<double>(outcome->deleted));
+    // Counted per batch: a bootstrap applies hundreds of thousands of records a second.
     auto now = unix_ms();
+    std::map<std::pair<suppression_reason, bool>, std::uint64_t> by_reason;
     for (const auto& change : outcome->changes) {
-      changes_
-          .with(
-              {std::string(to_string(change.reason)), change.suppressed ? "suppressed" : "cleared"})
-          .inc();
+      ++by_reason[{change.reason, change.suppressed}];
       if (change.received_at_ms > 0) {
         apply_lag_.observe(static_cast<double>(now - change.received_at_ms) / 1000.0);
       }
+    }
+    for (const auto& [key, n] : by_reason) {
+      changes_.with({std::string(to_string(key.first)), key.second ? "suppressed" : "cleared"})
+          .inc(static_cast<double>(n));
     }
   }
   if (!caught_up_.load(std::memory_order_relaxed) && !at_end_.empty()) {

@@ -66,10 +66,16 @@ rocksdb::Slice slice(std::string_view s) {
   return {s.data(), s.size()};
 }
 
-auto count_key(const suppression::record& r) {
-  return std::make_tuple(r.tenant(), suppression::to_suppression(r).scope,
-                         static_cast<suppression_reason>(r.reason()));
+}  // namespace
+
+store::count_key store::count_key_view(const suppression::record& r) {
+  auto scope = r.scope() == mailhook::v1::SUPPRESSION_SCOPE_UNSPECIFIED
+                   ? suppression_scope::global
+                   : static_cast<suppression_scope>(r.scope());
+  return {r.tenant(), scope, static_cast<suppression_reason>(r.reason())};
 }
+
+namespace {
 
 packed_verdict packed_verdict_of(const suppression::record& r) {
   auto scope = r.scope() == mailhook::v1::SUPPRESSION_SCOPE_UNSPECIFIED
@@ -177,15 +183,29 @@ result<void> store::load_memory_state(std::uint64_t expected_keys) {
   read.total_order_seek = true;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, records_));
   std::uint64_t keys = 0;
+  // Keys come in order, so one tenant's records are contiguous: counts are merged each
+  // time the tenant changes, while its record (the deltas' string views) is still held.
   suppression::record r;
-  std::lock_guard lock(counts_mutex_);
+  suppression::record tenant_record;
+  count_deltas deltas;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++keys;
     if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
     verdicts_->put(hash_key(std::string_view(it->key().data(), it->key().size())),
                    packed_verdict_of(r));
-    account(nullptr, r);
+    if (r.tenant() != tenant_record.tenant()) {
+      merge_counts(deltas);
+      deltas.clear();
+      tenant_record.set_tenant(r.tenant());
+    }
+    if (r.suppressed()) {
+      auto key = count_key_view(r);
+      std::get<0>(key) = tenant_record.tenant();
+      ++deltas[key];
+    }
+    if (r.scope() == mailhook::v1::SUPPRESSION_SCOPE_TENANT) note_suspension(r);
   }
+  merge_counts(deltas);
   if (!it->status().ok()) return failure(errc::read_failed, it->status().ToString());
   keys_.store(keys);
   return {};
@@ -193,15 +213,15 @@ result<void> store::load_memory_state(std::uint64_t expected_keys) {
 
 // Keeps the in-memory counts and the suspended tenants in step with one key's change.
 // The caller holds counts_mutex_.
-void store::account(const suppression::record* before, const suppression::record& after) {
+void store::account(const suppression::record* before, const suppression::record& after,
+                    count_deltas& deltas) {
+  if (before != nullptr && before->suppressed()) --deltas[count_key_view(*before)];
+  if (after.suppressed()) ++deltas[count_key_view(after)];
+  if (after.scope() == mailhook::v1::SUPPRESSION_SCOPE_TENANT) note_suspension(after);
+}
+
+void store::note_suspension(const suppression::record& after) {
   {
-    if (before != nullptr && before->suppressed()) {
-      auto it = counts_.find(count_key(*before));
-      if (it != counts_.end() && --it->second == 0) counts_.erase(it);
-    }
-    if (after.suppressed()) ++counts_[count_key(after)];
-  }
-  if (after.scope() == mailhook::v1::SUPPRESSION_SCOPE_TENANT) {
     std::unique_lock lock(suspended_mutex_);
     if (after.suppressed()) {
       suspended_[after.tenant()] = suppression::to_suppression(after);
@@ -209,6 +229,17 @@ void store::account(const suppression::record* before, const suppression::record
       suspended_.erase(after.tenant());
     }
     suspended_count_.store(suspended_.size(), std::memory_order_release);
+  }
+}
+
+void store::merge_counts(const count_deltas& deltas) {
+  std::lock_guard lock(counts_mutex_);
+  for (const auto& [key, delta] : deltas) {
+    if (delta == 0) continue;
+    const auto& [tenant, scope, reason] = key;
+    auto& count = counts_[{std::string(tenant), scope, reason}];
+    count = static_cast<std::uint64_t>(static_cast<std::int64_t>(count) + delta);
+    if (count == 0) counts_.erase({std::string(tenant), scope, reason});
   }
 }
 
@@ -305,20 +336,21 @@ result<apply_outcome> store::apply(std::span<const changelog_message> messages) 
   if (!status.ok()) return failure(errc::write_failed, status.ToString());
 
   // Visible in RocksDB first, then in the table: a lookup in between sees the old state.
-  std::lock_guard lock(counts_mutex_);
+  count_deltas deltas;
   for (const auto& [key, state] : touched) {
     if (!state.before && state.after) keys_.fetch_add(1, std::memory_order_relaxed);
     if (state.before && !state.after) keys_.fetch_sub(1, std::memory_order_relaxed);
     if (state.after) {
-      account(state.before ? &*state.before : nullptr, *state.after);
+      account(state.before ? &*state.before : nullptr, *state.after, deltas);
       verdicts_->put(hash_key(key), packed_verdict_of(*state.after));
     } else if (state.before) {
       verdicts_->erase(hash_key(key));
       suppression::record deleted = *state.before;
       deleted.set_suppressed(false);
-      account(&*state.before, deleted);
+      account(&*state.before, deleted, deltas);
     }
   }
+  merge_counts(deltas);
   return outcome;
 }
 

@@ -134,7 +134,15 @@ class store final : public suppression_lookup {
   store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
         std::string topic);
   result<void> load_memory_state(std::uint64_t expected_keys);
-  void account(const suppression::record* before, const suppression::record& after);
+  // Count changes of one write, merged into counts_ under one lock: the tenant strings
+  // are views into records the caller holds until the merge.
+  using count_key = std::tuple<std::string_view, suppression_scope, suppression_reason>;
+  using count_deltas = std::map<count_key, std::int64_t>;
+  [[nodiscard]] static count_key count_key_view(const suppression::record& r);
+  void account(const suppression::record* before, const suppression::record& after,
+               count_deltas& deltas);
+  void merge_counts(const count_deltas& deltas);
+  void note_suspension(const suppression::record& r);
   [[nodiscard]] std::optional<suppression::record> read(std::string_view key) const;
   // The suppression of one key, from the table (no detail).
   [[nodiscard]] std::optional<mailhook::suppression_info> suppressed_by(

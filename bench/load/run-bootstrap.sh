@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# How fast an empty index replica rebuilds from the compacted changelog: a fresh Kafka
+# broker, N suppressions written through `mailhook suppressions import` (a generated
+# SendGrid bounces export), then `mailhook serve --roles index` on an empty directory,
+# timed from its first "following" log line to "caught up". Everything it starts is
+# stopped and deleted on exit.
+#
+#   bench/load/run-bootstrap.sh [ENTRIES]        (default 2000000)
+#
+# Needs the Release build and the broker's jars, as run-load.sh.
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib/common.sh"
+cd "$MAILHOOK_ROOT"
+
+entries=${1:-2000000}
+build_dir=${MAILHOOK_BUILD_DIR:-build/release}
+mailhook=$build_dir/src/mailhook
+[ -x "$mailhook" ] || die "$mailhook is missing: cmake --preset release && cmake --build --preset release"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mailhook-bootstrap.XXXXXX")
+kafka_dir=$work/kafka
+daemon_pid=
+broker_started=
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$daemon_pid" ]; then kill -TERM "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi
+  if [ -n "$broker_started" ]; then MAILHOOK_KAFKA_DIR=$kafka_dir scripts/kafka stop >/dev/null || true; fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+
+mkdir -p "$kafka_dir"
+say "starting a fresh Kafka broker..."
+broker_started=1
+bootstrap=$(MAILHOOK_KAFKA_DIR=$kafka_dir scripts/kafka start | tail -n 1)
+admin_port=$(free_port)
+cat >"$work/mailhook.toml" <<TOML
+[admin]
+listen = "127.0.0.1:$admin_port"
+[kafka]
+bootstrap_servers = "$bootstrap"
+[index]
+dir = "$work/index"
+TOML
+
+say "writing a bounces export of $entries addresses..."
+awk -v n="$entries" 'BEGIN {
+  print "email,created,reason,status"
+  for (i = 0; i < n; i++)
+    printf "bounced.user%d@example%d.com,%d,\"550 5.1.1 The email account that you tried to reach does not exist\",5.1.1\n", i, i % 997, 1700000000 + i
+}' >"$work/bounces.csv"
+
+started=$(date +%s%N)
+env -u MAILHOOK_KAFKA__BOOTSTRAP_SERVERS -u MAILHOOK_ADMIN__LISTEN \
+  "$mailhook" suppressions import --config "$work/mailhook.toml" --tenant bench --kind bounces \
+  "$work/bounces.csv"
+import_ms=$((($(date +%s%N) - started) / 1000000))
+echo "import:    $entries records through the changelog in $import_ms ms" \
+     "($((entries * 1000 / (import_ms > 0 ? import_ms : 1))) records/s)"
+
+env -u MAILHOOK_KAFKA__BOOTSTRAP_SERVERS -u MAILHOOK_ADMIN__LISTEN -u MAILHOOK_INDEX__DIR \
+  "$mailhook" serve --config "$work/mailhook.toml" --roles index >"$work/mailhook.log" 2>&1 &
+daemon_pid=$!
+waited=0
+until grep -q "index: caught up" "$work/mailhook.log"; do
+  kill -0 "$daemon_pid" 2>/dev/null || { tail -n 20 "$work/mailhook.log" >&2; die "mailhook exited"; }
+  ((waited++ < 6000)) || die "not caught up after 10 minutes"
+  sleep 0.1
+done
+ms_of() { date -d "$(echo "$1" | cut -d' ' -f1)" +%s%3N; }
+first=$(grep -m1 "index: following" "$work/mailhook.log")
+done_line=$(grep -m1 "index: caught up" "$work/mailhook.log")
+elapsed=$(($(ms_of "$done_line") - $(ms_of "$first")))
+rss=$(awk '/VmHWM/ {print $2 / 1024 " MiB"}' "/proc/$daemon_pid/status")
+echo "bootstrap: ${done_line#* * }"
+echo "bootstrap: $entries records in $elapsed ms ($((entries * 1000 / (elapsed > 0 ? elapsed : 1))) records/s)," \
+     "peak RSS $rss, index on disk $(du -sh "$work/index" | cut -f1)"
+curl -s "http://127.0.0.1:$admin_port/v1/suppressions/check?tenant=bench&email=bounced.user7@example7.com"
+echo
