@@ -170,7 +170,8 @@ void stamp(testing::generated_event& e, std::int64_t unix_seconds) {
 // `signer` null: unsigned requests. Distinct batches (distinct sg_event_ids, the seed
 // differs per run); the daemon does not dedupe, so cycling through them is fine.
 result<request_pool> build_pool(const target& where, std::size_t events_per_batch,
-                                std::size_t batches, const webhook::signer* signer) {
+                                std::size_t batches, const webhook::signer* signer,
+                                const std::string& fixed_body) {
   const auto now = std::chrono::system_clock::now();
   const auto unix_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
@@ -180,9 +181,12 @@ result<request_pool> build_pool(const target& where, std::size_t events_per_batc
   request_pool pool;
   pool.events_per_batch = events_per_batch;
   for (std::size_t b = 0; b < batches; ++b) {
-    auto events = testing::make_events(seed, b * events_per_batch, events_per_batch);
-    for (auto& e : events) stamp(e, unix_seconds);
-    const std::string body = testing::batch_body(events);
+    std::string body = fixed_body;
+    if (body.empty()) {
+      auto events = testing::make_events(seed, b * events_per_batch, events_per_batch);
+      for (auto& e : events) stamp(e, unix_seconds);
+      body = testing::batch_body(events);
+    }
     std::string request = fmt::format(
         "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mailhook_load\r\n"
         "Content-Type: application/json\r\nContent-Length: {}\r\n",
@@ -483,6 +487,7 @@ struct options {
   unsigned threads = 1;
   std::string sign_key_pem;
   bool unsigned_requests = false;
+  std::string body_file;
   int daemon_pid = 0;
   std::size_t pool = 64;
   std::uint64_t max_requests = 0;
@@ -832,7 +837,19 @@ int run_load(const options& opt) {
   }
 
   std::fprintf(stderr, "building %zu bodies of %zu events...\n", opt.pool, opt.events_per_batch);
-  auto pool = build_pool(*where, opt.events_per_batch, opt.pool, signer ? &*signer : nullptr);
+  std::string fixed_body;
+  if (!opt.body_file.empty()) {
+    auto body = read_file(opt.body_file);
+    if (!body) {
+      std::fprintf(stderr, "%s\n", body.error().describe().c_str());
+      return exit_usage;
+    }
+    fixed_body = std::move(*body);
+  }
+  // One fixed body needs one request in the pool.
+  const std::size_t bodies = fixed_body.empty() ? opt.pool : 1;
+  auto pool =
+      build_pool(*where, opt.events_per_batch, bodies, signer ? &*signer : nullptr, fixed_body);
   if (!pool) {
     std::fprintf(stderr, "signing failed: %s\n", pool.error().describe().c_str());
     return exit_failure;
@@ -881,6 +898,11 @@ int run_cli(int argc, char** argv) {
                      "Sign with this P-256 private key (PEM; see the keygen subcommand)")
           ->check(CLI::ExistingFile);
   cli.add_flag("--unsigned", opt.unsigned_requests, "Send no signature headers")->excludes(key_opt);
+  cli.add_option("--body-file", opt.body_file,
+                 "Post this body (any JSON, e.g. a batch check to the admin API) instead of "
+                 "generated events; --events-per-batch then says how many items it counts as")
+      ->check(CLI::ExistingFile)
+      ->excludes(key_opt);
   cli.add_option(
       "--daemon-pid", opt.daemon_pid,
       "Measure this process: CPU over the window (/proc/PID/stat), peak and sampled RSS");

@@ -368,6 +368,8 @@ std::map<std::int32_t, std::int64_t> store::offsets() const {
 }
 
 std::optional<suppression::record> store::get(std::string_view key) const {
+  // A key the table does not know has no record: no read.
+  if (!verdicts_->find(hash_key(key))) return std::nullopt;
   return read(key);
 }
 

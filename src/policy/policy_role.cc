@@ -160,7 +160,6 @@ result<void> policy_role::connect() {
   // back at once instead of waiting for the session of its previous life to time out.
   auto consumer_conf = kafka::make_conf(config_.kafka, {{"group.id", config_.policy.group_id},
                                                         {"group.instance.id", transactional_id_},
-
                                                         {"enable.auto.commit", "false"},
                                                         {"enable.auto.offset.store", "false"},
                                                         {"auto.offset.reset", "earliest"},
