@@ -137,23 +137,22 @@ bool replica::assign_new_partitions() {
     set_error("metadata of " + topic_ + ": " + rd_kafka_err2str(err));
     return false;
   }
-  partition_list additions(rd_kafka_topic_partition_list_new(0));
-  if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const auto& t = metadata->topics[0];
-    for (int i = 0; i < t.partition_cnt; ++i) {
-      std::int32_t partition = t.partitions[i].id;
-      if (at_end_.contains(partition)) continue;
-      auto* entry = rd_kafka_topic_partition_list_add(additions.get(), topic_.c_str(), partition);
-      auto stored = applied_offset(partition);
-      entry->offset = stored > 0 ? stored : RD_KAFKA_OFFSET_BEGINNING;
-    }
-  }
-  bool found = metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-               metadata->topics[0].partition_cnt > 0;
+  const bool found = metadata->topic_cnt == 1 &&
+                     metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                     metadata->topics[0].partition_cnt > 0;
   if (!found) {
-    set_error("topic " + topic_ + " does not exist yet");
     rd_kafka_metadata_destroy(metadata);
+    set_error("topic " + topic_ + " does not exist yet");
     return false;
+  }
+  partition_list additions(rd_kafka_topic_partition_list_new(0));
+  const auto& t = metadata->topics[0];
+  for (int i = 0; i < t.partition_cnt; ++i) {
+    std::int32_t partition = t.partitions[i].id;
+    if (at_end_.contains(partition)) continue;
+    auto* entry = rd_kafka_topic_partition_list_add(additions.get(), topic_.c_str(), partition);
+    auto stored = applied_offset(partition);
+    entry->offset = stored > 0 ? stored : RD_KAFKA_OFFSET_BEGINNING;
   }
   rd_kafka_metadata_destroy(metadata);
   if (additions->cnt == 0) return true;
@@ -168,7 +167,6 @@ bool replica::assign_new_partitions() {
       std::lock_guard lock(offsets_mutex_);
       assigned_.push_back(additions->elems[i].partition);
     }
-
     spdlog::info("index: following {} [{}] from {}", topic_, additions->elems[i].partition,
                  additions->elems[i].offset >= 0 ? std::to_string(additions->elems[i].offset)
                                                  : "the beginning");

@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 
+#include "index/record_fields.h"
 #include "webhook/normalize.h"
 
 namespace mailhook::index {
@@ -64,25 +66,6 @@ std::optional<std::int64_t> decode_int(std::string_view text) {
 
 rocksdb::Slice slice(std::string_view s) {
   return {s.data(), s.size()};
-}
-
-}  // namespace
-
-store::count_key store::count_key_view(const suppression::record& r) {
-  auto scope = r.scope() == mailhook::v1::SUPPRESSION_SCOPE_UNSPECIFIED
-                   ? suppression_scope::global
-                   : static_cast<suppression_scope>(r.scope());
-  return {r.tenant(), scope, static_cast<suppression_reason>(r.reason())};
-}
-
-namespace {
-
-packed_verdict packed_verdict_of(const suppression::record& r) {
-  auto scope = r.scope() == mailhook::v1::SUPPRESSION_SCOPE_UNSPECIFIED
-                   ? suppression_scope::global
-                   : static_cast<suppression_scope>(r.scope());
-  return {r.suppressed(), scope, static_cast<suppression_reason>(r.reason()),
-          static_cast<suppression_origin>(r.origin()), r.event_time_ms()};
 }
 
 rocksdb::Options db_options() {
@@ -184,26 +167,23 @@ result<void> store::load_memory_state(std::uint64_t expected_keys) {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, records_));
   std::uint64_t keys = 0;
   // Keys come in order, so one tenant's records are contiguous: counts are merged each
-  // time the tenant changes, while its record (the deltas' string views) is still held.
-  suppression::record r;
-  suppression::record tenant_record;
+  // time the tenant changes, and the deltas' tenant is a copy that lives until then.
+  std::string tenant;
   count_deltas deltas;
+  record_fields fields;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++keys;
-    if (!r.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) continue;
+    std::string_view value(it->value().data(), it->value().size());
+    if (!read_fields(value, fields)) continue;
     verdicts_->put(hash_key(std::string_view(it->key().data(), it->key().size())),
-                   packed_verdict_of(r));
-    if (r.tenant() != tenant_record.tenant()) {
+                   fields.verdict());
+    if (fields.tenant != tenant) {
       merge_counts(deltas);
       deltas.clear();
-      tenant_record.set_tenant(r.tenant());
+      tenant = fields.tenant;
     }
-    if (r.suppressed()) {
-      auto key = count_key_view(r);
-      std::get<0>(key) = tenant_record.tenant();
-      ++deltas[key];
-    }
-    if (r.scope() == mailhook::v1::SUPPRESSION_SCOPE_TENANT) note_suspension(r);
+    if (fields.suppressed) ++deltas[{tenant, fields.scope, fields.reason}];
+    if (fields.scope == suppression_scope::tenant) note_suspension(fields.tenant, value);
   }
   merge_counts(deltas);
   if (!it->status().ok()) return failure(errc::read_failed, it->status().ToString());
@@ -211,25 +191,18 @@ result<void> store::load_memory_state(std::uint64_t expected_keys) {
   return {};
 }
 
-// Keeps the in-memory counts and the suspended tenants in step with one key's change.
-// The caller holds counts_mutex_.
-void store::account(const suppression::record* before, const suppression::record& after,
-                    count_deltas& deltas) {
-  if (before != nullptr && before->suppressed()) --deltas[count_key_view(*before)];
-  if (after.suppressed()) ++deltas[count_key_view(after)];
-  if (after.scope() == mailhook::v1::SUPPRESSION_SCOPE_TENANT) note_suspension(after);
-}
-
-void store::note_suspension(const suppression::record& after) {
-  {
-    std::unique_lock lock(suspended_mutex_);
-    if (after.suppressed()) {
-      suspended_[after.tenant()] = suppression::to_suppression(after);
-    } else {
-      suspended_.erase(after.tenant());
-    }
-    suspended_count_.store(suspended_.size(), std::memory_order_release);
+// A tenant-scope record's bytes (suspended or cleared), or nullopt when the key is gone.
+void store::note_suspension(std::string_view tenant, std::optional<std::string_view> bytes) {
+  suppression::record r;
+  bool suspended =
+      bytes && r.ParseFromArray(bytes->data(), static_cast<int>(bytes->size())) && r.suppressed();
+  std::unique_lock lock(suspended_mutex_);
+  if (suspended) {
+    suspended_[std::string(tenant)] = suppression::to_suppression(r);
+  } else {
+    suspended_.erase(std::string(tenant));
   }
+  suspended_count_.store(suspended_.size(), std::memory_order_release);
 }
 
 void store::merge_counts(const count_deltas& deltas) {
@@ -243,7 +216,7 @@ void store::merge_counts(const count_deltas& deltas) {
   }
 }
 
-std::optional<suppression::record> store::read(std::string_view key) const {
+std::optional<std::string> store::read_bytes(std::string_view key) const {
   rocksdb::PinnableSlice value;
   // Blocks were checked when they were written and compacted; skipping the checksum on
   // every lookup is what RocksDB advises for point reads of hot data.
@@ -254,76 +227,105 @@ std::optional<suppression::record> store::read(std::string_view key) const {
     if (!status.IsNotFound()) spdlog::error("index: read of {}: {}", key, status.ToString());
     return std::nullopt;
   }
+  return value.ToString();
+}
+
+std::optional<suppression::record> store::read(std::string_view key) const {
+  auto bytes = read_bytes(key);
   suppression::record r;
-  if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) return std::nullopt;
+  if (!bytes || !r.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+    return std::nullopt;
+  }
   return r;
 }
 
 result<apply_outcome> store::apply(std::span<const changelog_message> messages) {
   apply_outcome outcome;
-  rocksdb::WriteBatch batch;
-  // Each key this batch touches, with its state before the batch and after it (a key may
-  // come several times in one batch).
-  struct key_state {
-    std::optional<suppression::record> before;
-    std::optional<suppression::record> after;
-    bool written = false;                   // the batch changes this key
-    std::optional<std::string_view> value;  // its final bytes; nullopt: deleted
+  // The usable messages, sorted by key; stably, so that one key's messages keep their
+  // order (a tombstone and a record of the same key in one batch).
+  struct item {
+    std::string_view key;
+    std::optional<std::string_view> value;
+    record_fields fields;
   };
-  std::unordered_map<std::string, key_state> touched;
-  touched.reserve(messages.size());
+  std::vector<item> items;
+  items.reserve(messages.size());
   std::map<std::int32_t, std::int64_t> next_offsets;
-
+  std::string expected_key;
   for (const auto& message : messages) {
     auto& next = next_offsets[message.partition];
     next = std::max(next, message.offset + 1);
-    auto [slot, first_time] = touched.try_emplace(std::string(message.key));
-    auto& state = slot->second;
+    item i{message.key, message.value, {}};
+    if (message.value) {
+      if (!read_fields(*message.value, i.fields)) {
+        ++outcome.invalid;
+        continue;
+      }
+      write_key(expected_key, i.fields);
+      if (expected_key != message.key) {
+        ++outcome.invalid;
+        continue;
+      }
+    }
+    items.push_back(i);
+  }
+  std::stable_sort(items.begin(), items.end(),
+                   [](const item& a, const item& b) { return a.key < b.key; });
+
+  // Each key the batch changes: its state before and after, written once, in key order
+  // (the memtable inserts sorted keys with far fewer cache misses than random ones).
+  struct key_change {
+    std::string_view key;
+    std::optional<record_fields> before;
+    std::optional<record_fields> after;
+    std::optional<std::string_view> after_bytes;
+  };
+  std::vector<key_change> changes;
+  std::deque<std::string> stored;  // bytes read back from RocksDB, behind the `before` views
+  rocksdb::WriteBatch batch;
+  for (std::size_t first = 0; first < items.size();) {
+    std::size_t end = first;
+    while (end < items.size() && items[end].key == items[first].key) ++end;
+    key_change c{items[first].key, {}, {}, {}};
     // A key the table does not know is not in RocksDB: a bootstrap, which writes mostly
-    // new keys, then reads nothing.
-    if (first_time && verdicts_->find(hash_key(slot->first))) {
-      state.before = read(slot->first);
-      state.after = state.before;
+    // new keys, reads nothing.
+    if (verdicts_->find(hash_key(c.key))) {
+      if (auto bytes = read_bytes(c.key)) {
+        stored.push_back(std::move(*bytes));
+        record_fields fields;
+        if (read_fields(stored.back(), fields)) c.before = fields;
+      }
     }
-    if (!message.value) {
-      state.written = true;
-      state.value.reset();
-      state.after.reset();
-      ++outcome.deleted;
-      continue;
+    auto current = c.before;
+    bool written = false;
+    for (std::size_t i = first; i < end; ++i) {
+      const auto& it = items[i];
+      if (!it.value) {
+        current.reset();
+        c.after_bytes.reset();
+        written = true;
+        ++outcome.deleted;
+      } else if (current && !wins_over(it.fields, *current)) {
+        ++outcome.superseded;
+      } else {
+        current = it.fields;
+        c.after_bytes = it.value;
+        written = true;
+        ++outcome.applied;
+        outcome.changes.push_back(
+            {it.fields.reason, it.fields.suppressed, it.fields.received_at_ms});
+      }
     }
-    suppression::record incoming;
-    if (!incoming.ParseFromArray(message.value->data(), static_cast<int>(message.value->size())) ||
-        suppression::key_of(incoming) != slot->first) {
-      ++outcome.invalid;
-      continue;
+    if (written) {
+      c.after = current;
+      if (c.after_bytes) {
+        batch.Put(records_, slice(c.key), slice(*c.after_bytes));
+      } else {
+        batch.Delete(records_, slice(c.key));
+      }
+      changes.push_back(c);
     }
-    if (state.after && !suppression::wins_over(incoming, *state.after)) {
-      ++outcome.superseded;
-      continue;
-    }
-    state.written = true;
-    state.value = message.value;
-    outcome.changes.push_back({static_cast<suppression_reason>(incoming.reason()),
-                               incoming.suppressed(), incoming.received_at_ms()});
-    state.after = std::move(incoming);
-    ++outcome.applied;
-  }
-  // Each key once, with its final state, in key order: the memtable inserts sorted keys
-  // with far fewer cache misses than random ones.
-  std::vector<const std::pair<const std::string, key_state>*> writes;
-  writes.reserve(touched.size());
-  for (const auto& entry : touched) {
-    if (entry.second.written) writes.push_back(&entry);
-  }
-  std::sort(writes.begin(), writes.end(),
-            [](const auto* a, const auto* b) { return a->first < b->first; });
-  for (const auto* entry : writes) {
-    if (entry->second.value) {
-      batch.Put(records_, slice(entry->first), slice(*entry->second.value));
-    } else {
-      batch.Delete(records_, slice(entry->first));
-    }
+    first = end;
   }
   for (const auto& [partition, offset] : next_offsets) {
     batch.Put(meta_, offset_key(partition), encode_offset(offset));
@@ -337,17 +339,21 @@ result<apply_outcome> store::apply(std::span<const changelog_message> messages) 
 
   // Visible in RocksDB first, then in the table: a lookup in between sees the old state.
   count_deltas deltas;
-  for (const auto& [key, state] : touched) {
-    if (!state.before && state.after) keys_.fetch_add(1, std::memory_order_relaxed);
-    if (state.before && !state.after) keys_.fetch_sub(1, std::memory_order_relaxed);
-    if (state.after) {
-      account(state.before ? &*state.before : nullptr, *state.after, deltas);
-      verdicts_->put(hash_key(key), packed_verdict_of(*state.after));
-    } else if (state.before) {
-      verdicts_->erase(hash_key(key));
-      suppression::record deleted = *state.before;
-      deleted.set_suppressed(false);
-      account(&*state.before, deleted, deltas);
+  for (const auto& c : changes) {
+    if (!c.before && c.after) keys_.fetch_add(1, std::memory_order_relaxed);
+    if (c.before && !c.after) keys_.fetch_sub(1, std::memory_order_relaxed);
+    if (c.before && c.before->suppressed) {
+      --deltas[{c.before->tenant, c.before->scope, c.before->reason}];
+    }
+    if (c.after) {
+      if (c.after->suppressed) ++deltas[{c.after->tenant, c.after->scope, c.after->reason}];
+      verdicts_->put(hash_key(c.key), c.after->verdict());
+    } else {
+      verdicts_->erase(hash_key(c.key));
+    }
+    const auto& known = c.after ? c.after : c.before;
+    if (known && known->scope == suppression_scope::tenant) {
+      note_suspension(known->tenant, c.after_bytes);
     }
   }
   merge_counts(deltas);

@@ -138,11 +138,11 @@ class store final : public suppression_lookup {
   // are views into records the caller holds until the merge.
   using count_key = std::tuple<std::string_view, suppression_scope, suppression_reason>;
   using count_deltas = std::map<count_key, std::int64_t>;
-  [[nodiscard]] static count_key count_key_view(const suppression::record& r);
-  void account(const suppression::record* before, const suppression::record& after,
-               count_deltas& deltas);
   void merge_counts(const count_deltas& deltas);
-  void note_suspension(const suppression::record& r);
+  // Keeps suspended_ in step with a tenant-scope key: its record's bytes, or nullopt when
+  // the key was deleted.
+  void note_suspension(std::string_view tenant, std::optional<std::string_view> bytes);
+  [[nodiscard]] std::optional<std::string> read_bytes(std::string_view key) const;
   [[nodiscard]] std::optional<suppression::record> read(std::string_view key) const;
   // The suppression of one key, from the table (no detail).
   [[nodiscard]] std::optional<mailhook::suppression_info> suppressed_by(

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "support/temp_dir.h"
 
 namespace mailhook::index {
@@ -263,6 +266,44 @@ TEST_F(StoreTest, ListPagesThroughOneTenantWithAFilter) {
   all.include_cleared = true;
   all.limit = 1000;
   EXPECT_EQ(db->list(all).records.size(), 26u);
+}
+
+// Lookups from other threads while the apply thread writes and the verdict table grows
+// (run under ThreadSanitizer with the tsan preset): every lookup answers, and once the
+// writes are done every address is seen suppressed.
+TEST_F(StoreTest, LookupsRunWhileChangesApply) {
+  constexpr int batches = 20;
+  constexpr int per_batch = 500;
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> lookups{0};
+  auto reader = [&] {
+    std::uint64_t n = 0;
+    while (!done.load()) {
+      auto i = n++ % (batches * per_batch);
+      (void)db->check("acme", "u" + std::to_string(i) + "@x.com", 7);
+      (void)db->describe("acme", "u" + std::to_string(i) + "@x.com");
+    }
+    lookups += n;
+  };
+  std::thread first(reader);
+  std::thread second(reader);
+  for (int b = 0; b < batches; ++b) {
+    std::vector<record> records;
+    for (int i = 0; i < per_batch; ++i) {
+      int n = b * per_batch + i;
+      records.push_back(change("acme", "u" + std::to_string(n) + "@x.com", true, 1000 + n,
+                               "e" + std::to_string(n)));
+    }
+    apply(records);
+  }
+  done = true;
+  first.join();
+  second.join();
+  EXPECT_GT(lookups.load(), 0u);
+  for (int n = 0; n < batches * per_batch; n += 97) {
+    EXPECT_FALSE(db->check("acme", "u" + std::to_string(n) + "@x.com").allowed()) << n;
+  }
+  EXPECT_EQ(db->keys(), static_cast<std::uint64_t>(batches * per_batch));
 }
 
 TEST_F(StoreTest, ForEachVisitsOneTenantOrAll) {

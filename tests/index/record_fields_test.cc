@@ -1,0 +1,110 @@
+#include "index/record_fields.h"
+
+#include <gtest/gtest.h>
+
+#include "suppression/record.h"
+
+namespace mailhook::index {
+namespace {
+
+suppression::record full_record() {
+  suppression::record r;
+  r.set_tenant("acme");
+  r.set_scope(mailhook::v1::SUPPRESSION_SCOPE_GROUP);
+  r.set_asm_group_id(4242);
+  r.set_email_normalized("someone@example.com");
+  r.set_email("Someone@Example.com");
+  r.set_suppressed(true);
+  r.set_reason(mailhook::v1::SUPPRESSION_REASON_GROUP_UNSUBSCRIBE);
+  r.set_detail("group_unsubscribe");
+  r.set_event_time_ms(1'795'768'319'298);
+  r.set_event_id("ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRr");
+  r.set_origin(mailhook::v1::SUPPRESSION_ORIGIN_IMPORT);
+  r.set_source("main");
+  r.set_received_at_ms(1'795'768'319'500);
+  r.set_recorded_at_ms(1'795'768'319'900);
+  return r;
+}
+
+TEST(RecordFields, ReadsWhatProtobufWrites) {
+  auto r = full_record();
+  auto bytes = r.SerializeAsString();
+  record_fields f;
+  ASSERT_TRUE(read_fields(bytes, f));
+  EXPECT_EQ(f.tenant, "acme");
+  EXPECT_EQ(f.email_normalized, "someone@example.com");
+  EXPECT_EQ(f.event_id, r.event_id());
+  EXPECT_EQ(f.asm_group_id, 4242);
+  EXPECT_EQ(f.event_time_ms, r.event_time_ms());
+  EXPECT_EQ(f.received_at_ms, r.received_at_ms());
+  EXPECT_EQ(f.scope, suppression_scope::group);
+  EXPECT_EQ(f.reason, suppression_reason::group_unsubscribe);
+  EXPECT_EQ(f.origin, suppression_origin::import);
+  EXPECT_TRUE(f.suppressed);
+  std::string key;
+  write_key(key, f);
+  EXPECT_EQ(key, suppression::key_of(r));
+}
+
+TEST(RecordFields, DefaultsForAbsentFieldsAndEveryScopesKey) {
+  suppression::record r;
+  r.set_tenant("acme");
+  r.set_email_normalized("a@x.com");
+  record_fields f;
+  ASSERT_TRUE(read_fields(r.SerializeAsString(), f));
+  EXPECT_EQ(f.scope, suppression_scope::global);
+  EXPECT_FALSE(f.suppressed);
+  EXPECT_EQ(f.event_time_ms, 0);
+  std::string key;
+  write_key(key, f);
+  EXPECT_EQ(key, "acme/global/a@x.com");
+  r.set_scope(mailhook::v1::SUPPRESSION_SCOPE_TENANT);
+  r.clear_email_normalized();
+  ASSERT_TRUE(read_fields(r.SerializeAsString(), f));
+  write_key(key, f);
+  EXPECT_EQ(key, suppression::key_of(r));
+}
+
+TEST(RecordFields, SkipsUnknownFieldsOfEveryWireType) {
+  auto bytes = full_record().SerializeAsString();
+  // Field 100 as varint, 101 as 64-bit, 102 as bytes, 103 as 32-bit: a newer writer's.
+  bytes += std::string("\xa0\x06\x7f", 3);
+  bytes += std::string("\xa9\x06", 2) + std::string(8, 'x');
+  bytes += std::string("\xb2\x06\x03" "abc", 6);
+  bytes += std::string("\xbd\x06", 2) + std::string(4, 'y');
+  record_fields f;
+  ASSERT_TRUE(read_fields(bytes, f));
+  EXPECT_EQ(f.tenant, "acme");
+  EXPECT_EQ(f.asm_group_id, 4242);
+}
+
+TEST(RecordFields, RefusesTruncatedOrCorruptBytes) {
+  auto bytes = full_record().SerializeAsString();
+  record_fields f;
+  for (std::size_t cut = 1; cut < bytes.size(); ++cut) {
+    auto truncated = bytes.substr(0, cut);
+    // A prefix that ends exactly between fields is a valid (shorter) message; any other
+    // must be refused, never read past its end.
+    suppression::record r;
+    EXPECT_EQ(read_fields(truncated, f), r.ParseFromString(truncated)) << cut;
+  }
+  EXPECT_FALSE(read_fields(std::string("\x0b", 1), f));  // wire type 3 (group start)
+  EXPECT_FALSE(read_fields(std::string("\x0a\xff", 2), f));  // length past the end
+}
+
+TEST(RecordFields, LastWriterWins) {
+  record_fields a;
+  record_fields b;
+  a.event_time_ms = 2;
+  b.event_time_ms = 1;
+  EXPECT_TRUE(wins_over(a, b));
+  b.event_time_ms = 2;
+  a.event_id = "b";
+  b.event_id = "a";
+  EXPECT_TRUE(wins_over(a, b));
+  EXPECT_FALSE(wins_over(b, a));
+  EXPECT_FALSE(wins_over(a, a));
+}
+
+}  // namespace
+}  // namespace mailhook::index
