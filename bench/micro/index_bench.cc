@@ -216,8 +216,25 @@ void BM_check_with_group(benchmark::State& state) {
 BENCHMARK(BM_check_with_group);
 
 // Changelog records applied per second into a fresh store, records already serialized
-// (as they come from Kafka): what bounds a bootstrap once Kafka delivers faster.
+// (as they come from Kafka): what bounds a bootstrap once Kafka delivers faster. The
+// batches are built before the timed loop (40 of 10,000 records).
 void BM_apply_changelog(benchmark::State& state) {
+  constexpr std::size_t batches = 40;
+  const auto batch = static_cast<std::uint64_t>(state.range(0));
+  std::vector<std::vector<std::string>> keys(batches);
+  std::vector<std::vector<std::string>> values(batches);
+  std::vector<std::vector<changelog_message>> messages(batches);
+  for (std::size_t b = 0; b < batches; ++b) {
+    for (std::uint64_t n = b * batch; n < (b + 1) * batch; ++n) {
+      auto r = make_change(n);
+      keys[b].push_back(suppression::key_of(r));
+      values[b].push_back(r.SerializeAsString());
+    }
+    for (std::size_t i = 0; i < keys[b].size(); ++i) {
+      messages[b].push_back(
+          {keys[b][i], values[b][i], 0, static_cast<std::int64_t>(b * batch + i)});
+    }
+  }
   auto dir = std::filesystem::temp_directory_path() / "mailhook-index-bench-apply";
   std::filesystem::remove_all(dir);
   store_options options;
@@ -225,33 +242,15 @@ void BM_apply_changelog(benchmark::State& state) {
   options.topic = "bench.apply";
   auto opened = store::open(options);
   if (!opened) std::abort();
-  std::uint64_t next = 0;
-  const auto batch = static_cast<std::uint64_t>(state.range(0));
-  std::vector<std::string> keys;
-  std::vector<std::string> values;
-  std::vector<changelog_message> messages;
+  std::size_t next = 0;
   for (auto _ : state) {
-    state.PauseTiming();
-    keys.clear();
-    values.clear();
-    messages.clear();
-    for (auto n = next; n < next + batch; ++n) {
-      auto r = make_change(n);
-      keys.push_back(suppression::key_of(r));
-      values.push_back(r.SerializeAsString());
-    }
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      messages.push_back({keys[i], values[i], 0, static_cast<std::int64_t>(next + i)});
-    }
-    state.ResumeTiming();
-    if (!(*opened)->apply(messages)) std::abort();
-    next += batch;
+    if (!(*opened)->apply(messages[next++])) std::abort();
   }
-  state.SetItemsProcessed(static_cast<std::int64_t>(next));
+  state.SetItemsProcessed(static_cast<std::int64_t>(next * batch));
   opened->reset();
   std::filesystem::remove_all(dir);
 }
-BENCHMARK(BM_apply_changelog)->Arg(10'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_apply_changelog)->Arg(10'000)->Iterations(40)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace mailhook::index

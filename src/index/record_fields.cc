@@ -48,13 +48,26 @@ bool read_fields(std::string_view bytes, record_fields& out) {
           case scope_field:
             out.scope = v == 0 ? suppression_scope::global : static_cast<suppression_scope>(v & 3);
             break;
-          case asm_group_id_field: out.asm_group_id = s; break;
-          case suppressed_field: out.suppressed = v != 0; break;
-          case reason_field: out.reason = static_cast<suppression_reason>(v & 15); break;
-          case event_time_ms_field: out.event_time_ms = s; break;
-          case origin_field: out.origin = static_cast<suppression_origin>(v & 3); break;
-          case received_at_ms_field: out.received_at_ms = s; break;
-          default: break;
+          case asm_group_id_field:
+            out.asm_group_id = s;
+            break;
+          case suppressed_field:
+            out.suppressed = v != 0;
+            break;
+          case reason_field:
+            out.reason = static_cast<suppression_reason>(v & 15);
+            break;
+          case event_time_ms_field:
+            out.event_time_ms = s;
+            break;
+          case origin_field:
+            out.origin = static_cast<suppression_origin>(v & 3);
+            break;
+          case received_at_ms_field:
+            out.received_at_ms = s;
+            break;
+          default:
+            break;
         }
         break;
       }
@@ -77,7 +90,8 @@ bool read_fields(std::string_view bytes, record_fields& out) {
         if (end - p < 4) return false;
         p += 4;
         break;
-      default: return false;  // groups (3, 4) are not used by proto3; anything else is corrupt
+      default:
+        return false;  // groups (3, 4) are not used by proto3; anything else is corrupt
     }
   }
   return true;
@@ -93,7 +107,8 @@ void write_key(std::string& out, const record_fields& fields) {
       out.assign(fields.tenant);
       out += "/tenant/";
       return;
-    default: suppression::write_global_key(out, fields.tenant, fields.email_normalized);
+    default:
+      suppression::write_global_key(out, fields.tenant, fields.email_normalized);
   }
 }
 

@@ -68,19 +68,28 @@ rocksdb::Slice slice(std::string_view s) {
   return {s.data(), s.size()};
 }
 
-rocksdb::Options db_options() {
+rocksdb::Options db_options(const store_options& options) {
   rocksdb::Options db;
   db.create_if_missing = true;
   db.create_missing_column_families = true;
   db.IncreaseParallelism(2);
   db.max_open_files = 512;
+  // Writes skip the WAL (see apply()), so the records and the offsets column families
+  // must reach disk together: flushed apart, a crash could keep offsets whose records
+  // were lost, and those records would never be read again.
+  db.atomic_flush = true;
+  // RocksDB flushes unlogged writes at close unless told not to; a test that stands for a
+  // crash tells it not to.
+  db.avoid_flush_during_shutdown = !options.flush_at_close;
   return db;
 }
 
 rocksdb::ColumnFamilyOptions records_options(const store_options& options) {
   rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = options.write_buffer_bytes;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+
   // Whole-key bloom filters for point lookups, kept out of the block cache so that
   // they are never evicted; prefix filters (per tenant) for listings.
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -112,11 +121,13 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
       {"meta", rocksdb::ColumnFamilyOptions()}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  auto status = rocksdb::DB::Open(db_options(), options.dir.string(), descriptors, &handles, &raw);
+  auto status =
+      rocksdb::DB::Open(db_options(options), options.dir.string(), descriptors, &handles, &raw);
   if (!status.ok()) {
     return failure(errc::open_failed, options.dir.string() + ": " + status.ToString());
   }
-  std::unique_ptr<store> s(new store(std::unique_ptr<rocksdb::DB>(raw), handles, options.topic));
+  std::unique_ptr<store> s(
+      new store(std::unique_ptr<rocksdb::DB>(raw), handles, options.topic, options.flush_at_close));
 
   // A directory remembers which topic it replicates: offsets of another topic would
   // skip or repeat records silently.
@@ -136,20 +147,23 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
 }
 
 store::store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
-             std::string topic)
+             std::string topic, bool flush_at_close)
     : db_(std::move(db)),
       records_(families.at(0)),
       meta_(families.at(1)),
       families_(std::move(families)),
-      topic_(std::move(topic)) {}
+      topic_(std::move(topic)),
+      flush_at_close_(flush_at_close) {}
 
 store::~store() {
   // Writes skip the WAL (see apply()): flush them, so that a clean restart resumes here
   // instead of reading them again.
-  rocksdb::FlushOptions flush;
-  flush.wait = true;
-  if (auto status = db_->Flush(flush, families_); !status.ok()) {
-    spdlog::warn("index: flush at close: {}", status.ToString());
+  if (flush_at_close_) {
+    rocksdb::FlushOptions flush;
+    flush.wait = true;
+    if (auto status = db_->Flush(flush, families_); !status.ok()) {
+      spdlog::warn("index: flush at close: {}", status.ToString());
+    }
   }
   for (auto* family : families_) db_->DestroyColumnFamilyHandle(family);
   db_->Close();

@@ -50,7 +50,10 @@ struct store_options {
   std::filesystem::path dir;
   std::string topic;  // the changelog this directory replicates; checked at open
   std::uint64_t block_cache_bytes = 256ULL << 20;
-  std::uint64_t expected_keys = 10'000'000;  // the in-memory table's size at open
+  std::uint64_t expected_keys = 10'000'000;        // the in-memory table's size at open
+  std::uint64_t write_buffer_bytes = 64ULL << 20;  // RocksDB memtable size (tests make it small)
+  // false: close without flushing, losing what is only in memory, as a crash would (tests).
+  bool flush_at_close = true;
 };
 
 // One changelog record as consumed: its key and value exactly as in Kafka.
@@ -132,7 +135,7 @@ class store final : public suppression_lookup {
 
  private:
   store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
-        std::string topic);
+        std::string topic, bool flush_at_close);
   result<void> load_memory_state(std::uint64_t expected_keys);
   // Count changes of one write, merged into counts_ under one lock: the tenant strings
   // are views into records the caller holds until the merge.
@@ -153,6 +156,7 @@ class store final : public suppression_lookup {
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;
   std::string topic_;
+  bool flush_at_close_;
   std::unique_ptr<verdict_table> verdicts_;
 
   mutable std::shared_mutex suspended_mutex_;

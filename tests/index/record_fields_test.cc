@@ -70,7 +70,10 @@ TEST(RecordFields, SkipsUnknownFieldsOfEveryWireType) {
   // Field 100 as varint, 101 as 64-bit, 102 as bytes, 103 as 32-bit: a newer writer's.
   bytes += std::string("\xa0\x06\x7f", 3);
   bytes += std::string("\xa9\x06", 2) + std::string(8, 'x');
-  bytes += std::string("\xb2\x06\x03" "abc", 6);
+  bytes += std::string(
+      "\xb2\x06\x03"
+      "abc",
+      6);
   bytes += std::string("\xbd\x06", 2) + std::string(4, 'y');
   record_fields f;
   ASSERT_TRUE(read_fields(bytes, f));
@@ -88,7 +91,7 @@ TEST(RecordFields, RefusesTruncatedOrCorruptBytes) {
     suppression::record r;
     EXPECT_EQ(read_fields(truncated, f), r.ParseFromString(truncated)) << cut;
   }
-  EXPECT_FALSE(read_fields(std::string("\x0b", 1), f));  // wire type 3 (group start)
+  EXPECT_FALSE(read_fields(std::string("\x0b", 1), f));      // wire type 3 (group start)
   EXPECT_FALSE(read_fields(std::string("\x0a\xff", 2), f));  // length past the end
 }
 
