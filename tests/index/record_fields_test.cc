@@ -51,7 +51,9 @@ TEST(RecordFields, DefaultsForAbsentFieldsAndEveryScopesKey) {
   r.set_tenant("acme");
   r.set_email_normalized("a@x.com");
   record_fields f;
-  ASSERT_TRUE(read_fields(r.SerializeAsString(), f));
+  // The fields are views into the bytes: they must outlive f's use.
+  auto bytes = r.SerializeAsString();
+  ASSERT_TRUE(read_fields(bytes, f));
   EXPECT_EQ(f.scope, suppression_scope::global);
   EXPECT_FALSE(f.suppressed);
   EXPECT_EQ(f.event_time_ms, 0);
@@ -60,7 +62,8 @@ TEST(RecordFields, DefaultsForAbsentFieldsAndEveryScopesKey) {
   EXPECT_EQ(key, "acme/global/a@x.com");
   r.set_scope(mailhook::v1::SUPPRESSION_SCOPE_TENANT);
   r.clear_email_normalized();
-  ASSERT_TRUE(read_fields(r.SerializeAsString(), f));
+  bytes = r.SerializeAsString();
+  ASSERT_TRUE(read_fields(bytes, f));
   write_key(key, f);
   EXPECT_EQ(key, suppression::key_of(r));
 }
