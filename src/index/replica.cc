@@ -8,16 +8,7 @@
 #include "common/clock.h"
 
 namespace mailhook::index {
-namespace {
-
-struct partition_list_deleter {
-  void operator()(rd_kafka_topic_partition_list_t* list) const {
-    rd_kafka_topic_partition_list_destroy(list);
-  }
-};
-using partition_list = std::unique_ptr<rd_kafka_topic_partition_list_t, partition_list_deleter>;
-
-}  // namespace
+namespace {}  // namespace
 
 result<std::unique_ptr<replica>> replica::start(const config::daemon_config& config, store& target,
                                                 metrics::registry& registry) {
@@ -145,7 +136,7 @@ bool replica::assign_new_partitions() {
     set_error("topic " + topic_ + " does not exist yet");
     return false;
   }
-  partition_list additions(rd_kafka_topic_partition_list_new(0));
+  kafka::partition_list_ptr additions(rd_kafka_topic_partition_list_new(0));
   const auto& t = metadata->topics[0];
   for (int i = 0; i < t.partition_cnt; ++i) {
     std::int32_t partition = t.partitions[i].id;

@@ -34,11 +34,17 @@ enum class errc {
 struct handle_deleter {
   void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
 };
+struct partition_list_deleter {
+  void operator()(rd_kafka_topic_partition_list_t* list) const {
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+};
 struct conf_deleter {
   void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
 };
 using handle_ptr = std::unique_ptr<rd_kafka_t, handle_deleter>;
 using conf_ptr = std::unique_ptr<rd_kafka_conf_t, conf_deleter>;
+using partition_list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, partition_list_deleter>;
 
 using property_list = std::vector<std::pair<std::string, std::string>>;
 

@@ -30,12 +30,6 @@ failure take_error(rd_kafka_error_t* error, std::string_view what) {
   return kafka::kafka_failure(kafka::errc::produce_failed, code, message);
 }
 
-struct partition_list_deleter {
-  void operator()(rd_kafka_topic_partition_list_t* list) const {
-    rd_kafka_topic_partition_list_destroy(list);
-  }
-};
-
 // Events are protobuf unless their schema header says JSON (ingest.encoding = "json").
 bool decode_event(const rd_kafka_message_t* m, mailhook::v1::EmailEvent& event) {
   rd_kafka_headers_t* headers = nullptr;
@@ -168,8 +162,7 @@ result<void> policy_role::connect() {
   auto consumer = kafka::make_handle(RD_KAFKA_CONSUMER, std::move(*consumer_conf));
   if (!consumer) return consumer.error();
   rd_kafka_poll_set_consumer(consumer->get());
-  std::unique_ptr<rd_kafka_topic_partition_list_t, partition_list_deleter> topics(
-      rd_kafka_topic_partition_list_new(1));
+  kafka::partition_list_ptr topics(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(topics.get(), config_.topics.events.name.c_str(),
                                     RD_KAFKA_PARTITION_UA);
   if (auto err = rd_kafka_subscribe(consumer->get(), topics.get())) {
@@ -311,7 +304,7 @@ result<void> policy_role::run_one_batch() {
   }
   release();
 
-  std::unique_ptr<rd_kafka_topic_partition_list_t, partition_list_deleter> offsets(
+  kafka::partition_list_ptr offsets(
       rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));
   for (const auto& [partition, offset] : next_offsets) {
     rd_kafka_topic_partition_list_add(offsets.get(), config_.topics.events.name.c_str(), partition)
