@@ -139,7 +139,7 @@ struct policy_config {
 struct index_config {
   std::string dir = "/var/lib/mailhook/index";
   std::uint64_t block_cache = 256 * 1024 * 1024;  // RocksDB block cache, bytes
-  // Keys the in-memory verdict table is sized for at start (about 23 bytes each); it is
+  // Keys the in-memory verdict table is sized for at start (23 to 46 bytes each); it is
   // sized for what the replica holds when that is more, and doubles when it fills.
   int expected_keys = 1'000'000;
 
