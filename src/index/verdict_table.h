@@ -6,9 +6,9 @@
 // bootstrap). RocksDB keeps the full records for listing, export and details.
 //
 // Open addressing with linear probing over 16-byte slots, at most 70% full and a power of
-// two: 23 to 46 bytes per key, 268 MB for 10 million keys (index_bench). Two keys whose 64-bit hashes are
-// equal would share a verdict; with n keys the chance that any pair does is about
-// n^2 / 2^65 (3 in a million for 10 million keys), which we accept for the speed.
+// two: 23 to 46 bytes per key, 268 MB for 10 million keys (index_bench). Two keys whose 64-bit
+// hashes are equal would share a verdict; with n keys the chance that any pair does is
+// about n^2 / 2^65 (3 in a million for 10 million keys), which we accept for the speed.
 //
 // One writer (the replica's apply thread), any number of readers, no locks: a slot's
 // value is written before its key is published (release/acquire), and a value is one
