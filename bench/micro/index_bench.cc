@@ -6,7 +6,8 @@
 // (MAILHOOK_BENCH_INDEX_DIR, default $TMPDIR/mailhook-index-bench-<entries>) with
 // MAILHOOK_BENCH_INDEX_ENTRIES suppressed addresses (default 10,000,000) over 10 tenants.
 // Lookups are 99% addresses that are not suppressed and 1% that are, as on a real send
-// path. The latency benchmark times each lookup on its own and reports p50/p99/p999.
+// path. The latency benchmark times each lookup on its own and reports p50/p99/p999. The
+// sender's pre-delivery step (sender/delivery.h) is measured here too, on the same store.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "index/store.h"
+#include "sender/delivery.h"
 
 namespace mailhook::index {
 namespace {
@@ -218,6 +220,45 @@ BENCHMARK(BM_check_with_group);
 // Changelog records applied per second into a fresh store, records already serialized
 // (as they come from Kafka): what bounds a bootstrap once Kafka delivers faster. The
 // batches are built before the timed loop (40 of 10,000 records).
+// The sender's whole pre-delivery step for one request of 10 recipients, one of them
+// suppressed: validation, integration lookup, a check per recipient (with the group of
+// the request) and the result's bookkeeping. Items are recipients.
+void BM_plan_delivery_10_recipients(benchmark::State& state) {
+  auto& s = shared_store();
+  auto entries = entries_wanted();
+  config::integration_config integration;
+  integration.name = "main";
+  integration.tenant = tenant_of(0);
+  integration.from_email = "orders@example.com";
+  std::vector<mailhook::v1::SendRequest> requests(64);
+  for (std::uint64_t r = 0; r < requests.size(); ++r) {
+    auto& request = requests[r];
+    request.set_request_id("request-" + std::to_string(r));
+    request.set_tenant(tenant_of(0));
+    request.set_subject("Your receipt");
+    request.set_asm_group_id(3);
+    auto* content = request.add_content();
+    content->set_type("text/plain");
+    content->set_value("Thanks for your order.");
+    for (std::uint64_t i = 0; i < 10; ++i) {
+      // Tenant 0 holds every tenth suppressed address.
+      auto n = (r * 10 + i) * 10 % entries;
+      request.add_to()->set_email(i == 0 ? suppressed_address(n) : clean_address(n));
+    }
+  }
+  std::size_t next = 0;
+  std::size_t allowed = 0;
+  for (auto _ : state) {
+    auto plan = sender::plan_delivery(requests[next++ & 63], &integration, s);
+    allowed += plan.allowed.size();
+    benchmark::DoNotOptimize(plan);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 10);
+  state.counters["allowed_share"] =
+      static_cast<double>(allowed) / static_cast<double>(state.iterations() * 10);
+}
+BENCHMARK(BM_plan_delivery_10_recipients);
+
 void BM_apply_changelog(benchmark::State& state) {
   constexpr std::size_t batches = 40;
   const auto batch = static_cast<std::uint64_t>(state.range(0));

@@ -32,6 +32,9 @@ struct admin_url {
 // Refuses https:// with a message that says why (the admin port is plain HTTP).
 [[nodiscard]] result<admin_url> parse_admin_url(std::string_view text);
 
+// Percent-encoding of a query component: everything but RFC 3986's unreserved characters.
+[[nodiscard]] std::string url_encode(std::string_view text);
+
 struct admin_reply {
   int status = 0;
   std::string body;

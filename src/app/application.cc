@@ -81,11 +81,11 @@ result<void> application::build() {
   auto runs = [this](std::string_view role) {
     return std::find(config_.roles.begin(), config_.roles.end(), role) != config_.roles.end();
   };
-  if (runs("index") || runs("policy")) {
+  if (runs("index") || runs("policy") || runs("sender")) {
     if (auto started = start_index(); !started) return started.error();
   }
   for (const auto& role : config_.roles) {
-    if (role == "index" || role == "policy") {
+    if (role == "index" || role == "policy" || role == "sender") {
       continue;  // started above, with the store they share
     } else if (role == "ingest") {
       auto ingest = webhook::ingest_role::start(config_, *kafka_monitor_, registry_);
@@ -147,6 +147,12 @@ result<void> application::start_index() {
     if (!policy) return policy.error();
     policy_ = std::move(*policy);
     readiness_.add("policy", [this] { return policy_->not_ready(); });
+  }
+  if (std::find(config_.roles.begin(), config_.roles.end(), "sender") != config_.roles.end()) {
+    auto sender = sender::sender_role::start(config_, *index_store_, *index_replica_, registry_);
+    if (!sender) return sender.error();
+    sender_ = std::move(*sender);
+    readiness_.add("sender", [this] { return sender_->not_ready(); });
   }
   return {};
 }
@@ -256,7 +262,10 @@ void application::shutdown() {
   io_.stop();
   for (auto& t : io_threads_) t.join();
   io_threads_.clear();
-  // The policy first (its open transaction commits or aborts), then what it reads.
+  // The policy and the sender first (their batches in hand commit or abort), then what
+  // they read.
+  if (sender_) sender_->stop();
+  sender_.reset();
   policy_.reset();
   index_replica_.reset();
   changelog_writer_.reset();

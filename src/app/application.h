@@ -27,6 +27,7 @@
 #include "kafka/cluster_monitor.h"
 #include "metrics/registry.h"
 #include "policy/policy_role.h"
+#include "sender/sender_role.h"
 #include "webhook/ingest_role.h"
 
 namespace mailhook::app {
@@ -69,6 +70,7 @@ class application {
   std::unique_ptr<index::replica> index_replica_;
   std::unique_ptr<index::changelog_writer> changelog_writer_;
   std::unique_ptr<policy::policy_role> policy_;
+  std::unique_ptr<sender::sender_role> sender_;
   std::unique_ptr<suppression_api> suppression_api_;
 
   // Declared before the servers so that it is destroyed after them: the servers' sockets

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "app/application.h"
+#include "app/send_test_cli.h"
 #include "app/suppressions_cli.h"
 #include "app/version.h"
 #include "common/log.h"
@@ -46,6 +47,12 @@ result<void> check_roles(const std::vector<std::string>& roles) {
       return failure(std::make_error_code(std::errc::invalid_argument),
                      "--roles: unknown role '" + role + "' (roles: ingest, policy, index, sender)");
     }
+  }
+  bool runs_index = std::find(roles.begin(), roles.end(), "index") != roles.end();
+  if (!runs_index && std::find(roles.begin(), roles.end(), "sender") != roles.end()) {
+    return failure(std::make_error_code(std::errc::invalid_argument),
+                   "--roles: sender needs index in the same process (it checks the local "
+                   "replica before every delivery)");
   }
   return {};
 }
@@ -143,6 +150,7 @@ int run_cli(int argc, char** argv) {
 
   auto* version_cmd = cli.add_subcommand("version", "Print the version");
   if (auto code = suppressions_command(cli, argc, argv)) return *code;
+  if (auto code = send_test_command(cli, argc, argv)) return *code;
 
   try {
     cli.parse(argc, argv);

@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <limits>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "config/diagnostics.h"
 #include "config/env_overlay.h"
@@ -89,7 +91,8 @@ void read_topics(table_reader& t, topics_config& out) {
                                                              {"dlq", &out.dlq},
                                                              {"suppressions", &out.suppressions},
                                                              {"send_requests", &out.send_requests},
-                                                             {"send_results", &out.send_results}};
+                                                             {"send_results", &out.send_results},
+                                                             {"send_ledger", &out.send_ledger}};
   for (const auto& [key, spec] : topics) {
     t.section(key, [spec = spec](table_reader& s) { read_topic(s, *spec); });
   }
@@ -146,21 +149,26 @@ void read_ingest(table_reader& t, ingest_config& out) {
   t.read_text_map("producer", out.producer, reserved);
 }
 
-// A source name is a path segment of the webhook URL.
-bool is_source_name(std::string_view name) {
+// A source name is a path segment of the webhook URL; integration names follow the same
+// rule, so that every name in the file looks alike.
+bool is_section_name(std::string_view name) {
   return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
            c == '_' || c == '-';
   });
 }
 
-void read_source(table_reader& t, source_config& out) {
-  if (!t.read("tenant", out.tenant) || out.tenant.empty()) {
-    t.report(errc::bad_value, {"tenant"}, "every source names its tenant");
-  } else if (out.tenant.find('/') != std::string::npos) {
+void read_tenant(table_reader& t, std::string& out, std::string_view what) {
+  if (!t.read("tenant", out) || out.empty()) {
+    t.report(errc::bad_value, {"tenant"}, "every " + std::string(what) + " names its tenant");
+  } else if (out.find('/') != std::string::npos) {
     t.report(errc::bad_value, {"tenant"},
              "must not contain '/', which separates the parts of Kafka keys");
   }
+}
+
+void read_source(table_reader& t, source_config& out) {
+  read_tenant(t, out.tenant, "source");
   t.read("public_keys", out.public_keys);
   t.read_duration("replay_window", out.replay_window);
   t.read("bearer_tokens", out.bearer_tokens);
@@ -195,17 +203,24 @@ void read_source(table_reader& t, source_config& out) {
   }
 }
 
-void read_sources(table_reader& t, std::vector<source_config>& out) {
+// Reads each [WHAT.NAME] table below `t` with read_one, then sorts them by name.
+template <typename T, typename F>
+void read_named(table_reader& t, std::string_view what, std::vector<T>& out, F read_one) {
   for (std::string_view name : t.keys()) {
-    source_config source;
-    source.name = std::string(name);
-    if (!is_source_name(name)) {
-      t.report(errc::bad_value, {source.name}, "a source name is 1 to 128 of a-z A-Z 0-9 . _ -");
+    T item;
+    item.name = std::string(name);
+    if (!is_section_name(name)) {
+      t.report(errc::bad_value, {item.name},
+               std::string(what) + " name is 1 to 128 of a-z A-Z 0-9 . _ -");
     }
-    t.section(name, [&](table_reader& s) { read_source(s, source); });
-    out.push_back(std::move(source));
+    t.section(name, [&](table_reader& s) { read_one(s, item); });
+    out.push_back(std::move(item));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+}
+
+void read_sources(table_reader& t, std::vector<source_config>& out) {
+  read_named(t, "a source", out, read_source);
 }
 
 void check_roles(table_reader& t, const std::vector<std::string>& roles) {
@@ -224,6 +239,14 @@ void check_roles(table_reader& t, const std::vector<std::string>& roles) {
                roles.begin() + static_cast<std::ptrdiff_t>(i)) {
       t.report(errc::bad_value, {"roles"}, "role " + in_quotes(role) + " is listed twice");
     }
+  }
+  auto runs = [&](std::string_view role) {
+    return std::find(roles.begin(), roles.end(), role) != roles.end();
+  };
+  if (runs("sender") && !runs("index")) {
+    t.report(errc::bad_value, {"roles"},
+             "the sender role checks every recipient against the local index replica, so it "
+             "needs the index role too");
   }
 }
 
@@ -253,6 +276,202 @@ void read_index(table_reader& t, index_config& out) {
   t.read("max_apply_batch", out.max_apply_batch, 1, 1'000'000);
 }
 
+void read_sender(table_reader& t, sender_config& out) {
+  if (t.read("group_id", out.group_id) && out.group_id.empty()) {
+    t.report(errc::bad_value, {"group_id"}, "must not be empty");
+  }
+  t.read("transactional_id", out.transactional_id);
+  t.read("max_batch", out.max_batch, 1, 10'000);
+  t.read_duration("max_batch_wait", out.max_batch_wait, 1ms);
+  t.read("max_attempts", out.max_attempts, 1, 100);
+  t.read_duration("retry_backoff", out.retry_backoff, 1ms);
+  t.read_duration("max_retry_backoff", out.max_retry_backoff, 1ms);
+  // Also when only retry_backoff was raised past the default cap.
+  if (out.max_retry_backoff < out.retry_backoff) {
+    t.report(errc::bad_value, {"max_retry_backoff"},
+             "must be at least retry_backoff (" + std::to_string(out.retry_backoff.count()) +
+                 "ms), where the backoff starts");
+  }
+  t.read_duration("max_rate_limit_wait", out.max_rate_limit_wait, 1000ms);
+}
+
+// An address SendGrid takes as from or reply_to: LOCAL@DOMAIN, both parts non-empty, no
+// spaces or control characters, ASCII only (SendGrid refuses Unicode addresses there).
+// SendGrid checks the rest; this catches what is certainly wrong before the first send.
+void check_email(table_reader& t, std::string_view key, const std::string& email) {
+  auto at = email.find('@');
+  if (at == std::string::npos || at == 0 || at + 1 == email.size() ||
+      email.find('@', at + 1) != std::string::npos) {
+    t.report(errc::bad_value, {std::string(key)},
+             "expected an address like sender@example.com (one '@', text on both sides), got " +
+                 in_quotes(email));
+  } else if (std::any_of(email.begin(), email.end(),
+                         [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    t.report(errc::bad_value, {std::string(key)},
+             "must be ASCII: SendGrid refuses addresses with Unicode characters here, got " +
+                 in_quotes(email));
+  } else if (std::any_of(email.begin(), email.end(), [](char c) {
+               return static_cast<unsigned char>(c) <= ' ' || c == '\x7f';
+             })) {
+    t.report(errc::bad_value, {std::string(key)},
+             "must not contain spaces or control characters, got " + in_quotes(email));
+  }
+}
+
+// A portable environment variable name: letters, digits and '_', not starting with a digit.
+bool is_env_name(std::string_view name) {
+  auto first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  return !name.empty() && first(name.front()) && std::all_of(name.begin(), name.end(), [&](char c) {
+    return first(c) || (c >= '0' && c <= '9');
+  });
+}
+
+// http[s]://HOST[:PORT][/PATH]: HOST a name, an IPv4 address or a bracketed IPv6 address.
+// No user info, query or fragment: the sender appends /v3/... to it.
+bool is_api_url(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else {
+    return false;
+  }
+  std::size_t host_end = 0;
+  if (rest.starts_with('[')) {
+    host_end = rest.find(']');
+    if (host_end == std::string_view::npos || host_end == 1) return false;
+    bool ipv6 = std::all_of(rest.begin() + 1, rest.begin() + static_cast<std::ptrdiff_t>(host_end),
+                            [](char c) {
+                              return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                                     (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+                            });
+    if (!ipv6) return false;
+    ++host_end;
+  } else {
+    host_end = std::min(rest.find_first_of(":/"), rest.size());
+    std::string_view host = rest.substr(0, host_end);
+    bool name = !host.empty() && host.front() != '.' && host.front() != '-' &&
+                std::all_of(host.begin(), host.end(), [](char c) {
+                  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '.' || c == '-';
+                });
+    if (!name) return false;
+  }
+  rest.remove_prefix(host_end);
+  if (rest.starts_with(':')) {
+    std::size_t digits = std::min(rest.find('/'), rest.size()) - 1;
+    std::string_view port = rest.substr(1, digits);
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return false;
+    }
+    if (int number = std::stoi(std::string(port)); number == 0 || number > 65535) return false;
+    rest.remove_prefix(1 + digits);
+  }
+  if (rest.empty()) return true;
+  // A path: visible ASCII, no query or fragment.
+  return rest.front() == '/' && std::all_of(rest.begin(), rest.end(), [](char c) {
+           return c > ' ' && c < '\x7f' && c != '?' && c != '#';
+         });
+}
+
+void read_integration(table_reader& t, integration_config& out) {
+  read_tenant(t, out.tenant, "integration");
+  // The one key that must never be here: an API key in a file that is copied around, checked
+  // in and printed. Its value is not repeated in the message.
+  if (t.contains({"api_key"})) {
+    std::string ignored;
+    t.read("api_key", ignored);
+    t.report(errc::bad_value, {"api_key"},
+             "the API key is never written in the configuration: name a file holding it "
+             "(api_key_file) or an environment variable holding it (api_key_env)");
+  }
+  t.read("api_key_file", out.api_key_file);
+  if (t.read("api_key_env", out.api_key_env) && !out.api_key_env.empty() &&
+      !is_env_name(out.api_key_env)) {
+    // Not quoted back: a key pasted here by mistake would end up in the log.
+    t.report(errc::bad_value, {"api_key_env"},
+             "expected the name of the environment variable that holds the key (letters, digits "
+             "and '_', not starting with a digit); the value is not shown, as it may be the key "
+             "itself");
+  }
+  if (out.api_key_file.empty() && out.api_key_env.empty() && !t.contains({"api_key"})) {
+    t.report(errc::bad_value, {"api_key_file"},
+             "every integration needs api_key_file (a file whose first line is the SendGrid API "
+             "key) or api_key_env (an environment variable holding it); the key itself is never "
+             "written in the configuration");
+  } else if (!out.api_key_file.empty() && !out.api_key_env.empty()) {
+    t.report(errc::bad_value, {"api_key_env"},
+             "api_key_file and api_key_env are both set; an integration reads its key from one "
+             "of them");
+  }
+  if (!t.read("from_email", out.from_email) || out.from_email.empty()) {
+    t.report(errc::bad_value, {"from_email"},
+             "every integration names its From address, a verified sender of the account");
+  } else {
+    check_email(t, "from_email", out.from_email);
+  }
+  t.read("from_name", out.from_name);
+  if (t.read("reply_to_email", out.reply_to_email) && !out.reply_to_email.empty()) {
+    check_email(t, "reply_to_email", out.reply_to_email);
+  }
+  t.read("reply_to_name", out.reply_to_name);
+  t.read("default_asm_group", out.default_asm_group, 0, std::numeric_limits<int>::max());
+  if (t.read("api_url", out.api_url) && !is_api_url(out.api_url)) {
+    t.report(errc::bad_value, {"api_url"},
+             "expected https://HOST[:PORT][/PATH] (US accounts: https://api.sendgrid.com, EU "
+             "subusers: https://api.eu.sendgrid.com; http:// only for test servers), got " +
+                 in_quotes(out.api_url));
+  }
+  t.read("ca_file", out.ca_file);
+  t.read("rate_limit", out.rate_limit, 0);
+  t.read("concurrency", out.concurrency, 1, 256);
+  t.read_duration("timeout", out.timeout, 100ms);
+  t.read("is_default", out.is_default);
+}
+
+void read_integrations(table_reader& t, std::vector<integration_config>& out) {
+  read_named(t, "an integration", out, read_integration);
+  // Requests that name no integration go to their tenant's default, so a tenant with
+  // several needs exactly one; a lone integration is its tenant's default anyway.
+  std::map<std::string_view, std::vector<const integration_config*>> by_tenant;
+  for (const auto& integration : out) {
+    if (!integration.tenant.empty()) by_tenant[integration.tenant].push_back(&integration);
+  }
+  for (const auto& [tenant, integrations] : by_tenant) {
+    std::vector<const integration_config*> defaults;
+    std::string names;
+    for (const auto* integration : integrations) {
+      if (integration->is_default) defaults.push_back(integration);
+      names += (names.empty() ? "" : ", ") + in_quotes(integration->name);
+    }
+    if (defaults.size() > 1) {
+      for (std::size_t i = 1; i < defaults.size(); ++i) {
+        t.report(errc::bad_value, {defaults[i]->name, "is_default"},
+                 "tenant " + in_quotes(tenant) + " already has a default integration, " +
+                     in_quotes(defaults[0]->name) + "; a tenant has at most one");
+      }
+    } else if (defaults.empty() && integrations.size() > 1) {
+      t.report(errc::bad_value, {integrations.front()->name, "is_default"},
+               "tenant " + in_quotes(tenant) + " has several integrations (" + names +
+                   "): mark exactly one is_default = true, for requests that name none");
+    }
+  }
+}
+
+// The ledger record of a request goes to the request's own partition number, so that one
+// consumer owns both; the two topics must have as many partitions.
+void check_send_ledger(table_reader& t, const topics_config& topics) {
+  if (topics.send_ledger.partitions == topics.send_requests.partitions) return;
+  t.report(errc::bad_value, {"topics", "send_ledger", "partitions"},
+           "is " + std::to_string(topics.send_ledger.partitions) +
+               " but must equal topics.send_requests.partitions (" +
+               std::to_string(topics.send_requests.partitions) +
+               "): the ledger partition of a send request is the request's own partition "
+               "number");
+}
+
 void read_daemon(table_reader& t, daemon_config& out) {
   if (t.read("roles", out.roles)) check_roles(t, out.roles);
   t.section("log", [&](table_reader& s) { read_log(s, out.log); });
@@ -262,7 +481,10 @@ void read_daemon(table_reader& t, daemon_config& out) {
   t.section("ingest", [&](table_reader& s) { read_ingest(s, out.ingest); });
   t.section("policy", [&](table_reader& s) { read_policy(s, out.policy); });
   t.section("index", [&](table_reader& s) { read_index(s, out.index); });
+  t.section("sender", [&](table_reader& s) { read_sender(s, out.sender); });
   t.section("sources", [&](table_reader& s) { read_sources(s, out.sources); });
+  t.section("integrations", [&](table_reader& s) { read_integrations(s, out.integrations); });
+  check_send_ledger(t, out.topics);
 }
 
 }  // namespace

@@ -49,6 +49,10 @@ struct topics_config {
   topic_spec suppressions{"mailhook.suppressions", 12, 1, true};
   topic_spec send_requests{"mailhook.send.requests", 12, 1};
   topic_spec send_results{"mailhook.send.results", 12, 1};
+  // The sender's write-ahead log (docs/sending.md): as many partitions as send_requests,
+  // read only from the position committed with the request offsets, so a week is ample.
+  topic_spec send_ledger{"mailhook.send.ledger", 12, 1, false,
+                         std::chrono::milliseconds(7LL * 24 * 3600 * 1000)};
 
   bool operator==(const topics_config&) const = default;
 };
@@ -149,6 +153,50 @@ struct index_config {
   bool operator==(const index_config&) const = default;
 };
 
+// [integrations.NAME]: one SendGrid account a tenant sends through (docs/sending.md).
+struct integration_config {
+  std::string name;
+  std::string tenant;
+  // Where the API key is read from at start: a file (its first line) or an environment
+  // variable; exactly one. The key itself is never part of the configuration.
+  std::string api_key_file;
+  std::string api_key_env;
+  std::string from_email;  // a verified sender of the account
+  std::string from_name;
+  std::string reply_to_email;  // empty: no reply_to
+  std::string reply_to_name;
+  int default_asm_group = 0;  // unsubscribe group for requests that name none; 0 = none
+  // https://api.sendgrid.com (US) or https://api.eu.sendgrid.com (EU subusers); http:// only
+  // for test servers.
+  std::string api_url = "https://api.sendgrid.com";
+  std::string ca_file;    // PEM bundle trusted instead of the system's; empty = system
+  double rate_limit = 0;  // API calls per second at most; 0 = no limit of our own
+  int concurrency = 4;    // API calls in flight at most
+  std::chrono::milliseconds timeout{30'000};  // per API call: connect, send, answer
+  bool is_default = false;  // the tenant's integration for requests that name none
+
+  bool operator==(const integration_config&) const = default;
+};
+
+// [sender]: the role that delivers send requests (docs/sending.md).
+struct sender_config {
+  std::string group_id = "mailhook-sender";  // consumer group on send_requests
+  // Kafka transactional.id of the results producer; stable per instance. Empty:
+  // "mailhook-sender-<hostname>".
+  std::string transactional_id;
+  int max_batch = 200;  // requests per transaction, at most
+  std::chrono::milliseconds max_batch_wait{50};
+  // API calls per request at most (429, 5xx and timeouts are retried), with jittered
+  // exponential backoff from retry_backoff up to max_retry_backoff.
+  int max_attempts = 5;
+  std::chrono::milliseconds retry_backoff{500};
+  std::chrono::milliseconds max_retry_backoff{30'000};
+  // A 429 waits until X-RateLimit-Reset, but never longer than this per wait.
+  std::chrono::milliseconds max_rate_limit_wait{60'000};
+
+  bool operator==(const sender_config&) const = default;
+};
+
 inline constexpr std::string_view all_roles[] = {"ingest", "policy", "index", "sender"};
 
 struct daemon_config {
@@ -161,8 +209,10 @@ struct daemon_config {
   ingest_config ingest;
   policy_config policy;
   index_config index;
+  sender_config sender;
 
-  std::vector<source_config> sources;  // sorted by name
+  std::vector<source_config> sources;            // sorted by name
+  std::vector<integration_config> integrations;  // sorted by name
 
   bool operator==(const daemon_config&) const = default;
 };

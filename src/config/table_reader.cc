@@ -2,6 +2,8 @@
 #include "config/table_reader.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <limits>
 
 namespace mailhook::config {
@@ -41,6 +43,13 @@ std::string trimmed(std::string_view text) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   return std::string(text);
+}
+
+// Shortest text that reads back as `value` in most cases: 0.5, 10, 1e+06, inf.
+std::string number_text(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
 }
 
 std::string one_of_list(std::span<const std::string_view> names) {
@@ -138,6 +147,29 @@ bool table_reader::read(std::string_view key, int& out, std::int64_t min, std::i
     return false;
   }
   out = static_cast<int>(value);
+  return true;
+}
+
+bool table_reader::read(std::string_view key, double& out, double min, double max) {
+  const toml::node* node = take(key);
+  if (node == nullptr) return false;
+  double value = 0;
+  if (const auto* number = node->as_floating_point()) {
+    value = number->get();
+  } else if (const auto* integer = node->as_integer()) {
+    value = static_cast<double>(integer->get());
+  } else {
+    wrong_type(key, *node, "a number");
+    return false;
+  }
+  if (!std::isfinite(value) || value < min || value > max) {
+    std::string range = std::isfinite(max) ? "from " + number_text(min) + " to " + number_text(max)
+                                           : "a finite number of at least " + number_text(min);
+    context_.report(errc::bad_value, child(key), node,
+                    "must be " + range + ", got " + number_text(value));
+    return false;
+  }
+  out = value;
   return true;
 }
 

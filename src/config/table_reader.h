@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <span>
@@ -51,6 +52,9 @@ class table_reader {
   bool read(std::string_view key, std::string& out);
   bool read(std::string_view key, bool& out);
   bool read(std::string_view key, int& out, std::int64_t min, std::int64_t max);
+  // A finite number from min to max; an integer is taken too (10 means 10.0).
+  bool read(std::string_view key, double& out, double min,
+            double max = std::numeric_limits<double>::infinity());
   // An array of strings; from the environment also a comma-separated string.
   bool read(std::string_view key, std::vector<std::string>& out);
   bool read(std::string_view key, listen_address& out);

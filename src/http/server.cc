@@ -13,6 +13,7 @@
 #include <mutex>
 #include <type_traits>
 #include <unordered_set>
+#include <vector>
 
 namespace mailhook::http {
 
@@ -378,11 +379,19 @@ void server::stop_accepting() {
 }
 
 void server::close_idle_connections() {
-  std::lock_guard lock(state_->connections_mutex);
-  for (auto* c : state_->connections) {
-    // A connection in its destructor is still listed but can no longer be locked.
-    if (auto alive = c->weak_from_this().lock()) alive->close_if_idle();
+  // Owning references are taken under the lock and used and dropped after it: the last
+  // reference to a connection may be one of these, and its destructor takes the lock to
+  // unlist itself.
+  std::vector<std::shared_ptr<detail::connection>> alive;
+  {
+    std::lock_guard lock(state_->connections_mutex);
+    alive.reserve(state_->connections.size());
+    for (auto* c : state_->connections) {
+      // A connection in its destructor is still listed but can no longer be locked.
+      if (auto locked = c->weak_from_this().lock()) alive.push_back(std::move(locked));
+    }
   }
+  for (const auto& connection : alive) connection->close_if_idle();
 }
 
 }  // namespace mailhook::http

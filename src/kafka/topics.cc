@@ -125,8 +125,8 @@ result<void> check_compacted(rd_kafka_t* handle, const config::topic_spec& spec,
 }  // namespace
 
 std::vector<config::topic_spec> all_topics(const config::topics_config& topics) {
-  return {topics.events, topics.dlq, topics.suppressions, topics.send_requests,
-          topics.send_results};
+  return {topics.events,        topics.dlq,          topics.suppressions,
+          topics.send_requests, topics.send_results, topics.send_ledger};
 }
 
 result<void> ensure_topics(rd_kafka_t* handle, const std::vector<config::topic_spec>& topics,

@@ -2,33 +2,19 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
 #include <map>
 #include <vector>
 
 #include "common/clock.h"
+#include "kafka/transactions.h"
 
 namespace mailhook::policy {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int transaction_timeout_ms = 30'000;
-
-std::string default_transactional_id() {
-  char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0) return "mailhook-policy";
-  return std::string("mailhook-policy-") + host;
-}
-
-// Takes ownership of a librdkafka error and turns it into a failure.
-failure take_error(rd_kafka_error_t* error, std::string_view what) {
-  std::string message = std::string(what) + ": " + rd_kafka_error_string(error);
-  auto code = rd_kafka_error_code(error);
-  rd_kafka_error_destroy(error);
-  return kafka::kafka_failure(kafka::errc::produce_failed, code, message);
-}
+constexpr std::chrono::milliseconds transaction_timeout{30'000};
 
 // Events are protobuf unless their schema header says JSON (ingest.encoding = "json").
 bool decode_event(const rd_kafka_message_t* m, mailhook::v1::EmailEvent& event) {
@@ -53,28 +39,6 @@ bool decode_event(const rd_kafka_message_t* m, mailhook::v1::EmailEvent& event) 
 
 }  // namespace
 
-// Enqueues one change into the open transaction; librdkafka copies the bytes. Waits while
-// the local queue is full.
-rd_kafka_resp_err_t policy_role::produce_copy(std::string_view key, std::string_view value) {
-  rd_kafka_vu_t fields[4];
-  fields[0].vtype = RD_KAFKA_VTYPE_RKT;
-  fields[0].u.rkt = changelog_;
-  fields[1].vtype = RD_KAFKA_VTYPE_KEY;
-  fields[1].u.mem = {const_cast<char*>(key.data()), key.size()};
-  fields[2].vtype = RD_KAFKA_VTYPE_VALUE;
-  fields[2].u.mem = {const_cast<char*>(value.data()), value.size()};
-  fields[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-  fields[3].u.i = RD_KAFKA_MSG_F_COPY;
-  for (;;) {
-    rd_kafka_error_t* error = rd_kafka_produceva(producer_.get(), fields, 4);
-    if (error == nullptr) return RD_KAFKA_RESP_ERR_NO_ERROR;
-    auto err = rd_kafka_error_code(error);
-    rd_kafka_error_destroy(error);
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return err;
-    rd_kafka_poll(producer_.get(), 10);
-  }
-}
-
 result<std::unique_ptr<policy_role>> policy_role::start(const config::daemon_config& config,
                                                         const index::store& state,
                                                         const index::replica& follower,
@@ -87,7 +51,7 @@ result<std::unique_ptr<policy_role>> policy_role::start(const config::daemon_con
 policy_role::policy_role(const config::daemon_config& config, const index::store& state,
                          const index::replica& follower, metrics::registry& registry)
     : config_(config),
-      transactional_id_(config.policy.transactional_id.empty() ? default_transactional_id()
+      transactional_id_(config.policy.transactional_id.empty() ? kafka::host_identity("policy")
                                                                : config.policy.transactional_id),
       state_(state),
       follower_(follower),
@@ -134,40 +98,12 @@ void policy_role::set_state(std::string why_not) {
 }
 
 result<void> policy_role::connect() {
-  auto producer_conf = kafka::make_conf(
-      config_.kafka, {{"transactional.id", transactional_id_},
-                      {"enable.idempotence", "true"},
-                      {"acks", "all"},
-                      {"transaction.timeout.ms", std::to_string(transaction_timeout_ms)},
-                      {"linger.ms", "5"},
-                      {"compression.codec", "lz4"}});
-  if (!producer_conf) return producer_conf.error();
-  auto producer = kafka::make_handle(RD_KAFKA_PRODUCER, std::move(*producer_conf));
+  auto producer =
+      kafka::make_transactional_producer(config_.kafka, transactional_id_, transaction_timeout);
   if (!producer) return producer.error();
-  // Fences any earlier instance with the same transactional.id and aborts what it left
-  // open: after a crash, nothing of its last batch is visible.
-  if (auto* error = rd_kafka_init_transactions(producer->get(), transaction_timeout_ms)) {
-    return take_error(error, "init transactions as " + transactional_id_);
-  }
-
-  // Static membership: an instance restarted with the same identity takes its partitions
-  // back at once instead of waiting for the session of its previous life to time out.
-  auto consumer_conf = kafka::make_conf(config_.kafka, {{"group.id", config_.policy.group_id},
-                                                        {"group.instance.id", transactional_id_},
-                                                        {"enable.auto.commit", "false"},
-                                                        {"enable.auto.offset.store", "false"},
-                                                        {"auto.offset.reset", "earliest"},
-                                                        {"isolation.level", "read_committed"}});
-  if (!consumer_conf) return consumer_conf.error();
-  auto consumer = kafka::make_handle(RD_KAFKA_CONSUMER, std::move(*consumer_conf));
+  auto consumer = kafka::make_transactional_consumer(config_.kafka, config_.policy.group_id,
+                                                     transactional_id_, config_.topics.events.name);
   if (!consumer) return consumer.error();
-  rd_kafka_poll_set_consumer(consumer->get());
-  kafka::partition_list_ptr topics(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(topics.get(), config_.topics.events.name.c_str(),
-                                    RD_KAFKA_PARTITION_UA);
-  if (auto err = rd_kafka_subscribe(consumer->get(), topics.get())) {
-    return kafka::kafka_failure(kafka::errc::consume_failed, err, "subscribe");
-  }
   producer_ = std::move(*producer);
   consumer_ = std::move(*consumer);
   changelog_ =
@@ -253,7 +189,7 @@ result<void> policy_role::run_one_batch() {
 
   if (auto* error = rd_kafka_begin_transaction(producer_.get())) {
     release();
-    return take_error(error, "begin transaction");
+    return kafka::take_error(error, "begin transaction");
   }
   std::map<std::int32_t, std::int64_t> next_offsets;
   std::map<std::string, std::size_t> outcomes;
@@ -290,12 +226,11 @@ result<void> policy_role::run_one_batch() {
       continue;
     }
     std::string value = decision.change->SerializeAsString();
-    auto err = produce_copy(key, value);
+    auto err = kafka::produce_copy(producer_.get(), changelog_, RD_KAFKA_PARTITION_UA, key, value);
 
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       release();
-      if (auto* abort_error = rd_kafka_abort_transaction(producer_.get(), transaction_timeout_ms))
-        rd_kafka_error_destroy(abort_error);
+      kafka::abort_transaction(producer_.get(), transaction_timeout);
       return kafka::kafka_failure(kafka::errc::produce_failed, err, "produce a change");
     }
     ++outcomes["changed"];
@@ -310,17 +245,10 @@ result<void> policy_role::run_one_batch() {
     rd_kafka_topic_partition_list_add(offsets.get(), config_.topics.events.name.c_str(), partition)
         ->offset = offset;
   }
-  auto* group = rd_kafka_consumer_group_metadata(consumer_.get());
-  auto* error = rd_kafka_send_offsets_to_transaction(producer_.get(), offsets.get(), group,
-                                                     transaction_timeout_ms);
-  rd_kafka_consumer_group_metadata_destroy(group);
-  if (error == nullptr)
-    error = rd_kafka_commit_transaction(producer_.get(), transaction_timeout_ms);
-  if (error != nullptr) {
-    auto failed = take_error(error, "commit transaction");
-    if (auto* abort_error = rd_kafka_abort_transaction(producer_.get(), transaction_timeout_ms))
-      rd_kafka_error_destroy(abort_error);
-    return failed;
+  if (auto committed = kafka::commit_transaction(producer_.get(), consumer_.get(), offsets.get(),
+                                                 transaction_timeout);
+      !committed) {
+    return committed;
   }
 
   transactions_.with({"committed"}).inc();

@@ -50,7 +50,6 @@ class policy_role {
   void disconnect();
   // One transaction: consume up to max_batch events, produce their changes, commit.
   result<void> run_one_batch();
-  rd_kafka_resp_err_t produce_copy(std::string_view key, std::string_view value);
 
   [[nodiscard]] std::optional<suppression::record> current_state(const std::string& key) const;
   void forget_applied_changes();

@@ -1,5 +1,6 @@
 // Keeps deploy/config/mailhook.example.toml, the configuration reference by example, in step
-// with the code: it must load cleanly and hold exactly the defaults.
+// with the code: it must load cleanly and hold exactly the defaults. The local configuration
+// that scripts/run uses must load too.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -10,16 +11,37 @@
 namespace mailhook::config {
 namespace {
 
-TEST(example_config, loads_and_equals_the_defaults) {
+std::filesystem::path deploy_config(const char* name) {
   // CTest sets MAILHOOK_SOURCE_DIR; a direct run falls back to where this was built from.
   const char* source_dir = std::getenv("MAILHOOK_SOURCE_DIR");
   if (source_dir == nullptr) source_dir = MAILHOOK_BUILD_SOURCE_DIR;
-  auto file = std::filesystem::path(source_dir) / "deploy/config/mailhook.example.toml";
-  auto loaded = load_file(file, environment{});
+  return std::filesystem::path(source_dir) / "deploy/config" / name;
+}
+
+TEST(example_config, loads_and_equals_the_defaults) {
+  auto loaded = load_file(deploy_config("mailhook.example.toml"), environment{});
   ASSERT_TRUE(loaded) << loaded.error().message;
   // A named object: g++ 12 at -O3 warns (wrongly) about a temporary of this size.
   const daemon_config defaults;
   EXPECT_EQ(*loaded, defaults);
+}
+
+// scripts/run starts mailhook with this file; the sender sends the local tenant's mail
+// through one integration whose key scripts/run's caller exports.
+TEST(local_config, loads_with_its_integration) {
+  auto loaded = load_file(deploy_config("mailhook.local.toml"), environment{});
+  ASSERT_TRUE(loaded) << loaded.error().message;
+  ASSERT_EQ(loaded->sources.size(), 1u);
+  ASSERT_EQ(loaded->integrations.size(), 1u);
+  const integration_config& local = loaded->integrations[0];
+  EXPECT_EQ(local.name, "local");
+  EXPECT_EQ(local.tenant, loaded->sources[0].tenant);
+  EXPECT_EQ(local.api_key_env, "SENDGRID_API_KEY");
+  EXPECT_EQ(local.api_key_file, "");
+  EXPECT_EQ(local.from_email, "sender@example.com");
+  EXPECT_EQ(local.reply_to_email, "replies@example.com");
+  EXPECT_EQ(loaded->sender.transactional_id, "mailhook-sender-local");
+  EXPECT_EQ(loaded->topics.send_ledger.partitions, loaded->topics.send_requests.partitions);
 }
 
 }  // namespace

@@ -88,6 +88,12 @@ name = "res"
 partitions = 24
 replication_factor = 2
 retention = "1h30m"
+
+[topics.send_ledger]
+name = "ledger"
+partitions = 24
+replication_factor = 2
+retention = "2d"
 )");
   ASSERT_TRUE(loaded) << error_of(loaded);
   const daemon_config& c = *loaded;
@@ -109,6 +115,7 @@ retention = "1h30m"
   EXPECT_EQ(c.topics.suppressions, (topic_spec{"supp", 32, 3, true, 0ms}));
   EXPECT_EQ(c.topics.send_requests, (topic_spec{"req", 24, 2, false, 0ms}));
   EXPECT_EQ(c.topics.send_results, (topic_spec{"res", 24, 2, false, 90min}));
+  EXPECT_EQ(c.topics.send_ledger, (topic_spec{"ledger", 24, 2, false, 48h}));
 }
 
 TEST(load_config, names_key_and_line_of_a_typo) {

@@ -23,7 +23,7 @@ TEST(daemon_admin, readyz_turns_ready_once_kafka_answers_and_topics_exist) {
   ASSERT_TRUE(d.wait_for_readyz(200, 60s)) << d.admin_get("/readyz").body << "\n" << d.output();
   auto r = d.admin_get("/readyz");
   EXPECT_EQ(r.body, R"({"ready":true,"checks":{"kafka":"ok","topics":"ok","index":"ok",)"
-                    R"("policy":"ok","ingest":"ok"}})");
+                    R"("policy":"ok","sender":"ok","ingest":"ok"}})");
 }
 
 TEST(daemon_admin, readyz_lists_only_the_roles_that_run) {

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "support/daemon.h"
+#include "support/eventually.h"
 #include "support/kafka_reader.h"
 
 namespace mailhook::testing {
@@ -44,16 +45,6 @@ double metric(const daemon& d, const std::string& sample) {
   auto at = text.find("\n" + sample + " ");
   if (at == std::string::npos) return -1;
   return std::stod(text.substr(at + sample.size() + 2));
-}
-
-// Polls `check` until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& check, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (check()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return check();
 }
 
 // Topics, state directory and policy identity of one test, shared by every daemon the

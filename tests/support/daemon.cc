@@ -65,8 +65,8 @@ daemon::daemon(const std::string& kafka_bootstrap, const std::string& extra_toml
                                          {"MAILHOOK_KAFKA__BOOTSTRAP_SERVERS", kafka_bootstrap},
                                          {"MAILHOOK_KAFKA__HEALTH_INTERVAL", "200ms"},
                                          {"MAILHOOK_KAFKA__HEALTH_TIMEOUT", "1s"}};
-  // Each daemon gets its own index directory and its own policy identity, so that tests
-  // running side by side on the shared broker never fence or rebalance each other. A test
+  // Each daemon gets its own index directory and its own policy and sender identities, so that
+  // tests running side by side on the shared broker never fence or rebalance each other. A test
   // that restarts "the same" daemon says these in extra_toml (the environment would win
   // over the file, so they are only set here when the file does not).
   if (extra_toml.find("[index]") == std::string::npos) {
@@ -76,6 +76,11 @@ daemon::daemon(const std::string& kafka_bootstrap, const std::string& extra_toml
     auto identity = "test-policy-" + dir_.path().filename().string();
     env["MAILHOOK_POLICY__GROUP_ID"] = identity;
     env["MAILHOOK_POLICY__TRANSACTIONAL_ID"] = identity;
+  }
+  if (extra_toml.find("[sender]") == std::string::npos) {
+    auto identity = "test-sender-" + dir_.path().filename().string();
+    env["MAILHOOK_SENDER__GROUP_ID"] = identity;
+    env["MAILHOOK_SENDER__TRANSACTIONAL_ID"] = identity;
   }
   process_ = std::make_unique<process>(argv, env);
 

@@ -45,7 +45,15 @@ http_reply http_client::request(http::verb method, const std::string& target,
   req.body() = body;
   if (method != http::verb::get || !body.empty()) req.prepare_payload();
   stream_.expires_after(std::chrono::seconds(60));
-  http::write(stream_, req);
+  // A server may answer before the body is read (413 at the header) and close: the write
+  // then fails with a broken pipe or a reset, but the answer is there to read, as curl
+  // reads it.
+  beast::error_code write_error;
+  http::write(stream_, req, write_error);
+  if (write_error && write_error != boost::asio::error::broken_pipe &&
+      write_error != boost::asio::error::connection_reset) {
+    throw beast::system_error(write_error);
+  }
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);

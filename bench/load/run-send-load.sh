@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One load run of the sender on this machine: a fresh Kafka broker, then mailhook_send_load
+# with this script's arguments (it adds --kafka). mailhook_send_load starts the Mail Send
+# simulator and `mailhook serve --roles index,sender` itself. The broker is stopped and
+# deleted on exit, also after a failure or Ctrl-C.
+#
+#   bench/load/run-send-load.sh --requests 20000 --api-latency 0
+#   bench/load/run-send-load.sh --requests 6000 --rate 200 --api-latency 100 --concurrency 32
+#
+# Needs the Release build with its tests (cmake --preset release && cmake --build --preset
+# release) and the broker's jars (scripts/setup). MAILHOOK_BUILD_DIR: the build tree
+# (default build/release).
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib/common.sh"
+cd "$MAILHOOK_ROOT"
+
+build_dir=${MAILHOOK_BUILD_DIR:-build/release}
+load=$build_dir/bench/mailhook_send_load
+[ -x "$load" ] || die "$load is missing: cmake --preset release && cmake --build --preset release"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mailhook-send-load.XXXXXX")
+broker_started=
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$broker_started" ]; then MAILHOOK_KAFKA_DIR=$work/kafka scripts/kafka stop >/dev/null || true; fi
+  rm -rf "$work"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores," \
+     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+
+mkdir -p "$work/kafka"
+say "starting a fresh Kafka broker..."
+broker_started=1
+bootstrap=$(MAILHOOK_KAFKA_DIR=$work/kafka scripts/kafka start | tail -n 1)
+MAILHOOK_SOURCE_DIR=$MAILHOOK_ROOT "$load" --kafka "$bootstrap" "$@"

@@ -1,0 +1,194 @@
+#include "app/send_test_cli.h"
+
+#include <simdjson.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <random>
+
+#include "app/admin_client.h"
+#include "config/daemon_config.h"
+#include "sender/delivery.h"
+#include "sender/mail_send.h"
+
+namespace mailhook::app {
+namespace {
+
+constexpr int exit_sent = 0;
+constexpr int exit_not_sent = 1;
+constexpr int exit_usage = 2;
+constexpr int exit_suppressed = 3;
+
+struct options {
+  std::string config_file;
+  std::string integration;
+  std::string to;
+  std::string admin;
+  std::string subject = "mailhook test email";
+  bool skip_check = false;
+  int exit_code = exit_usage;
+};
+
+// The address already checked by the daemon: every lookup here says allowed.
+class already_checked final : public suppression_lookup {
+ public:
+  verdict check(std::string_view, std::string_view, std::optional<std::int64_t>) const override {
+    return {};
+  }
+  verdict describe(std::string_view, std::string_view, std::optional<std::int64_t>) const override {
+    return {};
+  }
+};
+
+std::string_view text_of(simdjson::dom::element e, const char* key) {
+  std::string_view value;
+  return e[key].get(value) == simdjson::SUCCESS ? value : std::string_view();
+}
+
+// The daemon's verdict as one line ("" when allowed), or a failure when it cannot be had.
+result<std::string> suppression_of(const config::daemon_config& cfg, const options& o,
+                                   const config::integration_config& integration) {
+  auto url = o.admin.empty()
+                 ? result<admin_url>(admin_url{
+                       cfg.admin.listen.host == "0.0.0.0" ? "127.0.0.1" : cfg.admin.listen.host,
+                       cfg.admin.listen.port})
+                 : parse_admin_url(o.admin);
+  if (!url) return url.error();
+  admin_client client(*url, std::chrono::seconds(10));
+  std::string target = "/v1/suppressions/check?tenant=" + url_encode(integration.tenant) +
+                       "&email=" + url_encode(o.to);
+  if (integration.default_asm_group > 0) {
+    target += "&group=" + std::to_string(integration.default_asm_group);
+  }
+  auto reply = client.request(boost::beast::http::verb::get, target);
+  if (!reply) return reply.error();
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  bool allowed = false;
+  if (reply->status != 200 || parser.parse(reply->body).get(doc) != simdjson::SUCCESS ||
+      doc["allowed"].get(allowed) != simdjson::SUCCESS) {
+    return failure(std::make_error_code(std::errc::protocol_error),
+                   url->to_string() + target + " answered " + std::to_string(reply->status) + ": " +
+                       reply->body.substr(0, 200));
+  }
+  if (allowed) return std::string();
+  simdjson::dom::element s = doc["suppression"];
+  std::string why = std::string(text_of(s, "reason")) + " (" + std::string(text_of(s, "scope"));
+  std::int64_t group = 0;
+  if (s["group"].get(group) == simdjson::SUCCESS) why += ":" + std::to_string(group);
+  why += ")";
+  if (auto detail = text_of(s, "detail"); !detail.empty()) why += ": " + std::string(detail);
+  return why;
+}
+
+int run(const options& o) {
+  auto cfg = config::load_file(o.config_file, config::process_environment());
+  if (!cfg) {
+    std::fprintf(stderr, "%s\n", cfg.error().describe().c_str());
+    return exit_usage;
+  }
+  const config::integration_config* integration = nullptr;
+  for (const auto& candidate : cfg->integrations) {
+    if (candidate.name == o.integration) integration = &candidate;
+  }
+  if (integration == nullptr) {
+    std::string names;
+    for (const auto& candidate : cfg->integrations) names += " " + candidate.name;
+    std::fprintf(stderr, "no integration \"%s\" in %s (configured:%s)\n", o.integration.c_str(),
+                 o.config_file.c_str(), names.empty() ? " none" : names.c_str());
+    return exit_usage;
+  }
+  auto key = sender::load_api_key(*integration);
+  if (!key) {
+    std::fprintf(stderr, "%s\n", key.error().describe().c_str());
+    return exit_usage;
+  }
+
+  if (!o.skip_check) {
+    auto suppressed = suppression_of(*cfg, o, *integration);
+    if (!suppressed) {
+      std::fprintf(stderr,
+                   "cannot check suppressions (is the daemon running? --admin URL, or "
+                   "--skip-check): %s\n",
+                   suppressed.error().describe().c_str());
+      return exit_not_sent;
+    }
+    if (!suppressed->empty()) {
+      std::printf("not sent: %s is suppressed for tenant %s: %s\n", o.to.c_str(),
+                  integration->tenant.c_str(), suppressed->c_str());
+      return exit_suppressed;
+    }
+  }
+
+  mailhook::v1::SendRequest request;
+  std::random_device random;
+  request.set_request_id("send-test-" + std::to_string(random()) + std::to_string(random()));
+  request.set_tenant(integration->tenant);
+  request.set_integration(integration->name);
+  request.add_to()->set_email(o.to);
+  request.set_subject(o.subject);
+  auto* text = request.add_content();
+  text->set_type("text/plain");
+  text->set_value("This is a test email from mailhook, sent through the integration \"" +
+                  integration->name + "\" of tenant \"" + integration->tenant +
+                  "\". If it arrived, the API key, the From address and the Reply-To "
+                  "address work.");
+  already_checked allowed;
+  auto plan = sender::plan_delivery(request, integration, allowed);
+  if (plan.final) {
+    std::printf("not sent: %s\n", plan.result.detail().c_str());
+    return exit_not_sent;
+  }
+  auto client = sender::mail_send_client::create(*integration, std::move(*key));
+  if (!client) {
+    std::fprintf(stderr, "%s\n", client.error().describe().c_str());
+    return exit_usage;
+  }
+  config::sender_config one_call;
+  one_call.max_attempts = 1;  // a test says what happened; it does not insist
+  sender::rate_limiter unlimited(0);
+  std::atomic<bool> never{false};
+  auto result =
+      sender::deliver(std::move(plan), request, *integration, one_call, **client, unlimited, never);
+  bool sent = result.status() == mailhook::v1::SEND_STATUS_SENT;
+  std::printf("%s: %s (integration %s, from %s%s%s, to %s)\n", sent ? "sent" : "not sent",
+              result.detail().c_str(), integration->name.c_str(), integration->from_email.c_str(),
+              integration->reply_to_email.empty() ? "" : ", reply-to ",
+              integration->reply_to_email.c_str(), o.to.c_str());
+  return sent ? exit_sent : exit_not_sent;
+}
+
+}  // namespace
+
+std::optional<int> send_test_command(CLI::App& cli, int argc, char** argv) {
+  auto state = std::make_shared<options>();
+  auto* cmd = cli.add_subcommand(
+      "send-test", "Send a test email through an integration and say plainly what happened");
+  cmd->add_option("-c,--config", state->config_file, "Configuration file (TOML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--integration", state->integration, "Integration name ([integrations.NAME])")
+      ->required();
+  cmd->add_option("--to", state->to, "Recipient address")->required();
+  cmd->add_option("--subject", state->subject, "Subject (default: mailhook test email)");
+  cmd->add_option("--admin", state->admin,
+                  "Admin API of the running daemon, for the suppression check "
+                  "(default: admin.listen of the configuration)");
+  cmd->add_flag("--skip-check", state->skip_check,
+                "Send without asking the daemon whether the address is suppressed");
+  cmd->footer(
+      "Exit status: 0 sent, 1 not sent (refused, unreachable), 2 usage or configuration "
+      "error, 3 the address is suppressed.");
+  cmd->callback([state] { state->exit_code = run(*state); });
+  if (argc < 2 || std::string_view(argv[1]) != "send-test") return std::nullopt;
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cli.exit(e) == 0 ? 0 : exit_usage;
+  }
+  std::fflush(stdout);
+  return state->exit_code;
+}
+
+}  // namespace mailhook::app

@@ -1,0 +1,304 @@
+// The sender's decisions apart from Kafka: which recipients a plan keeps, which
+// integration a request goes through, how answers turn into retries and results, and
+// the ledger position carried in commit metadata.
+#include "sender/delivery.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <set>
+
+#include "sender/ledger.h"
+
+namespace mailhook::sender {
+namespace {
+
+using namespace std::chrono_literals;
+
+suppression_info info(suppression_scope scope, std::int64_t group, suppression_reason reason) {
+  suppression_info i;
+  i.scope = scope;
+  i.asm_group_id = group;
+  i.reason = reason;
+  return i;
+}
+
+// Suppressions by "tenant/address" (global) or "tenant/address/group".
+class map_lookup final : public suppression_lookup {
+ public:
+  std::map<std::string, suppression_info> entries;
+  std::set<std::string> suspended;
+
+  verdict check(std::string_view tenant, std::string_view address,
+                std::optional<std::int64_t> group) const override {
+    if (suspended.contains(std::string(tenant))) {
+      return {info(suppression_scope::tenant, 0, suppression_reason::account_suspended)};
+    }
+    std::string key = std::string(tenant) + "/" + std::string(address);
+    if (auto found = entries.find(key); found != entries.end()) return {found->second};
+    if (group) {
+      if (auto found = entries.find(key + "/" + std::to_string(*group)); found != entries.end())
+        return {found->second};
+    }
+    return {};
+  }
+  verdict describe(std::string_view tenant, std::string_view address,
+                   std::optional<std::int64_t> group) const override {
+    return check(tenant, address, group);
+  }
+};
+
+// Answers with the statuses it was given, in order; counts the calls.
+class scripted_client final : public mail_send_client {
+ public:
+  explicit scripted_client(std::deque<api_answer> answers) : answers_(std::move(answers)) {}
+  api_answer send(const std::string& body) override {
+    bodies.push_back(body);
+    auto answer = answers_.front();
+    if (answers_.size() > 1) answers_.pop_front();
+    return answer;
+  }
+  std::vector<std::string> bodies;
+
+ private:
+  std::deque<api_answer> answers_;
+};
+
+api_answer status(int code) {
+  api_answer a;
+  a.status = code;
+  if (code == 202) a.message_id = "msg-1";
+  if (code >= 400) a.errors.emplace_back().set_message("refused " + std::to_string(code));
+  return a;
+}
+
+config::integration_config integration(std::string name = "main", std::string tenant = "acme") {
+  config::integration_config i;
+  i.name = std::move(name);
+  i.tenant = std::move(tenant);
+  i.api_key_env = "X";
+  i.from_email = "sender@example.com";
+  return i;
+}
+
+mailhook::v1::SendRequest request(std::vector<std::string> to) {
+  mailhook::v1::SendRequest r;
+  r.set_request_id("r1");
+  r.set_tenant("acme");
+  for (auto& email : to) r.add_to()->set_email(email);
+  r.set_subject("Hello");
+  auto* c = r.add_content();
+  c->set_type("text/plain");
+  c->set_value("Hi");
+  return r;
+}
+
+config::sender_config fast_retries() {
+  config::sender_config s;
+  s.retry_backoff = 1ms;
+  s.max_retry_backoff = 2ms;
+  s.max_rate_limit_wait = 1000ms;
+  return s;
+}
+
+TEST(plan_delivery, skips_suppressed_and_invalid_recipients_and_keeps_the_rest) {
+  map_lookup index;
+  index.entries["acme/gone@example.com"] =
+      info(suppression_scope::global, 0, suppression_reason::bounce);
+  auto i = integration();
+  auto plan =
+      plan_delivery(request({"ann@example.com", "gone@example.com", "not-an-address"}), &i, index);
+  EXPECT_FALSE(plan.final);
+  ASSERT_EQ(plan.allowed.size(), 1u);
+  EXPECT_EQ(plan.allowed[0].email(), "ann@example.com");
+  EXPECT_EQ(plan.result.recipients(1).status(), mailhook::v1::RECIPIENT_STATUS_SUPPRESSED);
+  EXPECT_EQ(plan.result.recipients(1).suppression_reason(), "bounce");
+  EXPECT_EQ(plan.result.recipients(1).suppression_scope(), "global");
+  EXPECT_EQ(plan.result.recipients(2).status(), mailhook::v1::RECIPIENT_STATUS_INVALID);
+  EXPECT_EQ(plan.result.integration(), "main");
+}
+
+TEST(plan_delivery, every_recipient_suppressed_is_a_final_skip_without_a_call) {
+  map_lookup index;
+  index.entries["acme/gone@example.com"] =
+      info(suppression_scope::global, 0, suppression_reason::spam_report);
+  auto i = integration();
+  auto plan = plan_delivery(request({"gone@example.com"}), &i, index);
+  EXPECT_TRUE(plan.final);
+  EXPECT_TRUE(plan.allowed.empty());
+  EXPECT_EQ(plan.result.status(), mailhook::v1::SEND_STATUS_SKIPPED);
+  EXPECT_EQ(plan.result.detail(), "suppressed: spam_report (global)");
+}
+
+TEST(plan_delivery, a_suspended_tenant_sends_nothing) {
+  map_lookup index;
+  index.suspended.insert("acme");
+  auto i = integration();
+  auto plan = plan_delivery(request({"ann@example.com", "bob@example.com"}), &i, index);
+  EXPECT_TRUE(plan.final);
+  EXPECT_EQ(plan.result.status(), mailhook::v1::SEND_STATUS_SKIPPED);
+  EXPECT_EQ(plan.result.recipients(0).suppression_scope(), "tenant");
+  EXPECT_EQ(plan.result.recipients(1).suppression_reason(), "account_suspended");
+}
+
+TEST(plan_delivery, group_suppressions_apply_with_the_request_group_or_the_default) {
+  map_lookup index;
+  index.entries["acme/ann@example.com/7"] =
+      info(suppression_scope::group, 7, suppression_reason::group_unsubscribe);
+  auto i = integration();
+  EXPECT_FALSE(plan_delivery(request({"ann@example.com"}), &i, index).final);
+  i.default_asm_group = 7;
+  auto plan = plan_delivery(request({"ann@example.com"}), &i, index);
+  EXPECT_TRUE(plan.final);
+  EXPECT_EQ(plan.result.recipients(0).suppression_scope(), "group:7");
+  i.default_asm_group = 0;
+  auto r = request({"ann@example.com"});
+  r.set_asm_group_id(7);
+  EXPECT_TRUE(plan_delivery(r, &i, index).final);
+}
+
+TEST(plan_delivery, an_unusable_request_or_no_integration_fails_at_once) {
+  map_lookup index;
+  auto i = integration();
+  auto no_subject = request({"ann@example.com"});
+  no_subject.clear_subject();
+  auto plan = plan_delivery(no_subject, &i, index);
+  EXPECT_TRUE(plan.final);
+  EXPECT_EQ(plan.result.status(), mailhook::v1::SEND_STATUS_FAILED);
+  EXPECT_TRUE(plan.result.detail().starts_with("invalid request: ")) << plan.result.detail();
+
+  plan = plan_delivery(request({"ann@example.com"}), nullptr, index);
+  EXPECT_EQ(plan.result.status(), mailhook::v1::SEND_STATUS_FAILED);
+  EXPECT_NE(plan.result.detail().find("no integration"), std::string::npos);
+  EXPECT_EQ(plan.result.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_FAILED);
+}
+
+TEST(find_integration, named_then_default_then_the_only_one) {
+  std::vector<config::integration_config> all{integration("a"), integration("b"),
+                                              integration("c", "other")};
+  auto r = request({"ann@example.com"});
+  EXPECT_EQ(find_integration(all, r), nullptr);  // two for acme, none default
+  all[1].is_default = true;
+  EXPECT_EQ(find_integration(all, r)->name, "b");
+  r.set_integration("a");
+  EXPECT_EQ(find_integration(all, r)->name, "a");
+  r.set_integration("c");  // another tenant's
+  EXPECT_EQ(find_integration(all, r), nullptr);
+  r.clear_integration();
+  r.set_tenant("other");
+  EXPECT_EQ(find_integration(all, r)->name, "c");
+}
+
+TEST(deliver, a_429_waits_for_the_reset_and_a_500_backs_off_then_sent) {
+  map_lookup index;
+  auto i = integration();
+  auto r = request({"ann@example.com"});
+  auto limited = status(429);
+  limited.rate_limit_reset = 0;  // in the past: the shortest wait
+  scripted_client client({limited, status(500), status(202)});
+  rate_limiter limiter(0);
+  std::atomic<bool> stopping{false};
+  std::vector<call_report> reports;
+  auto result = deliver(plan_delivery(r, &i, index), r, i, fast_retries(), client, limiter,
+                        stopping, [&](const call_report& report) { reports.push_back(report); });
+  EXPECT_EQ(result.status(), mailhook::v1::SEND_STATUS_SENT);
+  EXPECT_EQ(result.attempts(), 3);
+  EXPECT_EQ(result.message_id(), "msg-1");
+  EXPECT_EQ(result.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_SENT);
+  ASSERT_EQ(reports.size(), 3u);
+  EXPECT_TRUE(reports[0].rate_limit_wait);
+  EXPECT_EQ(reports[0].waited, 100ms);  // the floor of a 429 wait
+  EXPECT_FALSE(reports[1].rate_limit_wait);
+  EXPECT_GT(reports[1].waited.count(), 0);
+  EXPECT_EQ(client.bodies.size(), 3u);
+  EXPECT_EQ(client.bodies[0], client.bodies[2]);  // the same email each time
+}
+
+TEST(deliver, a_refusal_is_final_after_one_call_with_sendgrids_errors) {
+  map_lookup index;
+  auto i = integration();
+  auto r = request({"ann@example.com"});
+  scripted_client client({status(400)});
+  rate_limiter limiter(0);
+  std::atomic<bool> stopping{false};
+  auto result =
+      deliver(plan_delivery(r, &i, index), r, i, fast_retries(), client, limiter, stopping);
+  EXPECT_EQ(result.status(), mailhook::v1::SEND_STATUS_FAILED);
+  EXPECT_EQ(result.attempts(), 1);
+  EXPECT_EQ(result.http_status(), 400);
+  ASSERT_EQ(result.errors_size(), 1);
+  EXPECT_EQ(result.errors(0).message(), "refused 400");
+  EXPECT_EQ(result.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_FAILED);
+}
+
+TEST(deliver, gives_up_after_max_attempts_of_server_errors_or_silence) {
+  map_lookup index;
+  auto i = integration();
+  auto r = request({"ann@example.com"});
+  api_answer silence;
+  silence.transport_error = "connect: refused";
+  scripted_client client({status(503), silence});
+  rate_limiter limiter(0);
+  std::atomic<bool> stopping{false};
+  auto settings = fast_retries();
+  settings.max_attempts = 4;
+  auto result = deliver(plan_delivery(r, &i, index), r, i, settings, client, limiter, stopping);
+  EXPECT_EQ(result.status(), mailhook::v1::SEND_STATUS_FAILED);
+  EXPECT_EQ(result.attempts(), 4);
+  EXPECT_EQ(client.bodies.size(), 4u);
+  EXPECT_TRUE(result.detail().starts_with("gave up after 4 attempts: ")) << result.detail();
+}
+
+TEST(deliver, only_the_allowed_recipients_are_in_the_call) {
+  map_lookup index;
+  index.entries["acme/gone@example.com"] =
+      info(suppression_scope::global, 0, suppression_reason::bounce);
+  auto i = integration();
+  auto r = request({"gone@example.com", "ann@example.com"});
+  scripted_client client({status(202)});
+  rate_limiter limiter(0);
+  std::atomic<bool> stopping{false};
+  auto result =
+      deliver(plan_delivery(r, &i, index), r, i, fast_retries(), client, limiter, stopping);
+  ASSERT_EQ(client.bodies.size(), 1u);
+  EXPECT_EQ(client.bodies[0].find("gone@example.com"), std::string::npos);
+  EXPECT_NE(client.bodies[0].find("ann@example.com"), std::string::npos);
+  EXPECT_EQ(result.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_SUPPRESSED);
+  EXPECT_EQ(result.recipients(1).status(), mailhook::v1::RECIPIENT_STATUS_SENT);
+}
+
+TEST(rate_limiter, holds_calls_to_the_rate_after_a_burst) {
+  rate_limiter limiter(100);  // burst of 100, then one per 10 ms
+  std::atomic<bool> stopping{false};
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 110; ++i) ASSERT_TRUE(limiter.acquire(stopping));
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 90ms);  // ten past the burst at 10 ms each
+}
+
+TEST(rate_limiter, a_pause_holds_every_call_and_stopping_ends_the_wait) {
+  rate_limiter limiter(0);
+  std::atomic<bool> stopping{false};
+  limiter.pause_until(std::chrono::steady_clock::now() + 60ms);
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(limiter.acquire(stopping));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 55ms);
+  limiter.pause_until(std::chrono::steady_clock::now() + 60s);
+  stopping.store(true);
+  EXPECT_FALSE(limiter.acquire(stopping));
+}
+
+TEST(ledger_metadata, round_trips_and_refuses_anything_else) {
+  EXPECT_EQ(ledger_metadata(1234), "ledger:1234");
+  EXPECT_EQ(parse_ledger_metadata("ledger:1234"), 1234);
+  EXPECT_EQ(parse_ledger_metadata("ledger:0"), 0);
+  EXPECT_EQ(parse_ledger_metadata(""), std::nullopt);
+  EXPECT_EQ(parse_ledger_metadata("ledger:"), std::nullopt);
+  EXPECT_EQ(parse_ledger_metadata("ledger:-1"), std::nullopt);
+  EXPECT_EQ(parse_ledger_metadata("ledger:12x"), std::nullopt);
+  EXPECT_EQ(parse_ledger_metadata("offset:12"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace mailhook::sender

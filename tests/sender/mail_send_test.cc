@@ -1,0 +1,1181 @@
+// The Mail Send client: the body, the request checks, the API key and the meaning of
+// answers as pure functions; the client against the Mail Send simulator (a real HTTP
+// server on a loopback port, plain and TLS) and against a bare TCP peer where the wire
+// matters (connections closed under a request). Also the webhook signer the sender's
+// end-to-end tests use, against mailhook's own verifier.
+#include "sender/mail_send.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "support/mail_send_simulator.h"
+#include "support/temp_dir.h"
+#include "support/webhook_signer.h"
+#include "webhook/signature.h"
+
+namespace mailhook::sender {
+namespace {
+
+using namespace std::chrono_literals;
+using mailhook::testing::mail_send_call;
+using mailhook::testing::mail_send_simulator;
+using mailhook::testing::mail_send_simulator_options;
+namespace dom = simdjson::dom;
+
+constexpr const char* test_key = "SG.test-key";
+
+v1::Recipient recipient(const std::string& email, const std::string& name = "") {
+  v1::Recipient r;
+  r.set_email(email);
+  r.set_name(name);
+  return r;
+}
+
+std::vector<v1::Recipient> recipients_of(const v1::SendRequest& request) {
+  return {request.to().begin(), request.to().end()};
+}
+
+v1::SendRequest content_request() {
+  v1::SendRequest r;
+  r.set_request_id("r-1");
+  r.set_tenant("acme");
+  *r.add_to() = recipient("ann@example.com", "Ann");
+  r.set_subject("Hi");
+  auto* html = r.add_content();
+  html->set_type("text/html");
+  html->set_value("<p>Hi</p>");
+  auto* plain = r.add_content();
+  plain->set_type("text/plain");
+  plain->set_value("Hi");
+  r.add_categories("welcome");
+  (*r.mutable_custom_args())["user"] = "42";
+  return r;
+}
+
+v1::SendRequest template_request() {
+  v1::SendRequest r;
+  r.set_request_id("r-2");
+  r.set_tenant("acme");
+  *r.add_to() = recipient("ann@example.com");
+  *r.add_to() = recipient("bob@example.com", "Bob");
+  r.set_template_id("d-0123456789abcdef");
+  r.set_dynamic_template_data_json("{ \"name\" : \"Ann\",\n \"n\": [1, 2.50] }");
+  return r;
+}
+
+config::integration_config integration_for(const std::string& api_url = "https://x.test") {
+  config::integration_config i;
+  i.name = "acme-main";
+  i.tenant = "acme";
+  i.from_email = "news@acme.test";
+  i.from_name = "Acme";
+  i.reply_to_email = "help@acme.test";
+  i.default_asm_group = 7;
+  i.api_url = api_url;
+  i.timeout = 10s;
+  return i;
+}
+
+dom::element parse(dom::parser& parser, const std::string& json) {
+  dom::element doc;
+  EXPECT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
+  return doc;
+}
+
+bool has_key(dom::element object, std::string_view key) {
+  dom::element ignored;
+  return object[key].get(ignored) == simdjson::SUCCESS;
+}
+
+std::string text(simdjson::simdjson_result<dom::element> value) {
+  std::string_view s;
+  if (value.get_string().get(s) != simdjson::SUCCESS) return "<not a string>";
+  return std::string(s);
+}
+
+// ---- mail_send_body ----
+
+TEST(mail_send_body, lays_out_a_content_request_as_sendgrid_documents_it) {
+  const auto request = content_request();
+  EXPECT_EQ(
+      mail_send_body(request, recipients_of(request), integration_for()),
+      R"({"personalizations":[{"to":[{"email":"ann@example.com","name":"Ann"}]}],)"
+      R"("from":{"email":"news@acme.test","name":"Acme"},)"
+      R"("reply_to":{"email":"help@acme.test"},"subject":"Hi",)"
+      R"("content":[{"type":"text/plain","value":"Hi"},{"type":"text/html","value":"<p>Hi</p>"}],)"
+      R"("asm":{"group_id":7},"categories":["welcome"],)"
+      R"("custom_args":{"user":"42","mailhook_request_id":"r-1","mailhook_tenant":"acme"}})");
+}
+
+TEST(mail_send_body, gives_each_recipient_a_personalization_with_the_template_data) {
+  const auto request = template_request();
+  const std::string body = mail_send_body(request, recipients_of(request), integration_for());
+  dom::parser parser;
+  const dom::element doc = parse(parser, body);
+  dom::array personalizations;
+  ASSERT_EQ(doc["personalizations"].get_array().get(personalizations), simdjson::SUCCESS);
+  ASSERT_EQ(personalizations.size(), 2u);
+  EXPECT_EQ(text(personalizations.at(0)["to"].at(0)["email"]), "ann@example.com");
+  EXPECT_FALSE(has_key(personalizations.at(0)["to"].at(0), "name"));
+  EXPECT_EQ(text(personalizations.at(1)["to"].at(0)["email"]), "bob@example.com");
+  EXPECT_EQ(text(personalizations.at(1)["to"].at(0)["name"]), "Bob");
+  for (dom::element p : personalizations) {
+    EXPECT_EQ(text(p["dynamic_template_data"]["name"]), "Ann");
+  }
+  // The template data is carried compact, with its tokens as written (2.50 stays 2.50).
+  const std::string data = R"("dynamic_template_data":{"name":"Ann","n":[1,2.50]})";
+  ASSERT_NE(body.find(data), std::string::npos) << body;
+  EXPECT_NE(body.find(data, body.find(data) + 1), std::string::npos) << body;
+  EXPECT_EQ(text(doc["template_id"]), "d-0123456789abcdef");
+  EXPECT_FALSE(has_key(doc, "subject"));
+  EXPECT_FALSE(has_key(doc, "content"));
+  EXPECT_FALSE(has_key(doc, "categories"));
+}
+
+TEST(mail_send_body, sends_only_the_recipients_it_is_given) {
+  const auto request = template_request();
+  const std::string body = mail_send_body(request, {request.to(1)}, integration_for());
+  dom::parser parser;
+  const dom::element doc = parse(parser, body);
+  dom::array personalizations;
+  ASSERT_EQ(doc["personalizations"].get_array().get(personalizations), simdjson::SUCCESS);
+  ASSERT_EQ(personalizations.size(), 1u);
+  EXPECT_EQ(text(personalizations.at(0)["to"].at(0)["email"]), "bob@example.com");
+}
+
+TEST(mail_send_body, escapes_quotes_backslashes_line_breaks_and_control_characters) {
+  auto request = content_request();
+  const std::string subject =
+      "He said \"hi\"\r\nC:\\path\ttab \x01 caf\xC3\xA9 \xE2\x9C\x93 \xF0\x9F\x98\x80";
+  request.set_subject(subject);
+  *request.mutable_to(0) = recipient("ann@example.com", "O\"Brien, Ann");
+  auto integration = integration_for();
+  integration.from_name = "Acme \"News\"";
+  const std::string body = mail_send_body(request, recipients_of(request), integration);
+
+  EXPECT_NE(body.find(R"(He said \"hi\"\r\nC:\\path\ttab \u0001 café ✓ 😀)"), std::string::npos)
+      << body;
+  dom::parser parser;
+  const dom::element doc = parse(parser, body);
+  EXPECT_EQ(text(doc["subject"]), subject);
+  EXPECT_EQ(text(doc["from"]["name"]), "Acme \"News\"");
+  EXPECT_EQ(text(doc["personalizations"].at(0)["to"].at(0)["name"]), "O\"Brien, Ann");
+}
+
+TEST(mail_send_body, the_request_asm_group_wins_over_the_integration_default) {
+  auto request = content_request();
+  auto integration = integration_for();
+  dom::parser parser;
+
+  request.set_asm_group_id(42);
+  std::string body = mail_send_body(request, recipients_of(request), integration);
+  EXPECT_EQ(simdjson::minify(parse(parser, body)["asm"]), R"({"group_id":42})");
+
+  request.set_asm_group_id(0);
+  body = mail_send_body(request, recipients_of(request), integration);
+  EXPECT_EQ(simdjson::minify(parse(parser, body)["asm"]), R"({"group_id":7})");
+
+  integration.default_asm_group = 0;
+  body = mail_send_body(request, recipients_of(request), integration);
+  EXPECT_FALSE(has_key(parse(parser, body), "asm")) << body;
+}
+
+TEST(mail_send_body, has_no_reply_to_when_the_integration_sets_none) {
+  auto request = content_request();
+  auto integration = integration_for();
+  integration.reply_to_email.clear();
+  integration.reply_to_name = "ignored without an email";
+  integration.from_name.clear();
+  const std::string body = mail_send_body(request, recipients_of(request), integration);
+  dom::parser parser;
+  const dom::element doc = parse(parser, body);
+  EXPECT_FALSE(has_key(doc, "reply_to")) << body;
+  EXPECT_FALSE(has_key(doc, "reply_to_list")) << body;
+  EXPECT_EQ(simdjson::minify(doc["from"]), R"({"email":"news@acme.test"})");
+}
+
+TEST(mail_send_body, reply_to_carries_its_name) {
+  auto request = content_request();
+  auto integration = integration_for();
+  integration.reply_to_name = "Help desk";
+  const std::string body = mail_send_body(request, recipients_of(request), integration);
+  dom::parser parser;
+  EXPECT_EQ(simdjson::minify(parse(parser, body)["reply_to"]),
+            R"({"email":"help@acme.test","name":"Help desk"})");
+}
+
+TEST(mail_send_body, adds_request_id_and_tenant_to_the_custom_args) {
+  auto request = content_request();
+  (*request.mutable_custom_args())["campaign"] = "spring \"sale\"";
+  const std::string body = mail_send_body(request, recipients_of(request), integration_for());
+  dom::parser parser;
+  const dom::element args = parse(parser, body)["custom_args"];
+  EXPECT_EQ(text(args["user"]), "42");
+  EXPECT_EQ(text(args["campaign"]), "spring \"sale\"");
+  EXPECT_EQ(text(args["mailhook_request_id"]), "r-1");
+  EXPECT_EQ(text(args["mailhook_tenant"]), "acme");
+}
+
+TEST(mail_send_body, puts_text_plain_first_then_text_html_then_the_rest) {
+  v1::SendRequest request = content_request();
+  request.clear_content();
+  for (const char* type : {"text/calendar", "text/html", "TEXT/PLAIN; charset=utf-8"}) {
+    auto* c = request.add_content();
+    c->set_type(type);
+    c->set_value(std::string("v ") + type);
+  }
+  const std::string body = mail_send_body(request, recipients_of(request), integration_for());
+  dom::parser parser;
+  dom::array content;
+  ASSERT_EQ(parse(parser, body)["content"].get_array().get(content), simdjson::SUCCESS);
+  ASSERT_EQ(content.size(), 3u);
+  EXPECT_EQ(text(content.at(0)["type"]), "TEXT/PLAIN; charset=utf-8");
+  EXPECT_EQ(text(content.at(1)["type"]), "text/html");
+  EXPECT_EQ(text(content.at(2)["type"]), "text/calendar");
+}
+
+// ---- invalid_request ----
+
+TEST(invalid_request, accepts_a_complete_content_request) {
+  EXPECT_EQ(invalid_request(content_request()), std::nullopt);
+}
+
+TEST(invalid_request, accepts_a_template_request_without_subject_or_content) {
+  EXPECT_EQ(invalid_request(template_request()), std::nullopt);
+}
+
+// The reason for `request`, or "" when it is accepted.
+std::string reason(const v1::SendRequest& request) {
+  return invalid_request(request).value_or("");
+}
+
+TEST(invalid_request, requires_request_id_and_tenant) {
+  auto r = content_request();
+  r.clear_request_id();
+  EXPECT_EQ(reason(r), "request_id is missing");
+  r = content_request();
+  r.set_tenant(" ");
+  EXPECT_EQ(reason(r), "tenant is missing");
+}
+
+TEST(invalid_request, requires_a_recipient_with_an_email) {
+  auto r = content_request();
+  r.clear_to();
+  EXPECT_EQ(reason(r), "no recipient in to");
+  r = content_request();
+  *r.add_to() = recipient("", "Nobody");
+  EXPECT_EQ(reason(r), "to[1] has no email");
+}
+
+TEST(invalid_request, allows_at_most_1000_recipients) {
+  auto r = content_request();
+  r.clear_to();
+  for (int i = 0; i < 1000; ++i) *r.add_to() = recipient("u" + std::to_string(i) + "@x.test");
+  EXPECT_EQ(reason(r), "");
+  *r.add_to() = recipient("one-more@x.test");
+  EXPECT_EQ(reason(r), "1001 recipients in to, more than Mail Send's 1000");
+}
+
+TEST(invalid_request, requires_a_subject_unless_a_template_is_named) {
+  auto r = content_request();
+  r.clear_subject();
+  EXPECT_EQ(reason(r), "subject is missing (required without template_id)");
+  r.set_template_id("d-1");
+  EXPECT_EQ(reason(r), "");
+}
+
+TEST(invalid_request, requires_content_unless_a_template_is_named) {
+  auto r = content_request();
+  r.clear_content();
+  EXPECT_EQ(reason(r), "content is missing (required without template_id)");
+  r.set_template_id("d-1");
+  EXPECT_EQ(reason(r), "");
+}
+
+TEST(invalid_request, requires_type_and_value_of_each_content) {
+  auto r = content_request();
+  r.mutable_content(1)->clear_type();
+  EXPECT_EQ(reason(r), "content[1] has no type");
+  r = content_request();
+  r.mutable_content(0)->clear_value();
+  EXPECT_EQ(reason(r), "content[0] has no value");
+}
+
+TEST(invalid_request, requires_dynamic_template_data_to_be_a_json_object) {
+  auto r = template_request();
+  r.set_dynamic_template_data_json("[1,2]");
+  EXPECT_EQ(reason(r), "dynamic_template_data_json is not a JSON object");
+  r.set_dynamic_template_data_json("{\"a\":");
+  EXPECT_EQ(reason(r).rfind("dynamic_template_data_json is not valid JSON", 0), 0u) << reason(r);
+  r.set_dynamic_template_data_json("{\"a\":1} trailing");
+  EXPECT_NE(reason(r), "");
+  r.set_dynamic_template_data_json("{}");
+  EXPECT_EQ(reason(r), "");
+}
+
+TEST(invalid_request, allows_ten_categories_of_255_bytes_at_most) {
+  auto r = content_request();
+  r.clear_categories();
+  for (int i = 0; i < 10; ++i) r.add_categories("c" + std::to_string(i));
+  EXPECT_EQ(reason(r), "");
+  r.add_categories("c10");
+  EXPECT_EQ(reason(r), "11 categories, more than Mail Send's 10");
+
+  r.clear_categories();
+  r.add_categories(std::string(255, 'a'));
+  EXPECT_EQ(reason(r), "");
+  r.add_categories(std::string(256, 'b'));
+  EXPECT_EQ(reason(r), "categories[1] is 256 bytes, more than Mail Send's 255");
+  r.clear_categories();
+  r.add_categories("");
+  EXPECT_EQ(reason(r), "categories[0] is empty");
+}
+
+TEST(invalid_request, keeps_custom_args_with_mailhooks_own_under_10000_bytes) {
+  auto r = content_request();
+  r.clear_custom_args();
+  // Mailhook adds "mailhook_request_id" + "r-1" + "mailhook_tenant" + "acme": 41 bytes.
+  const std::size_t own = 19 + 3 + 15 + 4;
+  (*r.mutable_custom_args())["k"] = std::string(max_custom_args_bytes - own - 2, 'v');
+  EXPECT_EQ(reason(r), "");
+  (*r.mutable_custom_args())["k"] += "v";
+  EXPECT_EQ(reason(r),
+            "custom_args are 10000 bytes with mailhook's own, Mail Send allows less than 10000");
+}
+
+TEST(invalid_request, refuses_custom_args_that_would_overwrite_mailhooks_own) {
+  auto r = content_request();
+  (*r.mutable_custom_args())["mailhook_tenant"] = "someone-else";
+  EXPECT_EQ(reason(r), "custom_args key 'mailhook_tenant' is reserved for mailhook");
+}
+
+TEST(invalid_request, refuses_text_that_is_not_utf8_and_negative_groups) {
+  auto r = content_request();
+  r.set_subject("caf\xE9");
+  EXPECT_EQ(reason(r), "subject is not valid UTF-8");
+  r = content_request();
+  r.mutable_to(0)->set_name("\xC3");
+  EXPECT_EQ(reason(r), "to[0] is not valid UTF-8");
+  r = content_request();
+  (*r.mutable_custom_args())["k"] = "\xFF";
+  EXPECT_EQ(reason(r), "custom_args are not valid UTF-8");
+  r = content_request();
+  r.set_asm_group_id(-1);
+  EXPECT_EQ(reason(r), "asm_group_id is negative");
+}
+
+// ---- load_api_key ----
+
+class load_api_key_test : public ::testing::Test {
+ protected:
+  void TearDown() override { ::unsetenv(env_name); }
+
+  static constexpr const char* env_name = "MAILHOOK_TEST_SENDGRID_KEY";
+  testing::temp_dir dir_;
+};
+
+TEST_F(load_api_key_test, reads_the_first_line_of_the_file_trimmed) {
+  auto integration = integration_for();
+  integration.api_key_file = dir_.write("key", "  SG.file-key\t\r\nsecond line\n").string();
+  auto key = load_api_key(integration);
+  ASSERT_TRUE(key) << key.error().describe();
+  EXPECT_EQ(*key, "SG.file-key");
+}
+
+TEST_F(load_api_key_test, reads_a_file_without_a_final_newline) {
+  auto integration = integration_for();
+  integration.api_key_file = dir_.write("key", "SG.no-newline").string();
+  auto key = load_api_key(integration);
+  ASSERT_TRUE(key) << key.error().describe();
+  EXPECT_EQ(*key, "SG.no-newline");
+}
+
+TEST_F(load_api_key_test, reads_the_environment_variable_trimmed) {
+  auto integration = integration_for();
+  integration.api_key_env = env_name;
+  ::setenv(env_name, " SG.env-key\n", 1);
+  auto key = load_api_key(integration);
+  ASSERT_TRUE(key) << key.error().describe();
+  EXPECT_EQ(*key, "SG.env-key");
+}
+
+TEST_F(load_api_key_test, a_missing_file_is_named) {
+  auto integration = integration_for();
+  integration.api_key_file = (dir_.path() / "absent").string();
+  auto key = load_api_key(integration);
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.error().describe().find(integration.api_key_file), std::string::npos)
+      << key.error().describe();
+  EXPECT_NE(key.error().describe().find("acme-main"), std::string::npos);
+  EXPECT_EQ(key.error().code, std::errc::no_such_file_or_directory);
+}
+
+TEST_F(load_api_key_test, an_empty_first_line_is_an_error_that_does_not_show_the_rest) {
+  auto integration = integration_for();
+  integration.api_key_file = dir_.write("key", "   \nSG.secret-on-line-two\n").string();
+  auto key = load_api_key(integration);
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.error().describe().find("is empty"), std::string::npos) << key.error().describe();
+  EXPECT_NE(key.error().describe().find(integration.api_key_file), std::string::npos);
+  EXPECT_EQ(key.error().describe().find("SG.secret"), std::string::npos);
+}
+
+TEST_F(load_api_key_test, an_unset_or_empty_variable_is_named) {
+  auto integration = integration_for();
+  integration.api_key_env = env_name;
+  ::unsetenv(env_name);
+  auto key = load_api_key(integration);
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.error().describe().find(env_name), std::string::npos) << key.error().describe();
+  EXPECT_NE(key.error().describe().find("not set"), std::string::npos);
+
+  ::setenv(env_name, " \t", 1);
+  key = load_api_key(integration);
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.error().describe().find(env_name), std::string::npos) << key.error().describe();
+  EXPECT_NE(key.error().describe().find("is empty"), std::string::npos);
+}
+
+TEST_F(load_api_key_test, needs_exactly_one_source) {
+  auto integration = integration_for();
+  auto key = load_api_key(integration);
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.error().describe().find("no API key"), std::string::npos);
+
+  integration.api_key_env = env_name;
+  integration.api_key_file = dir_.write("key", "SG.both").string();
+  ::setenv(env_name, "SG.both-env", 1);
+  key = load_api_key(integration);
+  ASSERT_FALSE(key);
+  EXPECT_NE(key.error().describe().find("not both"), std::string::npos);
+  EXPECT_EQ(key.error().describe().find("SG.both"), std::string::npos);
+}
+
+// ---- classify and explain ----
+
+api_answer answer_with(int status, std::vector<std::pair<std::string, std::string>> errors = {}) {
+  api_answer a;
+  a.status = status;
+  for (auto& [message, field] : errors) {
+    v1::ApiError e;
+    e.set_message(message);
+    e.set_field(field);
+    a.errors.push_back(e);
+  }
+  return a;
+}
+
+TEST(classify, maps_each_status_to_what_the_sender_does_next) {
+  EXPECT_EQ(classify(answer_with(202)), answer_kind::accepted);
+  EXPECT_EQ(classify(answer_with(200)), answer_kind::accepted);
+  EXPECT_EQ(classify(answer_with(429)), answer_kind::rate_limited);
+  for (int s : {0, 500, 502, 503, 504}) {
+    EXPECT_EQ(classify(answer_with(s)), answer_kind::retryable) << s;
+  }
+  for (int s : {400, 401, 403, 404, 405, 406, 413, 451}) {
+    EXPECT_EQ(classify(answer_with(s)), answer_kind::rejected) << s;
+  }
+}
+
+TEST(explain, says_what_each_answer_means_with_sendgrids_errors) {
+  api_answer sent = answer_with(202);
+  sent.message_id = "abc123";
+  EXPECT_EQ(explain(sent), "sent, message id abc123");
+  EXPECT_EQ(explain(answer_with(401, {{"The provided authorization grant is invalid, expired, or "
+                                       "revoked",
+                                       ""}})),
+            "API key rejected (401: The provided authorization grant is invalid, expired, or "
+            "revoked)");
+  EXPECT_EQ(explain(answer_with(403, {{"The from address does not match a verified Sender "
+                                       "Identity.",
+                                       "from"}})),
+            "From address is not a verified sender (403: The from address does not match a "
+            "verified Sender Identity.; field: from)");
+  EXPECT_EQ(explain(answer_with(403, {{"Sender Identity not verified", ""}})),
+            "From address is not a verified sender (403: Sender Identity not verified)");
+  EXPECT_EQ(explain(answer_with(403, {{"You are temporarily blocked from sending", ""}})),
+            "access forbidden (403: You are temporarily blocked from sending)");
+  EXPECT_EQ(explain(answer_with(403)), "access forbidden (403)");
+  EXPECT_EQ(explain(answer_with(
+                400, {{"The subject is required.", "subject"},
+                      {"Does not contain a valid address.", "personalizations.0.to.0.email"}})),
+            "request refused (400: The subject is required.; field: subject | Does not contain a "
+            "valid address.; field: personalizations.0.to.0.email)");
+  EXPECT_EQ(explain(answer_with(413)), "content too large (413)");
+  EXPECT_EQ(explain(answer_with(429, {{"too many requests", ""}})),
+            "rate limited (429: too many requests)");
+  EXPECT_EQ(explain(answer_with(500, {{"internal server error", ""}})),
+            "SendGrid error (500: internal server error)");
+  EXPECT_EQ(explain(answer_with(503)), "SendGrid error (503)");
+  EXPECT_EQ(explain(answer_with(404)), "refused by SendGrid (404)");
+  api_answer unreachable;
+  unreachable.transport_error = "cannot connect to http://127.0.0.1:1: Connection refused";
+  EXPECT_EQ(explain(unreachable),
+            "unreachable: cannot connect to http://127.0.0.1:1: Connection refused");
+}
+
+TEST(explain, keeps_to_one_line) {
+  EXPECT_EQ(explain(answer_with(400, {{"first\nsecond\r\nthird", ""}})),
+            "request refused (400: first second  third)");
+}
+
+// ---- mail_send_client::create ----
+
+TEST(mail_send_client_create, refuses_urls_it_cannot_use) {
+  for (const char* url :
+       {"ftp://api.sendgrid.com", "api.sendgrid.com", "https://", "https://:443", "https://h:0",
+        "https://h:65536", "https://h:x", "https://h/path?q=1", "https://user:pw@h"}) {
+    auto client = mail_send_client::create(integration_for(url), test_key);
+    ASSERT_FALSE(client) << url;
+    EXPECT_NE(client.error().describe().find("api_url"), std::string::npos)
+        << client.error().describe();
+  }
+}
+
+TEST(mail_send_client_create, accepts_sendgrids_urls) {
+  for (const char* url : {"https://api.sendgrid.com", "https://api.eu.sendgrid.com/",
+                          "http://127.0.0.1:8080/base", "https://[::1]:8443"}) {
+    auto client = mail_send_client::create(integration_for(url), test_key);
+    EXPECT_TRUE(client) << url << ": " << client.error().describe();
+  }
+}
+
+TEST(mail_send_client_create, names_a_missing_ca_file) {
+  auto integration = integration_for();
+  integration.ca_file = "/nonexistent/ca.pem";
+  auto client = mail_send_client::create(integration, test_key);
+  ASSERT_FALSE(client);
+  EXPECT_NE(client.error().describe().find("/nonexistent/ca.pem"), std::string::npos)
+      << client.error().describe();
+}
+
+TEST(mail_send_client_create, refuses_keys_a_header_cannot_carry_without_showing_them) {
+  EXPECT_FALSE(mail_send_client::create(integration_for(), ""));
+  auto client = mail_send_client::create(integration_for(), "SG.abc\r\nX-Injected: 1");
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.error().describe().find("SG.abc"), std::string::npos);
+}
+
+// ---- the client against the simulator ----
+
+class mail_send_client_test : public ::testing::Test {
+ protected:
+  std::unique_ptr<mail_send_client> client_for(const config::integration_config& integration,
+                                               const std::string& key = test_key) {
+    auto client = mail_send_client::create(integration, key);
+    EXPECT_TRUE(client) << client.error().describe();
+    return client ? std::move(*client) : nullptr;
+  }
+
+  std::string body_of(const v1::SendRequest& request,
+                      const config::integration_config& integration) {
+    return mail_send_body(request, recipients_of(request), integration);
+  }
+};
+
+TEST_F(mail_send_client_test, a_good_request_gets_202_with_a_message_id) {
+  mail_send_simulator sim;
+  const auto integration = integration_for(sim.url());
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const auto request = content_request();
+  const std::string body = body_of(request, integration);
+
+  const api_answer answer = client->send(body);
+  ASSERT_EQ(answer.status, 202) << explain(answer);
+  EXPECT_EQ(classify(answer), answer_kind::accepted);
+  EXPECT_EQ(answer.message_id.rfind("sim-", 0), 0u) << answer.message_id;
+  EXPECT_TRUE(answer.errors.empty());
+  EXPECT_TRUE(answer.transport_error.empty()) << answer.transport_error;
+  ASSERT_TRUE(answer.rate_limit_reset.has_value());
+  EXPECT_GT(answer.latency.count(), 0);
+  EXPECT_EQ(explain(answer), "sent, message id " + answer.message_id);
+
+  const auto calls = sim.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  const mail_send_call& call = calls[0];
+  EXPECT_EQ(call.api_key, test_key);
+  EXPECT_EQ(call.headers.at("authorization"), std::string("Bearer ") + test_key);
+  EXPECT_EQ(call.headers.at("content-type"), "application/json");
+  EXPECT_EQ(call.headers.at("accept"), "application/json");
+  EXPECT_EQ(call.headers.at("user-agent"), "mailhook");
+  EXPECT_EQ(call.headers.at("host"), "127.0.0.1:" + std::to_string(sim.port()));
+  EXPECT_EQ(call.body, body);
+  EXPECT_EQ(call.status, 202);
+  EXPECT_EQ(call.message_id, answer.message_id);
+  EXPECT_EQ(call.from_email, "news@acme.test");
+  EXPECT_EQ(call.reply_to_email, "help@acme.test");
+  EXPECT_EQ(call.recipients, std::vector<std::string>{"ann@example.com"});
+  EXPECT_EQ(call.subject, "Hi");
+  EXPECT_EQ(call.content_types, (std::vector<std::string>{"text/plain", "text/html"}));
+  EXPECT_EQ(call.categories, std::vector<std::string>{"welcome"});
+  EXPECT_EQ(call.asm_group_id, 7);
+  EXPECT_EQ(call.custom_args,
+            (std::map<std::string, std::string>{
+                {"user", "42"}, {"mailhook_request_id", "r-1"}, {"mailhook_tenant", "acme"}}));
+}
+
+TEST_F(mail_send_client_test, a_template_request_to_many_recipients_is_accepted) {
+  mail_send_simulator sim;
+  auto integration = integration_for(sim.url());
+  integration.reply_to_email.clear();
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(body_of(template_request(), integration));
+  ASSERT_EQ(answer.status, 202) << explain(answer);
+  const auto calls = sim.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].personalizations, 2u);
+  EXPECT_EQ(calls[0].recipients, (std::vector<std::string>{"ann@example.com", "bob@example.com"}));
+  EXPECT_EQ(calls[0].reply_to_email, "");
+  EXPECT_EQ(calls[0].template_id, "d-0123456789abcdef");
+}
+
+TEST_F(mail_send_client_test, an_unknown_key_gets_401_and_the_key_is_nowhere_in_the_answer) {
+  mail_send_simulator sim;
+  const auto integration = integration_for(sim.url());
+  auto client = client_for(integration, "SG.wrong-key");
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(body_of(content_request(), integration));
+  EXPECT_EQ(answer.status, 401);
+  EXPECT_EQ(classify(answer), answer_kind::rejected);
+  ASSERT_EQ(answer.errors.size(), 1u);
+  EXPECT_EQ(answer.errors[0].message(),
+            "The provided authorization grant is invalid, expired, or revoked");
+  EXPECT_EQ(answer.errors[0].field(), "");  // null in the body
+  EXPECT_EQ(explain(answer).rfind("API key rejected (401: The provided authorization grant", 0), 0u)
+      << explain(answer);
+  EXPECT_EQ(explain(answer).find("SG.wrong-key"), std::string::npos);
+  ASSERT_EQ(sim.call_count(), 1u);
+  EXPECT_EQ(sim.calls()[0].api_key, "SG.wrong-key");
+  EXPECT_EQ(sim.calls()[0].status, 401);
+}
+
+TEST_F(mail_send_client_test, an_unverified_from_gets_403_explained) {
+  mail_send_simulator_options options;
+  options.verified_senders = {"news@acme.test"};
+  mail_send_simulator sim(options);
+  auto integration = integration_for(sim.url());
+  integration.from_email = "someone-else@acme.test";
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(body_of(content_request(), integration));
+  EXPECT_EQ(answer.status, 403);
+  EXPECT_EQ(classify(answer), answer_kind::rejected);
+  ASSERT_EQ(answer.errors.size(), 1u);
+  EXPECT_EQ(answer.errors[0].field(), "from");
+  EXPECT_EQ(
+      explain(answer).rfind("From address is not a verified sender (403: The from address", 0), 0u)
+      << explain(answer);
+
+  // The verified one (compared without case) goes through.
+  integration.from_email = "News@Acme.test";
+  client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  EXPECT_EQ(client->send(body_of(content_request(), integration)).status, 202);
+}
+
+TEST_F(mail_send_client_test, bodies_sendgrid_refuses_get_400_with_the_field) {
+  mail_send_simulator sim;
+  const auto integration = integration_for(sim.url());
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+
+  auto no_subject = content_request();
+  no_subject.clear_subject();
+  auto no_content = content_request();
+  no_content.clear_content();
+  auto many_categories = content_request();
+  for (int i = 0; i < 10; ++i) many_categories.add_categories("c" + std::to_string(i));
+  auto many_recipients = content_request();
+  for (int i = 0; i < 1000; ++i) {
+    *many_recipients.add_to() = recipient("u" + std::to_string(i) + "@x.test");
+  }
+  const std::string from = R"("from":{"email":"news@acme.test"},"subject":"s",)"
+                           R"("content":[{"type":"text/plain","value":"v"}])";
+  struct refused {
+    std::string what;
+    std::string body;
+    std::string field;
+  };
+  const std::vector<refused> cases = {
+      {"not JSON", "{\"personalizations\":", ""},
+      {"no personalizations", "{" + from + "}", "personalizations"},
+      {"no from", R"({"personalizations":[{"to":[{"email":"a@x.test"}]}],"subject":"s"})",
+       "from.email"},
+      {"no to", "{\"personalizations\":[{\"to\":[]}]," + from + "}", "personalizations.0.to"},
+      {"the same address twice",
+       "{\"personalizations\":[{\"to\":[{\"email\":\"a@x.test\"},{\"email\":\"A@x.test\"}]}]," +
+           from + "}",
+       "personalizations.0.to.1"},
+      {"reply_to and reply_to_list",
+       "{\"personalizations\":[{\"to\":[{\"email\":\"a@x.test\"}]}]," + from +
+           R"(,"reply_to":{"email":"r@x.test"},"reply_to_list":[{"email":"r@x.test"}]})",
+       "reply_to"},
+      {"text/html before text/plain",
+       R"({"personalizations":[{"to":[{"email":"a@x.test"}]}],"from":{"email":"f@x.test"},)"
+       R"("subject":"s","content":[{"type":"text/html","value":"h"},)"
+       R"({"type":"text/plain","value":"p"}]})",
+       "content"},
+      {"no subject without a template", body_of(no_subject, integration), "subject"},
+      {"no content without a template", body_of(no_content, integration), "content"},
+      {"11 categories", body_of(many_categories, integration), "categories"},
+      {"1001 personalizations", body_of(many_recipients, integration), "personalizations"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    const api_answer answer = client->send(c.body);
+    EXPECT_EQ(answer.status, 400) << explain(answer);
+    EXPECT_EQ(classify(answer), answer_kind::rejected);
+    ASSERT_EQ(answer.errors.size(), 1u);
+    EXPECT_FALSE(answer.errors[0].message().empty());
+    EXPECT_EQ(answer.errors[0].field(), c.field);
+    EXPECT_EQ(explain(answer).rfind("request refused (400: ", 0), 0u) << explain(answer);
+  }
+  // All on one connection: a 400 does not close it.
+  EXPECT_EQ(sim.connections_accepted(), 1u);
+}
+
+TEST_F(mail_send_client_test, a_body_over_30_mb_gets_413) {
+  mail_send_simulator sim;
+  const auto integration = integration_for(sim.url());
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(std::string(testing::simulated_max_body + 1, ' '));
+  EXPECT_EQ(answer.status, 413) << explain(answer);
+  EXPECT_EQ(classify(answer), answer_kind::rejected);
+  EXPECT_EQ(explain(answer), "content too large (413: content too large)");
+}
+
+TEST_F(mail_send_client_test, a_scripted_429_carries_the_reset_and_a_500_is_retryable) {
+  mail_send_simulator sim;
+  const auto integration = integration_for(sim.url());
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const std::string body = body_of(content_request(), integration);
+  sim.answer_next({429, 500});
+
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const api_answer limited = client->send(body);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(classify(limited), answer_kind::rate_limited);
+  ASSERT_TRUE(limited.rate_limit_reset.has_value());
+  EXPECT_GE(*limited.rate_limit_reset, now);
+  EXPECT_LE(*limited.rate_limit_reset, now + 3);
+  EXPECT_EQ(explain(limited), "rate limited (429: too many requests)");
+
+  const api_answer failed = client->send(body);
+  EXPECT_EQ(failed.status, 500);
+  EXPECT_EQ(classify(failed), answer_kind::retryable);
+  EXPECT_EQ(explain(failed), "SendGrid error (500: internal server error)");
+
+  const api_answer sent = client->send(body);
+  EXPECT_EQ(sent.status, 202);
+  EXPECT_FALSE(sent.message_id.empty());
+  EXPECT_EQ(sim.connections_accepted(), 1u);
+}
+
+TEST_F(mail_send_client_test, keeps_one_connection_for_several_calls) {
+  mail_send_simulator sim;
+  const auto integration = integration_for(sim.url());
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const std::string body = body_of(content_request(), integration);
+  std::set<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    const api_answer answer = client->send(body);
+    ASSERT_EQ(answer.status, 202) << explain(answer);
+    ids.insert(answer.message_id);
+  }
+  EXPECT_EQ(ids.size(), 5u);
+  EXPECT_EQ(sim.connections_accepted(), 1u);
+}
+
+TEST_F(mail_send_client_test, reconnects_when_the_server_closed_the_idle_connection) {
+  mail_send_simulator sim;
+  const auto integration = integration_for(sim.url());
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const std::string body = body_of(content_request(), integration);
+  ASSERT_EQ(client->send(body).status, 202);
+  ASSERT_TRUE(sim.close_idle_connections());
+
+  const api_answer answer = client->send(body);
+  EXPECT_EQ(answer.status, 202) << explain(answer);
+  EXPECT_EQ(sim.connections_accepted(), 2u);
+  EXPECT_EQ(sim.call_count(), 2u);
+}
+
+TEST_F(mail_send_client_test, reconnects_after_the_servers_idle_timeout) {
+  mail_send_simulator_options options;
+  options.idle_timeout = 50ms;
+  mail_send_simulator sim(options);
+  const auto integration = integration_for(sim.url());
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const std::string body = body_of(content_request(), integration);
+  ASSERT_EQ(client->send(body).status, 202);
+  // Wait for the server's own idle timeout to close the connection.
+  for (int i = 0; i < 500 && sim.open_connections() > 0; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(sim.open_connections(), 0);
+
+  EXPECT_EQ(client->send(body).status, 202);
+  EXPECT_EQ(sim.connections_accepted(), 2u);
+}
+
+TEST_F(mail_send_client_test, an_unreachable_port_is_status_0_with_the_reason) {
+  std::uint16_t port = 0;
+  {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    port = acceptor.local_endpoint().port();
+  }  // closed: nothing listens there now
+  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(port));
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(body_of(content_request(), integration));
+  EXPECT_EQ(answer.status, 0);
+  EXPECT_EQ(classify(answer), answer_kind::retryable);
+  EXPECT_NE(
+      answer.transport_error.find("cannot connect to http://127.0.0.1:" + std::to_string(port)),
+      std::string::npos)
+      << answer.transport_error;
+  EXPECT_EQ(explain(answer).rfind("unreachable: cannot connect", 0), 0u) << explain(answer);
+  EXPECT_EQ(answer.transport_error.find(test_key), std::string::npos);
+}
+
+TEST_F(mail_send_client_test,
+       an_answer_later_than_the_timeout_is_status_0_then_the_next_call_works) {
+  mail_send_simulator sim;
+  auto integration = integration_for(sim.url());
+  integration.timeout = 300ms;
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const std::string body = body_of(content_request(), integration);
+  sim.set_response_delay(5s);
+
+  const auto started = std::chrono::steady_clock::now();
+  const api_answer late = client->send(body);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(late.status, 0);
+  EXPECT_EQ(classify(late), answer_kind::retryable);
+  EXPECT_NE(late.transport_error.find("no answer within 300 ms"), std::string::npos)
+      << late.transport_error;
+  EXPECT_LT(took, 4s);  // the deadline, not the server's delay, ended the call
+
+  sim.set_response_delay(0ms);
+  const api_answer next = client->send(body);
+  EXPECT_EQ(next.status, 202) << explain(next);
+}
+
+TEST_F(mail_send_client_test, on_accepted_sees_each_202) {
+  std::promise<mail_send_call> seen;
+  mail_send_simulator_options options;
+  options.on_accepted = [&seen](const mail_send_call& call) { seen.set_value(call); };
+  mail_send_simulator sim(options);
+  const auto integration = integration_for(sim.url());
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(body_of(content_request(), integration));
+  ASSERT_EQ(answer.status, 202);
+  auto future = seen.get_future();
+  ASSERT_EQ(future.wait_for(10s), std::future_status::ready);
+  const mail_send_call call = future.get();
+  EXPECT_EQ(call.message_id, answer.message_id);
+  EXPECT_EQ(call.custom_args.at("mailhook_request_id"), "r-1");
+}
+
+TEST_F(mail_send_client_test, requests_go_below_the_base_path_of_the_api_url) {
+  mail_send_simulator sim;
+  auto integration = integration_for(sim.url() + "/");
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  EXPECT_EQ(client->send(body_of(content_request(), integration)).status, 202);
+
+  integration.api_url = sim.url() + "/proxy";
+  client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(body_of(content_request(), integration));
+  EXPECT_EQ(answer.status, 404);  // the simulator serves /v3/mail/send only
+  EXPECT_EQ(explain(answer), "refused by SendGrid (404: not found)");
+}
+
+// ---- HTTPS ----
+
+class mail_send_tls_test : public mail_send_client_test {
+ protected:
+  void SetUp() override {
+    certificate_ = testing::make_self_signed_certificate(dir_.path(), "IP:127.0.0.1");
+    mail_send_simulator_options options;
+    options.tls_cert_file = certificate_.cert_file;
+    options.tls_key_file = certificate_.key_file;
+    sim_ = std::make_unique<mail_send_simulator>(options);
+  }
+
+  testing::temp_dir dir_;
+  testing::certificate_files certificate_;
+  std::unique_ptr<mail_send_simulator> sim_;
+};
+
+TEST_F(mail_send_tls_test, verifies_the_server_against_ca_file_and_keeps_the_connection) {
+  auto integration = integration_for(sim_->url());
+  ASSERT_EQ(integration.api_url.rfind("https://127.0.0.1:", 0), 0u);
+  integration.ca_file = certificate_.cert_file;
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const std::string body = body_of(content_request(), integration);
+  for (int i = 0; i < 3; ++i) {
+    const api_answer answer = client->send(body);
+    ASSERT_EQ(answer.status, 202) << explain(answer);
+    EXPECT_FALSE(answer.message_id.empty());
+  }
+  EXPECT_EQ(sim_->connections_accepted(), 1u);
+  EXPECT_EQ(sim_->calls()[0].api_key, test_key);
+
+  // And over a new connection once the server closed the old one.
+  ASSERT_TRUE(sim_->close_idle_connections());
+  EXPECT_EQ(client->send(body).status, 202);
+  EXPECT_EQ(sim_->connections_accepted(), 2u);
+}
+
+TEST_F(mail_send_tls_test, refuses_a_certificate_the_system_does_not_trust) {
+  const auto integration = integration_for(sim_->url());  // no ca_file: the system's CAs
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(body_of(content_request(), integration));
+  EXPECT_EQ(answer.status, 0);
+  EXPECT_EQ(classify(answer), answer_kind::retryable);
+  EXPECT_NE(answer.transport_error.find("TLS handshake failed"), std::string::npos)
+      << answer.transport_error;
+  EXPECT_NE(answer.transport_error.find("certificate verify failed"), std::string::npos)
+      << answer.transport_error;
+  EXPECT_NE(answer.transport_error.find("self-signed certificate"), std::string::npos)
+      << answer.transport_error;
+  EXPECT_EQ(sim_->call_count(), 0u);
+}
+
+TEST_F(mail_send_tls_test, refuses_a_trusted_certificate_for_another_host) {
+  auto integration = integration_for("https://localhost:" + std::to_string(sim_->port()));
+  integration.ca_file = certificate_.cert_file;  // trusted, but it names 127.0.0.1 only
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(body_of(content_request(), integration));
+  EXPECT_EQ(answer.status, 0);
+  EXPECT_NE(answer.transport_error.find("hostname mismatch"), std::string::npos)
+      << answer.transport_error;
+  EXPECT_EQ(sim_->call_count(), 0u);
+}
+
+TEST_F(mail_send_tls_test, checks_the_ip_address_of_an_ip_url) {
+  const auto other = testing::make_self_signed_certificate(dir_.path(), "DNS:localhost");
+  mail_send_simulator_options options;
+  options.tls_cert_file = other.cert_file;
+  options.tls_key_file = other.key_file;
+  mail_send_simulator named(options);
+  auto integration = integration_for(named.url());  // https://127.0.0.1:PORT
+  integration.ca_file = other.cert_file;
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer refused = client->send(body_of(content_request(), integration));
+  EXPECT_EQ(refused.status, 0);
+  EXPECT_NE(refused.transport_error.find("IP address mismatch"), std::string::npos)
+      << refused.transport_error;
+
+  // The same certificate by its name (with SNI) is fine.
+  integration.api_url = "https://localhost:" + std::to_string(named.port());
+  client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer sent = client->send(body_of(content_request(), integration));
+  EXPECT_EQ(sent.status, 202) << explain(sent);
+  EXPECT_EQ(named.calls().at(0).headers.at("host"), "localhost:" + std::to_string(named.port()));
+}
+
+TEST_F(mail_send_tls_test, plain_http_to_a_tls_port_is_status_0) {
+  auto integration = integration_for("http://127.0.0.1:" + std::to_string(sim_->port()));
+  integration.timeout = 2s;
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(body_of(content_request(), integration));
+  EXPECT_EQ(answer.status, 0);
+  EXPECT_FALSE(answer.transport_error.empty());
+}
+
+// ---- the client against a bare peer ----
+
+// A TCP peer that plays a script on each connection it accepts, in order: for each
+// request, answer 202 (keep-alive), close without answering, or write the start of an
+// answer and close. After its script, a connection is kept until the client closes it.
+class scripted_peer {
+ public:
+  enum class step { answer, close, partial_answer };
+
+  explicit scripted_peer(std::vector<std::vector<step>> connections)
+      : scripts_(std::move(connections)),
+        acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] { run(); });
+  }
+
+  ~scripted_peer() {
+    // shutdown() wakes a blocked accept() or read() in the peer's thread.
+    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
+    if (const int fd = current_fd_.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+    thread_.join();
+  }
+
+  [[nodiscard]] std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  [[nodiscard]] int connections() const { return connections_.load(); }
+  [[nodiscard]] int requests() const { return requests_.load(); }
+
+ private:
+  void run() {
+    namespace bhttp = boost::beast::http;
+    for (const auto& script : scripts_) {
+      boost::system::error_code ec;
+      boost::asio::ip::tcp::socket socket(io_);
+      acceptor_.accept(socket, ec);
+      if (ec) return;
+      connections_.fetch_add(1);
+      current_fd_ = socket.native_handle();
+      boost::beast::flat_buffer buffer;
+      bool open = true;
+      for (step s : script) {
+        bhttp::request<bhttp::string_body> req;
+        bhttp::read(socket, buffer, req, ec);
+        if (ec) {
+          open = false;
+          break;
+        }
+        requests_.fetch_add(1);
+        if (s == step::answer) {
+          bhttp::response<bhttp::string_body> res{bhttp::status::accepted, 11};
+          res.set("X-Message-Id", "peer-" + std::to_string(requests_.load()));
+          res.keep_alive(true);
+          res.prepare_payload();
+          bhttp::write(socket, res, ec);
+          continue;
+        }
+        if (s == step::partial_answer) {
+          boost::asio::write(socket, boost::asio::buffer(std::string("HTTP/1.1 20")), ec);
+        }
+        socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+        open = false;
+        break;
+      }
+      if (open) {
+        char byte;
+        while (!ec) socket.read_some(boost::asio::buffer(&byte, 1), ec);  // until the client closes
+      }
+      current_fd_ = -1;
+      socket.close(ec);
+    }
+  }
+
+  std::vector<std::vector<step>> scripts_;
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::atomic<int> connections_{0};
+  std::atomic<int> requests_{0};
+  std::atomic<int> current_fd_{-1};
+  std::thread thread_;
+};
+
+TEST_F(mail_send_client_test, resends_once_when_a_kept_alive_connection_closes_without_an_answer) {
+  using step = scripted_peer::step;
+  scripted_peer peer({{step::answer, step::close}, {step::answer}});
+  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const std::string body = body_of(content_request(), integration);
+
+  const api_answer first = client->send(body);
+  ASSERT_EQ(first.status, 202) << explain(first);
+  EXPECT_EQ(first.message_id, "peer-1");
+  const api_answer second = client->send(body);
+  EXPECT_EQ(second.status, 202) << explain(second);
+  EXPECT_EQ(second.message_id, "peer-3");  // request 2 was cut off, request 3 answered
+  EXPECT_EQ(peer.requests(), 3);
+  EXPECT_EQ(peer.connections(), 2);
+  client.reset();  // lets the peer see the close
+}
+
+TEST_F(mail_send_client_test, does_not_resend_once_part_of_an_answer_arrived) {
+  using step = scripted_peer::step;
+  // Were the request sent again, the second connection would answer it with a 202.
+  scripted_peer peer({{step::answer, step::partial_answer}, {step::answer}});
+  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const std::string body = body_of(content_request(), integration);
+
+  ASSERT_EQ(client->send(body).status, 202);
+  const api_answer cut = client->send(body);
+  EXPECT_EQ(cut.status, 0);
+  EXPECT_FALSE(cut.transport_error.empty());
+  EXPECT_EQ(peer.requests(), 2);
+  EXPECT_EQ(peer.connections(), 1);
+  client.reset();
+}
+
+TEST_F(mail_send_client_test, a_new_connection_closed_without_an_answer_is_not_resent) {
+  using step = scripted_peer::step;
+  scripted_peer peer({{step::close}, {step::answer}});
+  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(body_of(content_request(), integration));
+  EXPECT_EQ(answer.status, 0);
+  EXPECT_NE(answer.transport_error.find("127.0.0.1"), std::string::npos) << answer.transport_error;
+  EXPECT_EQ(peer.requests(), 1);
+  EXPECT_EQ(peer.connections(), 1);
+}
+
+// ---- the webhook signer of the test support ----
+
+TEST(webhook_signer, signs_what_mailhooks_verifier_accepts) {
+  const testing::webhook_signer signer;
+  auto key = webhook::public_key::from_base64_spki(signer.public_key_base64());
+  ASSERT_TRUE(key) << key.error().describe();
+  EXPECT_EQ(key->to_base64_spki(), signer.public_key_base64());
+  const webhook::signature_verifier verifier(*key);
+
+  const std::string body = R"([{"email":"a@x.test","event":"bounce","mailhook_request_id":"r-1"}])"
+                           "\r\n";
+  const auto headers = signer.headers(body, 1700000000);
+  EXPECT_EQ(headers.at("X-Twilio-Email-Event-Webhook-Timestamp"), "1700000000");
+  const std::string& signature = headers.at("X-Twilio-Email-Event-Webhook-Signature");
+  EXPECT_EQ(verifier.verify("1700000000", body, signature), webhook::verify_outcome::ok);
+  EXPECT_EQ(verifier.verify("1700000001", body, signature), webhook::verify_outcome::bad_signature);
+  EXPECT_EQ(verifier.verify("1700000000", body + " ", signature),
+            webhook::verify_outcome::bad_signature);
+
+  const testing::webhook_signer other;
+  EXPECT_EQ(verifier.verify("1700000000", body, other.sign("1700000000", body)),
+            webhook::verify_outcome::bad_signature);
+}
+
+TEST(webhook_signer, headers_without_a_timestamp_use_now) {
+  const testing::webhook_signer signer;
+  const auto headers = signer.headers("[]");
+  const auto stamp = headers.at("X-Twilio-Email-Event-Webhook-Timestamp");
+  EXPECT_EQ(
+      webhook::check_timestamp(stamp, std::chrono::seconds(60), std::chrono::system_clock::now()),
+      webhook::timestamp_outcome::ok);
+}
+
+}  // namespace
+}  // namespace mailhook::sender
