@@ -44,13 +44,14 @@ result<std::unique_ptr<policy_role>> policy_role::start(const config::daemon_con
                                                         const index::replica& follower,
                                                         metrics::registry& registry) {
   std::unique_ptr<policy_role> role(new policy_role(config, state, follower, registry));
-  role->thread_ = std::thread([raw = role.get()] { raw->run(); });
+  role->thread_ = std::thread([raw = role.get()] { raw->run_loop(); });
   return role;
 }
 
 policy_role::policy_role(const config::daemon_config& config, const index::store& state,
                          const index::replica& follower, metrics::registry& registry)
-    : config_(config),
+    : kafka::transactional_loop("policy", "processing events"),
+      config_(config),
       transactional_id_(config.policy.transactional_id.empty() ? kafka::host_identity("policy")
                                                                : config.policy.transactional_id),
       state_(state),
@@ -79,22 +80,9 @@ policy_role::~policy_role() {
 }
 
 void policy_role::stop() {
-  stopping_.store(true);
+  request_stop();
   if (thread_.joinable()) thread_.join();
   disconnect();
-}
-
-std::optional<std::string> policy_role::not_ready() const {
-  std::lock_guard lock(state_mutex_);
-  if (not_ready_.empty()) return std::nullopt;
-  return not_ready_;
-}
-
-void policy_role::set_state(std::string why_not) {
-  std::lock_guard lock(state_mutex_);
-  if (why_not != not_ready_ && !why_not.empty()) spdlog::warn("policy: {}", why_not);
-  if (why_not.empty() && !not_ready_.empty()) spdlog::info("policy: processing events");
-  not_ready_ = std::move(why_not);
 }
 
 result<void> policy_role::connect() {
@@ -108,6 +96,7 @@ result<void> policy_role::connect() {
   consumer_ = std::move(*consumer);
   changelog_ =
       rd_kafka_topic_new(producer_.get(), config_.topics.suppressions.name.c_str(), nullptr);
+  spdlog::info("policy: transactional.id {}, group {}", transactional_id_, config_.policy.group_id);
   return {};
 }
 
@@ -122,35 +111,9 @@ void policy_role::disconnect() {
   pending_.clear();
 }
 
-void policy_role::run() {
-  while (!stopping_.load()) {
-    if (!follower_.caught_up()) {
-      set_state("waiting for the index replica to catch up with the changelog");
-      std::this_thread::sleep_for(100ms);
-      continue;
-    }
-    if (!producer_) {
-      if (auto connected = connect(); !connected) {
-        set_state(connected.error().describe());
-        disconnect();
-        for (int i = 0; i < 20 && !stopping_.load(); ++i) std::this_thread::sleep_for(100ms);
-        continue;
-      }
-      spdlog::info("policy: transactional.id {}, group {}", transactional_id_,
-                   config_.policy.group_id);
-      set_state("");
-    }
-    if (auto batch = run_one_batch(); !batch) {
-      // The transaction was aborted: reconnect, which rejoins the group and resumes
-      // from the committed offsets, so the same events are processed again.
-      transactions_.with({"aborted"}).inc();
-      set_state("transaction aborted: " + batch.error().describe());
-      disconnect();
-      std::this_thread::sleep_for(500ms);
-    } else {
-      set_state("");
-    }
-  }
+std::optional<std::string> policy_role::blocked() const {
+  if (follower_.caught_up()) return std::nullopt;
+  return "waiting for the index replica to catch up with the changelog";
 }
 
 std::optional<suppression::record> policy_role::current_state(const std::string& key) const {

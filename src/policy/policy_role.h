@@ -24,36 +24,33 @@
 #include "index/replica.h"
 #include "index/store.h"
 #include "kafka/client.h"
+#include "kafka/transactional_loop.h"
 #include "metrics/registry.h"
 #include "suppression/policy.h"
 
 namespace mailhook::policy {
 
-class policy_role {
+class policy_role final : public kafka::transactional_loop {
  public:
   [[nodiscard]] static result<std::unique_ptr<policy_role>> start(
       const config::daemon_config& config, const index::store& state,
       const index::replica& follower, metrics::registry& registry);
-  ~policy_role();
-  policy_role(const policy_role&) = delete;
-  policy_role& operator=(const policy_role&) = delete;
+  ~policy_role() override;
 
-  // Why the role is not processing events (nullopt while it is).
-  [[nodiscard]] std::optional<std::string> not_ready() const;
   void stop();
 
  private:
   policy_role(const config::daemon_config& config, const index::store& state,
               const index::replica& follower, metrics::registry& registry);
-  void run();
-  result<void> connect();
-  void disconnect();
+  std::optional<std::string> blocked() const override;
+  bool connected() const override { return producer_ != nullptr; }
+  result<void> connect() override;
+  void disconnect() override;
   // One transaction: consume up to max_batch events, produce their changes, commit.
-  result<void> run_one_batch();
+  result<void> run_one_batch() override;
 
   [[nodiscard]] std::optional<suppression::record> current_state(const std::string& key) const;
   void forget_applied_changes();
-  void set_state(std::string why_not);
 
   config::daemon_config config_;
   std::string transactional_id_;
@@ -66,10 +63,6 @@ class policy_role {
   // Changes committed (or being committed) that the replica may not show yet, by key.
   std::unordered_map<std::string, suppression::record> pending_;
   std::chrono::steady_clock::time_point next_sweep_{};
-
-  std::atomic<bool> stopping_{false};
-  mutable std::mutex state_mutex_;
-  std::string not_ready_ = "starting";
 
   metrics::counter_family& events_;
   metrics::counter_family& changes_;

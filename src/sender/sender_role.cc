@@ -95,13 +95,14 @@ result<std::unique_ptr<sender_role>> sender_role::start(const config::daemon_con
       lane->workers.emplace_back([raw = role.get(), l = lane.get()] { raw->work(*l); });
     }
   }
-  role->thread_ = std::thread([raw = role.get()] { raw->run(); });
+  role->thread_ = std::thread([raw = role.get()] { raw->run_loop(); });
   return role;
 }
 
 sender_role::sender_role(const config::daemon_config& config, const index::store& index,
                          const index::replica& follower, metrics::registry& registry)
-    : config_(config),
+    : kafka::transactional_loop("sender", "processing send requests"),
+      config_(config),
       transactional_id_(config.sender.transactional_id.empty() ? kafka::host_identity("sender")
                                                                : config.sender.transactional_id),
       index_(index),
@@ -145,13 +146,14 @@ sender_role::~sender_role() {
 }
 
 void sender_role::stop(std::chrono::milliseconds drain_timeout) {
-  if (!stopping_.exchange(true) && thread_.joinable()) {
+  if (!stop_requested() && thread_.joinable()) {
+    request_stop();
     // The batch in hand may be waiting on retries; past the drain timeout it gives up,
     // and its unfinished requests are left to the ledger (indeterminate after restart).
     auto deadline = std::chrono::steady_clock::now() + drain_timeout;
     std::thread watchdog([this, deadline] {
       while (std::chrono::steady_clock::now() < deadline) {
-        if (not_ready() == "stopped") return;
+        if (stopped()) return;
         std::this_thread::sleep_for(50ms);
       }
       abandon_.store(true);
@@ -169,20 +171,6 @@ void sender_role::stop(std::chrono::milliseconds drain_timeout) {
     lane->workers.clear();
   }
   disconnect();
-}
-
-std::optional<std::string> sender_role::not_ready() const {
-  std::lock_guard lock(state_mutex_);
-  if (not_ready_.empty()) return std::nullopt;
-  return not_ready_;
-}
-
-void sender_role::set_state(std::string why_not) {
-  std::lock_guard lock(state_mutex_);
-  if (why_not != not_ready_ && !why_not.empty() && why_not != "stopped")
-    spdlog::warn("sender: {}", why_not);
-  if (why_not.empty() && !not_ready_.empty()) spdlog::info("sender: processing send requests");
-  not_ready_ = std::move(why_not);
 }
 
 result<void> sender_role::connect() {
@@ -207,6 +195,7 @@ result<void> sender_role::connect() {
       rd_kafka_topic_new(producer_.get(), config_.topics.send_results.name.c_str(), nullptr);
   ledger_topic_ =
       rd_kafka_topic_new(ledger_.get(), config_.topics.send_ledger.name.c_str(), nullptr);
+  spdlog::info("sender: transactional.id {}, group {}", transactional_id_, config_.sender.group_id);
   return {};
 }
 
@@ -274,35 +263,9 @@ result<void> sender_role::recover(rd_kafka_t* consumer,
   return {};
 }
 
-void sender_role::run() {
-  while (!stopping_.load()) {
-    if (!follower_.caught_up()) {
-      set_state("waiting for the index replica to catch up with the changelog");
-      std::this_thread::sleep_for(100ms);
-      continue;
-    }
-    if (!producer_) {
-      if (auto connected = connect(); !connected) {
-        set_state(connected.error().describe());
-        disconnect();
-        for (int i = 0; i < 20 && !stopping_.load(); ++i) std::this_thread::sleep_for(100ms);
-        continue;
-      }
-      spdlog::info("sender: transactional.id {}, group {}", transactional_id_,
-                   config_.sender.group_id);
-      set_state("");
-    }
-    if (auto batch = run_one_batch(); !batch) {
-      // Nothing of the batch committed: rejoin and read it again. The ledger keeps what
-      // was sent from being sent twice.
-      set_state("batch not committed: " + batch.error().describe());
-      disconnect();
-      std::this_thread::sleep_for(500ms);
-    } else {
-      set_state("");
-    }
-  }
-  set_state("stopped");
+std::optional<std::string> sender_role::blocked() const {
+  if (follower_.caught_up()) return std::nullopt;
+  return "waiting for the index replica to catch up with the changelog";
 }
 
 result<void> sender_role::run_one_batch() {

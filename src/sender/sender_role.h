@@ -32,23 +32,21 @@
 #include "index/replica.h"
 #include "index/store.h"
 #include "kafka/client.h"
+#include "kafka/transactional_loop.h"
 #include "metrics/registry.h"
 #include "sender/delivery.h"
 #include "sender/ledger.h"
 
 namespace mailhook::sender {
 
-class sender_role {
+class sender_role final : public kafka::transactional_loop {
  public:
   // Fails when an integration's API key cannot be read.
   [[nodiscard]] static result<std::unique_ptr<sender_role>> start(
       const config::daemon_config& config, const index::store& index,
       const index::replica& follower, metrics::registry& registry);
-  ~sender_role();
-  sender_role(const sender_role&) = delete;
-  sender_role& operator=(const sender_role&) = delete;
+  ~sender_role() override;
 
-  [[nodiscard]] std::optional<std::string> not_ready() const;
   // Stops reading requests; the batch in hand finishes (its calls, retries included, for
   // up to drain_timeout) and commits.
   void stop(std::chrono::milliseconds drain_timeout = std::chrono::seconds(20));
@@ -59,10 +57,11 @@ class sender_role {
 
   sender_role(const config::daemon_config& config, const index::store& index,
               const index::replica& follower, metrics::registry& registry);
-  void run();
-  result<void> connect();
-  void disconnect();
-  result<void> run_one_batch();
+  std::optional<std::string> blocked() const override;
+  bool connected() const override { return producer_ != nullptr; }
+  result<void> connect() override;
+  void disconnect() override;
+  result<void> run_one_batch() override;
   void work(integration_lane& lane);
 
   static void on_rebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t err,
@@ -74,7 +73,6 @@ class sender_role {
   void write_done(const job& j);
   result<void> commit(std::vector<job>& jobs, const std::map<std::int32_t, std::int64_t>& next);
   void count(const mailhook::v1::SendResult& result);
-  void set_state(std::string why_not);
 
   config::daemon_config config_;
   std::string transactional_id_;
@@ -99,10 +97,7 @@ class sender_role {
   std::map<std::int32_t, partition_state> partitions_;  // run thread only
   result<void> rebalance_result_;
 
-  std::atomic<bool> stopping_{false};
   std::atomic<bool> abandon_{false};  // the drain timeout passed: stop retrying
-  mutable std::mutex state_mutex_;
-  std::string not_ready_ = "starting";
 
   metrics::counter_family& requests_;
   metrics::counter_family& skipped_recipients_;

@@ -1,0 +1,59 @@
+#include "kafka/transactional_loop.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+namespace mailhook::kafka {
+
+using namespace std::chrono_literals;
+
+transactional_loop::transactional_loop(std::string name, std::string working)
+    : name_(std::move(name)), working_(std::move(working)) {}
+
+std::optional<std::string> transactional_loop::not_ready() const {
+  std::lock_guard lock(state_mutex_);
+  if (not_ready_.empty()) return std::nullopt;
+  return not_ready_;
+}
+
+void transactional_loop::set_state(std::string why_not) {
+  std::lock_guard lock(state_mutex_);
+  if (why_not != not_ready_ && !why_not.empty()) spdlog::warn("{}: {}", name_, why_not);
+  if (why_not.empty() && !not_ready_.empty()) spdlog::info("{}: {}", name_, working_);
+  not_ready_ = std::move(why_not);
+}
+
+void transactional_loop::run_loop() {
+  while (!stopping_.load()) {
+    if (auto why = blocked()) {
+      set_state(*why);
+      std::this_thread::sleep_for(100ms);
+      continue;
+    }
+    if (!connected()) {
+      if (auto made = connect(); !made) {
+        set_state(made.error().describe());
+        disconnect();
+        for (int i = 0; i < 20 && !stopping_.load(); ++i) std::this_thread::sleep_for(100ms);
+        continue;
+      }
+      set_state("");
+    }
+    if (auto batch = run_one_batch(); !batch) {
+      // The transaction was aborted: reconnecting rejoins the group, which resumes from
+      // the committed offsets, so the same records are processed again.
+      set_state("batch not committed: " + batch.error().describe());
+      disconnect();
+      std::this_thread::sleep_for(500ms);
+    } else {
+      set_state("");
+    }
+  }
+  std::lock_guard lock(state_mutex_);
+  not_ready_ = "stopped";
+  stopped_.store(true);
+}
+
+}  // namespace mailhook::kafka

@@ -1,0 +1,58 @@
+// The life of a role that reads a consumer group's records in batches and commits each
+// batch in a Kafka transaction (the policy and sender roles): wait until it may start,
+// connect, run batches; when a batch fails, disconnect and connect again, so that the
+// group hands out the committed offsets and the batch is read again.
+//
+// Threading: run_loop() on the role's own thread; not_ready(), request_stop() and
+// stopped() from any thread.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+
+namespace mailhook::kafka {
+
+class transactional_loop {
+ public:
+  virtual ~transactional_loop() = default;
+  transactional_loop(const transactional_loop&) = delete;
+  transactional_loop& operator=(const transactional_loop&) = delete;
+
+  // Why the role is not processing records (nullopt while it is), for /readyz.
+  [[nodiscard]] std::optional<std::string> not_ready() const;
+
+ protected:
+  // `name` prefixes its log lines ("policy"); `working` is logged when batches flow.
+  transactional_loop(std::string name, std::string working);
+
+  // Runs until request_stop(); returns after the batch in hand.
+  void run_loop();
+  void request_stop() { stopping_.store(true); }
+  [[nodiscard]] bool stop_requested() const { return stopping_.load(); }
+  // run_loop() has returned.
+  [[nodiscard]] bool stopped() const { return stopped_.load(); }
+
+ private:
+  // Why the role may not start yet (a replica still catching up), or nullopt.
+  [[nodiscard]] virtual std::optional<std::string> blocked() const = 0;
+  [[nodiscard]] virtual bool connected() const = 0;
+  [[nodiscard]] virtual result<void> connect() = 0;
+  virtual void disconnect() = 0;
+  // One batch: read, process, commit. A failure means nothing of it was committed.
+  [[nodiscard]] virtual result<void> run_one_batch() = 0;
+
+  void set_state(std::string why_not);
+
+  const std::string name_;
+  const std::string working_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> stopped_{false};
+  mutable std::mutex state_mutex_;
+  std::string not_ready_ = "starting";
+};
+
+}  // namespace mailhook::kafka
