@@ -125,13 +125,37 @@ void admin_client::close() {
   connected_ = false;
 }
 
+// Beast's stream times out asynchronous operations only: each step is started
+// asynchronously and the io_context is run until it completes, within the timeout.
+template <typename Start>
+beast::error_code admin_client::finish(Start&& start) {
+  beast::error_code result = boost::asio::error::would_block;
+  stream_.expires_after(timeout_);
+  std::forward<Start>(start)([&result](const beast::error_code& ec, auto&&...) { result = ec; });
+  io_.restart();
+  io_.run();
+  return result;
+}
+
 result<void> admin_client::connect() {
   tcp::resolver resolver(io_);
-  beast::error_code ec;
-  auto endpoints = resolver.resolve(url_.host, std::to_string(url_.port), ec);
+  beast::error_code ec = beast::error::timeout;  // unless the resolver answers in time
+  tcp::resolver::results_type endpoints;
+  resolver.async_resolve(url_.host, std::to_string(url_.port),
+                         [&](const beast::error_code& e, tcp::resolver::results_type r) {
+                           ec = e;
+                           endpoints = std::move(r);
+                         });
+  io_.restart();
+  io_.run_for(timeout_);
+  if (!io_.stopped()) {
+    // Still resolving: cancel, and let the cancelled handler run before `ec` goes away.
+    resolver.cancel();
+    io_.run();
+    ec = beast::error::timeout;
+  }
   if (ec) return network_error(url_, "cannot resolve the host of", ec, timeout_);
-  stream_.expires_after(timeout_);
-  stream_.connect(endpoints, ec);
+  ec = finish([&](auto handler) { stream_.async_connect(endpoints, handler); });
   if (ec) return network_error(url_, "cannot connect to", ec, timeout_);
   connected_ = true;
   return {};
@@ -155,9 +179,7 @@ result<admin_reply> admin_client::request(bhttp::verb method, const std::string&
     if (!connected_) {
       if (auto ok = connect(); !ok) return ok.error();
     }
-    beast::error_code ec;
-    stream_.expires_after(timeout_);
-    bhttp::write(stream_, req, ec);
+    auto ec = finish([&](auto handler) { bhttp::async_write(stream_, req, handler); });
     if (ec) {
       close();
       if (reused && attempt == 0 && stale_connection(ec)) continue;
@@ -166,8 +188,7 @@ result<admin_reply> admin_client::request(bhttp::verb method, const std::string&
     beast::flat_buffer buffer;
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(max_reply_body);
-    stream_.expires_after(timeout_);
-    bhttp::read(stream_, buffer, parser, ec);
+    ec = finish([&](auto handler) { bhttp::async_read(stream_, buffer, parser, handler); });
     if (ec) {
       close();
       if (reused && attempt == 0 && stale_connection(ec) && !parser.got_some()) continue;

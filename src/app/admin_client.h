@@ -63,6 +63,9 @@ class admin_client {
  private:
   [[nodiscard]] result<void> connect();
   void close();
+  // Starts one asynchronous step with a completion handler and runs it to its end.
+  template <typename Start>
+  boost::system::error_code finish(Start&& start);
 
   admin_url url_;
   std::chrono::seconds timeout_;
