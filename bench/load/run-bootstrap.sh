@@ -12,7 +12,7 @@
 #
 # Needs the Release build and the broker's jars, as run-load.sh.
 set -euo pipefail
-source "$(dirname "$0")/../../scripts/lib/common.sh"
+source "$(dirname "$0")/lib.sh"
 cd "$MAILHOOK_ROOT"
 
 entries=${1:-2000000}
@@ -20,30 +20,13 @@ build_dir=${MAILHOOK_BUILD_DIR:-build/release}
 mailhook=$build_dir/src/mailhook
 [ -x "$mailhook" ] || die "$mailhook is missing: cmake --preset release && cmake --build --preset release"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mailhook-bootstrap.XXXXXX")
-kafka_dir=$work/kafka
 daemon_pid=
-broker_started=
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
+bench_stop_daemon() {
   if [ -n "$daemon_pid" ]; then kill -TERM "$daemon_pid" 2>/dev/null || true; wait "$daemon_pid" 2>/dev/null || true; fi
-  if [ -n "$broker_started" ]; then MAILHOOK_KAFKA_DIR=$kafka_dir scripts/kafka stop >/dev/null || true; fi
-  rm -rf "$work"
-  exit "$status"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-echo "machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores," \
-     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
-
-mkdir -p "$kafka_dir"
-say "starting a fresh Kafka broker..."
-broker_started=1
-bootstrap=$(MAILHOOK_KAFKA_DIR=$kafka_dir scripts/kafka start | tail -n 1)
+bench_setup bootstrap
+bench_header
+start_bench_broker
 admin_port=$(free_port)
 cat >"$work/mailhook.toml" <<TOML
 [admin]

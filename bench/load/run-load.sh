@@ -16,7 +16,7 @@
 #                        freshness probe (freshness-probe.sh) runs during the load and
 #                        reports how long a hard bounce takes from its 2xx to the lookup.
 set -euo pipefail
-source "$(dirname "$0")/../../scripts/lib/common.sh"
+source "$(dirname "$0")/lib.sh"
 cd "$MAILHOOK_ROOT"
 
 build_dir=${MAILHOOK_BUILD_DIR:-build/release}
@@ -26,12 +26,9 @@ load=$build_dir/bench/mailhook_load
 [ -x "$mailhook" ] || die "$mailhook is missing: cmake --preset release && cmake --build --preset release"
 [ -x "$load" ] || die "$load is missing: cmake --preset release && cmake --build --preset release"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mailhook-load.XXXXXX")
-kafka_dir=$work/kafka
 daemon_pid=
-broker_started=
 
-stop_daemon() {
+bench_stop_daemon() {
   [ -n "$daemon_pid" ] || return 0
   if kill -0 "$daemon_pid" 2>/dev/null; then
     kill -TERM "$daemon_pid"
@@ -49,35 +46,17 @@ stop_daemon() {
   say "mailhook exited with status $status"
 }
 
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  stop_daemon || true
-  if [ -n "$broker_started" ]; then
-    MAILHOOK_KAFKA_DIR=$kafka_dir scripts/kafka stop >/dev/null || say "kafka: stop failed (dir $kafka_dir)"
-  fi
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_setup load
 
 # With --json, stdout is the result object alone; the header goes to stderr.
 header_fd=1
 for arg in "$@"; do if [ "$arg" = --json ]; then header_fd=2; fi; done
 {
-echo "machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores," \
-     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+bench_header
 echo "daemon:  $mailhook, load generator: $load"
 } >&"$header_fd"
 
-mkdir -p "$kafka_dir"
-say "starting a fresh Kafka broker..."
-broker_started=1  # before the start: a half-started broker is stopped too
-bootstrap=$(MAILHOOK_KAFKA_DIR=$kafka_dir scripts/kafka start | tail -n 1)
-[[ $bootstrap =~ ^127\.0\.0\.1:[0-9]+$ ]] || die "unexpected bootstrap address from scripts/kafka: '$bootstrap'"
+start_bench_broker
 
 public_key=$("$load" keygen --out "$work/key")
 
@@ -152,7 +131,7 @@ if [ -n "$probe_pid" ]; then
   wait "$probe_pid" || true
   cat "$work/freshness.txt" >&"$header_fd"
 fi
-stop_daemon
+bench_stop_daemon
 # Warnings and errors the daemon logged, shutdown included: a clean run has none.
 # (Text log lines are "TIMESTAMP LEVEL MESSAGE".)
 problems='^[^ ]+ (warning|error|critical) '

@@ -11,32 +11,14 @@
 # release) and the broker's jars (scripts/setup). MAILHOOK_BUILD_DIR: the build tree
 # (default build/release).
 set -euo pipefail
-source "$(dirname "$0")/../../scripts/lib/common.sh"
+source "$(dirname "$0")/lib.sh"
 cd "$MAILHOOK_ROOT"
 
 build_dir=${MAILHOOK_BUILD_DIR:-build/release}
 load=$build_dir/bench/mailhook_send_load
 [ -x "$load" ] || die "$load is missing: cmake --preset release && cmake --build --preset release"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mailhook-send-load.XXXXXX")
-broker_started=
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  if [ -n "$broker_started" ]; then MAILHOOK_KAFKA_DIR=$work/kafka scripts/kafka stop >/dev/null || true; fi
-  rm -rf "$work"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-echo "machine: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores," \
-     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
-
-mkdir -p "$work/kafka"
-say "starting a fresh Kafka broker..."
-broker_started=1
-bootstrap=$(MAILHOOK_KAFKA_DIR=$work/kafka scripts/kafka start | tail -n 1)
+bench_setup send-load
+bench_header
+start_bench_broker
 MAILHOOK_SOURCE_DIR=$MAILHOOK_ROOT "$load" --kafka "$bootstrap" "$@"
