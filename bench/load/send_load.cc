@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "common/clock.h"
 #include "load/daemon_monitor.h"
 #include "load/latency_histogram.h"
 #include "mailhook/v1/send.pb.h"
@@ -40,12 +41,6 @@ struct options {
   int max_batch = 500;
   int timeout_s = 600;
 };
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 mailhook::v1::SendRequest make_request(int n, int recipients) {
   mailhook::v1::SendRequest r;
@@ -119,7 +114,7 @@ int run(const options& o) {
             start + std::chrono::microseconds(static_cast<std::int64_t>(n * 1e6 / o.rate)));
       }
       auto request = make_request(n, o.recipients);
-      request.set_created_at_ms(now_ms());
+      request.set_created_at_ms(unix_ms());
       created[static_cast<std::size_t>(n)] = request.created_at_ms();
       auto value = request.SerializeAsString();
       while (rd_kafka_produce(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, value.data(),

@@ -105,6 +105,18 @@ result<admin_url> parse_admin_url(std::string_view text) {
   return url;
 }
 
+result<admin_url> admin_url_of(const config::admin_config& admin, std::string_view config_file) {
+  admin_url url{admin.listen.host, admin.listen.port};
+  if (url.host == "0.0.0.0") url.host = "127.0.0.1";
+  if (url.host == "::") url.host = "::1";
+  if (url.port == 0) {
+    return failure(
+        std::make_error_code(std::errc::invalid_argument),
+        std::string(config_file) + ": admin.listen has port 0 (any free port): give --admin");
+  }
+  return url;
+}
+
 std::string admin_reply::header(const std::string& name) const {
   auto it = headers.find(name);
   return it == headers.end() ? std::string() : it->second;

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "common/result.h"
+#include "config/daemon_config.h"
 
 namespace mailhook::app {
 
@@ -31,6 +32,12 @@ struct admin_url {
 
 // Refuses https:// with a message that says why (the admin port is plain HTTP).
 [[nodiscard]] result<admin_url> parse_admin_url(std::string_view text);
+
+// Where a daemon configured with `admin` answers, for a client on the same host: a
+// wildcard listen address becomes loopback; port 0 (any free port) cannot be known and
+// is refused, naming `config_file`.
+[[nodiscard]] result<admin_url> admin_url_of(const config::admin_config& admin,
+                                             std::string_view config_file);
 
 // Percent-encoding of a query component: everything but RFC 3986's unreserved characters.
 [[nodiscard]] std::string url_encode(std::string_view text);

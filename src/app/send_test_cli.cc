@@ -49,11 +49,7 @@ std::string_view text_of(simdjson::dom::element e, const char* key) {
 // The daemon's verdict as one line ("" when allowed), or a failure when it cannot be had.
 result<std::string> suppression_of(const config::daemon_config& cfg, const options& o,
                                    const config::integration_config& integration) {
-  auto url = o.admin.empty()
-                 ? result<admin_url>(admin_url{
-                       cfg.admin.listen.host == "0.0.0.0" ? "127.0.0.1" : cfg.admin.listen.host,
-                       cfg.admin.listen.port})
-                 : parse_admin_url(o.admin);
+  auto url = o.admin.empty() ? admin_url_of(cfg.admin, o.config_file) : parse_admin_url(o.admin);
   if (!url) return url.error();
   admin_client client(*url, std::chrono::seconds(10));
   std::string target = "/v1/suppressions/check?tenant=" + url_encode(integration.tenant) +

@@ -154,14 +154,7 @@ result<admin_url> resolve_admin_url(const options& o) {
   if (o.config_file.empty()) return parse_admin_url(default_admin_url);
   auto cfg = config::load_file(o.config_file, config::process_environment());
   if (!cfg) return cfg.error();
-  admin_url url{cfg->admin.listen.host, cfg->admin.listen.port};
-  if (url.host == "0.0.0.0") url.host = "127.0.0.1";
-  if (url.host == "::") url.host = "::1";
-  if (url.port == 0) {
-    return failure(std::make_error_code(std::errc::invalid_argument),
-                   o.config_file + ": admin.listen has port 0 (any free port): give --admin");
-  }
-  return url;
+  return admin_url_of(cfg->admin, o.config_file);
 }
 
 // Prints why a request failed: the API's own message when it sent one.

@@ -12,9 +12,7 @@
 // Threading: one thread of its own; ready() and last_error() from any thread.
 #pragma once
 
-#include <atomic>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>

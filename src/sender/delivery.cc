@@ -122,12 +122,10 @@ delivery_plan plan_delivery(const mailhook::v1::SendRequest& request,
     group = integration->default_asm_group;
   }
   int suppressed = 0;
-  int invalid = 0;
   for (int i = 0; i < request.to_size(); ++i) {
     auto& recipient = *result.mutable_recipients(i);
     if (!looks_like_address(request.to(i).email())) {
       recipient.set_status(mailhook::v1::RECIPIENT_STATUS_INVALID);
-      ++invalid;
       continue;
     }
     auto verdict = index.check(request.tenant(), request.to(i).email(), group);
@@ -155,7 +153,6 @@ delivery_plan plan_delivery(const mailhook::v1::SendRequest& request,
       result.add_errors()->set_message(result.detail());
     }
   }
-  (void)invalid;
   return plan;
 }
 

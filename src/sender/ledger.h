@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,11 +36,11 @@ struct ledger_tail {
   std::int64_t end = 0;  // the ledger partition's end when it was read
 };
 
-// Reads ledger partition `partition` of `topic` from `from` (nullopt: from its start) to
-// its current end.
-[[nodiscard]] result<ledger_tail> read_ledger(const config::kafka_config& kafka,
-                                              const std::string& topic, std::int32_t partition,
-                                              std::optional<std::int64_t> from,
-                                              std::chrono::milliseconds timeout);
+// Reads the ledger partitions of `topic` named in `from`, each from its position there
+// (nullopt: from the partition's start) to its current end, with one consumer.
+[[nodiscard]] result<std::map<std::int32_t, ledger_tail>> read_ledger(
+    const config::kafka_config& kafka, const std::string& topic,
+    const std::map<std::int32_t, std::optional<std::int64_t>>& from,
+    std::chrono::milliseconds timeout);
 
 }  // namespace mailhook::sender

@@ -39,6 +39,7 @@
 #include <string_view>
 
 #include "http/message.h"
+#include "webhook/normalize.h"
 
 namespace mailhook::sender {
 namespace {
@@ -59,15 +60,7 @@ constexpr std::uint64_t max_answer_body = 1024 * 1024;
 
 // ---- text helpers ----
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-  return text;
-}
+using webhook::trim;
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -224,7 +217,7 @@ result<api_endpoint> parse_api_url(const config::integration_config& integration
   }
   if (url.host.empty()) return bad("the host is missing");
   for (char c : url.host) {
-    if (is_space(c) || static_cast<unsigned char>(c) < 0x20) return bad("the host is malformed");
+    if (c == ' ' || static_cast<unsigned char>(c) < 0x20) return bad("the host is malformed");
   }
   const bool default_port = port_text.empty();
   if (!default_port) {

@@ -236,6 +236,8 @@ result<void> sender_role::recover(rd_kafka_t* consumer,
           rd_kafka_committed(consumer, committed.get(), static_cast<int>(kafka_timeout.count()))) {
     return kafka::kafka_failure(kafka::errc::consume_failed, err, "read committed offsets");
   }
+  // Where each partition's ledger tail starts: the position committed with its offsets.
+  std::map<std::int32_t, std::optional<std::int64_t>> from;
   for (int i = 0; i < committed->cnt; ++i) {
     const auto& p = committed->elems[i];
     if (p.topic != config_.topics.send_requests.name) {
@@ -246,19 +248,21 @@ result<void> sender_role::recover(rd_kafka_t* consumer,
                          config_.topics.send_requests.name + "': sender.transactional_id '" +
                          transactional_id_ + "' was used with another requests topic");
     }
-    std::optional<std::int64_t> from;
+    auto& position = from[p.partition];
     if (p.metadata != nullptr && p.metadata_size > 0) {
-      from = parse_ledger_metadata(
+      position = parse_ledger_metadata(
           std::string_view(static_cast<const char*>(p.metadata), p.metadata_size));
     }
-    auto tail = read_ledger(config_.kafka, config_.topics.send_ledger.name, p.partition, from,
-                            kafka_timeout);
-    if (!tail) return tail.error();
-    spdlog::info("sender: {} [{}] from offset {}: {} ledger entries after position {}", p.topic,
-                 p.partition, p.offset, tail->by_request_offset.size(), from.value_or(0));
-    auto& state = partitions_[p.partition];
-    state.ledger = std::move(tail->by_request_offset);
-    state.ledger_position = tail->end;
+  }
+  auto tails = read_ledger(config_.kafka, config_.topics.send_ledger.name, from, kafka_timeout);
+  if (!tails) return tails.error();
+  for (auto& [partition, tail] : *tails) {
+    spdlog::info("sender: {} [{}]: {} ledger entries after position {}",
+                 config_.topics.send_requests.name, partition, tail.by_request_offset.size(),
+                 from[partition].value_or(0));
+    auto& state = partitions_[partition];
+    state.ledger = std::move(tail.by_request_offset);
+    state.ledger_position = tail.end;
   }
   return {};
 }
