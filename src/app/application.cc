@@ -172,6 +172,14 @@ void application::register_index_metrics() {
     sink.gauge("mailhook_index_table_bytes",
                "Memory of the in-memory verdict table in front of RocksDB", {})
         .set({}, static_cast<double>(store->table_bytes()));
+    sink.gauge("mailhook_index_rocksdb_level0_files",
+               "RocksDB level-0 files of the local index (they pile up while a catch-up pauses "
+               "compactions)",
+               {})
+        .set({}, static_cast<double>(store->level0_files()));
+    sink.gauge("mailhook_index_rocksdb_pending_compaction_bytes",
+               "RocksDB's estimate of the bytes its compactions still have to rewrite", {})
+        .set({}, static_cast<double>(store->pending_compaction_bytes()));
 
     auto lookups = store->lookups();
     auto& verdicts = sink.counter("mailhook_index_lookups_total", "Suppression lookups, by verdict",

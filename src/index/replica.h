@@ -52,6 +52,7 @@ class replica {
           metrics::registry& registry);
   void run();
   bool assign_new_partitions();
+  std::uint64_t records_after(std::int32_t partition, std::int64_t offset);
   void apply(rd_kafka_message_t** messages, std::size_t count);
   void set_error(std::string error);
 

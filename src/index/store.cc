@@ -253,6 +253,48 @@ std::optional<suppression::record> store::read(std::string_view key) const {
   return r;
 }
 
+void store::begin_catch_up(std::uint64_t records) {
+  verdicts_->reserve(verdicts_->size() + records);
+  if (catching_up_) return;
+  auto status = db_->SetOptions(records_, {{"disable_auto_compactions", "true"},
+                                           {"level0_slowdown_writes_trigger", "1000000"},
+                                           {"level0_stop_writes_trigger", "1000000"}});
+  if (!status.ok()) {
+    // Only slower: the catch-up goes on with compactions.
+    spdlog::warn("index: compactions not paused for the catch-up: {}", status.ToString());
+    return;
+  }
+  catching_up_ = true;
+}
+
+void store::end_catch_up() {
+  if (!catching_up_) return;
+  const rocksdb::ColumnFamilyOptions defaults;  // records_options() leaves these as they are
+  auto status = db_->SetOptions(
+      records_,
+      {{"disable_auto_compactions", "false"},
+       {"level0_slowdown_writes_trigger", std::to_string(defaults.level0_slowdown_writes_trigger)},
+       {"level0_stop_writes_trigger", std::to_string(defaults.level0_stop_writes_trigger)}});
+  if (!status.ok()) {
+    spdlog::error("index: compactions could not resume: {}", status.ToString());
+    return;
+  }
+  catching_up_ = false;
+  spdlog::info("index: compactions resume ({} level-0 files)", level0_files());
+}
+
+std::uint64_t store::level0_files() const {
+  std::string files;
+  if (!db_->GetProperty(records_, "rocksdb.num-files-at-level0", &files)) return 0;
+  return static_cast<std::uint64_t>(decode_int(files).value_or(0));
+}
+
+std::uint64_t store::pending_compaction_bytes() const {
+  std::uint64_t bytes = 0;
+  db_->GetIntProperty(records_, "rocksdb.estimate-pending-compaction-bytes", &bytes);
+  return bytes;
+}
+
 result<apply_outcome> store::apply(std::span<const changelog_message> messages) {
   apply_outcome outcome;
   // The usable messages, sorted by key; stably, so that one key's messages keep their
@@ -350,6 +392,7 @@ result<apply_outcome> store::apply(std::span<const changelog_message> messages) 
   write.disableWAL = true;
   auto status = db_->Write(write, &batch);
   if (!status.ok()) return failure(errc::write_failed, status.ToString());
+  if (catching_up_ && level0_files() >= max_catch_up_level0_files) end_catch_up();
 
   // Visible in RocksDB first, then in the table: a lookup in between sees the old state.
   count_deltas deltas;

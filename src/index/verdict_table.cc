@@ -146,7 +146,7 @@ void verdict_table::put(std::uint64_t hash, const packed_verdict& verdict) {
   // A new key.
   if (static_cast<double>(used_.load(std::memory_order_relaxed) + 1) >
       static_cast<double>(t->mask + 1) * max_load) {
-    grow();
+    grow_to((t->mask + 1) * 2);
     insert(*current_.load(std::memory_order_relaxed), hash, value);
   } else {
     t->slots[i].value.store(value, std::memory_order_relaxed);
@@ -182,9 +182,14 @@ std::optional<packed_verdict> verdict_table::find(std::uint64_t hash) const noex
   }
 }
 
-void verdict_table::grow() {
+void verdict_table::reserve(std::uint64_t keys) {
+  auto capacity = capacity_for(keys);
+  if (capacity > current_.load(std::memory_order_relaxed)->mask + 1) grow_to(capacity);
+}
+
+void verdict_table::grow_to(std::uint64_t capacity) {
   const auto* old = current_.load(std::memory_order_relaxed);
-  auto bigger = std::make_unique<table>((old->mask + 1) * 2);
+  auto bigger = std::make_unique<table>(capacity);
   for (std::uint64_t i = 0; i <= old->mask; ++i) {
     auto key = old->slots[i].key.load(std::memory_order_relaxed);
     if (key != 0) insert(*bigger, key, old->slots[i].value.load(std::memory_order_relaxed));

@@ -56,6 +56,9 @@ class verdict_table {
   void put(std::uint64_t hash, const packed_verdict& verdict);
   // Marks the key as absent (an operator's tombstone); the slot stays.
   void erase(std::uint64_t hash);
+  // Writer only. Makes room for `keys` keys in all at once, so that the table does not grow
+  // (and stall the writer) again and again while a replica catches up.
+  void reserve(std::uint64_t keys);
 
   // Any thread. nullopt: the replica has no record of the key.
   [[nodiscard]] std::optional<packed_verdict> find(std::uint64_t hash) const noexcept;
@@ -81,7 +84,7 @@ class verdict_table {
     slot* slots;  // on huge pages where the kernel allows (madvise)
   };
 
-  void grow();
+  void grow_to(std::uint64_t capacity);
   static void insert(table& t, std::uint64_t hash, std::uint64_t value);
 
   std::atomic<table*> current_;

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "support/temp_dir.h"
@@ -353,6 +356,80 @@ TEST_F(StoreTest, ACrashNeverKeepsOffsetsAheadOfTheirRecords) {
     ASSERT_FALSE((*reopened)->check("acme", "u" + std::to_string(n) + "@x.com").allowed())
         << "offset " << next << " but record " << n << " is missing";
   }
+}
+
+// Records u<first>..u<first + count - 1>@x.com, suppressed, applied as one batch.
+void apply_numbered(store& db, int first, int count, std::int64_t& next_offset) {
+  std::vector<std::string> keys, values;
+  for (int n = first; n < first + count; ++n) {
+    auto r =
+        change("acme", "u" + std::to_string(n) + "@x.com", true, 1000 + n, "e" + std::to_string(n));
+    keys.push_back(suppression::key_of(r));
+    values.push_back(r.SerializeAsString());
+  }
+  std::vector<changelog_message> messages;
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    messages.push_back({keys[i], values[i], 0, next_offset++});
+  ASSERT_TRUE(db.apply(messages));
+}
+
+bool within(std::chrono::seconds limit, const std::function<bool()>& condition) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+std::unique_ptr<store> open_with_small_memtables(const std::filesystem::path& dir) {
+  store_options options;
+  options.dir = dir;
+  options.topic = "mailhook.suppressions";
+  options.expected_keys = 1000;
+  options.write_buffer_bytes = 64 * 1024;  // a level-0 file every few hundred records
+  auto opened = store::open(options);
+  EXPECT_TRUE(opened) << opened.error().describe();
+  return opened ? std::move(*opened) : nullptr;
+}
+
+TEST_F(StoreTest, ACatchUpPausesCompactionsUntilItEnds) {
+  auto small = open_with_small_memtables(dir.path() / "catch-up");
+  ASSERT_TRUE(small);
+  small->begin_catch_up(100'000);
+  int applied = 0;
+  // RocksDB compacts level 0 from 4 files on; paused, they pile up.
+  ASSERT_TRUE(within(std::chrono::seconds(20), [&] {
+    apply_numbered(*small, applied, 300, next_offset);
+    applied += 300;
+    return small->level0_files() >= 8;
+  }));
+  auto piled_up = small->level0_files();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_GE(small->level0_files(), piled_up);
+
+  small->end_catch_up();
+  EXPECT_TRUE(within(std::chrono::seconds(20), [&] { return small->level0_files() < 4; }))
+      << small->level0_files() << " level-0 files";
+  EXPECT_EQ(small->keys(), static_cast<std::uint64_t>(applied));
+  EXPECT_FALSE(small->check("acme", "u0@x.com").allowed());
+}
+
+TEST_F(StoreTest, TooManyLevel0FilesEndACatchUpEarly) {
+  auto small = open_with_small_memtables(dir.path() / "catch-up-cap");
+  ASSERT_TRUE(small);
+  small->begin_catch_up(1'000'000);
+  int applied = 0;
+  std::uint64_t most = 0;
+  // With no end_catch_up(), compactions resume by themselves at the cap.
+  ASSERT_TRUE(within(std::chrono::seconds(60),
+                     [&] {
+                       apply_numbered(*small, applied, 300, next_offset);
+                       applied += 300;
+                       most = std::max(most, small->level0_files());
+                       return most >= store::max_catch_up_level0_files && small->level0_files() < 8;
+                     }))
+      << most << " level-0 files at most, " << small->level0_files() << " now";
 }
 
 TEST_F(StoreTest, ForEachVisitsOneTenantOrAll) {

@@ -52,6 +52,21 @@ TEST(VerdictTable, GrowsPastItsFirstSizeKeepingEveryKey) {
   EXPECT_EQ(table.size(), 100'000u);
 }
 
+TEST(VerdictTable, ReservedRoomTakesTheKeysWithoutGrowingAgain) {
+  verdict_table table(1000);
+  for (int i = 0; i < 500; ++i) table.put(hash_key("k" + std::to_string(i)), bounce_since(i));
+  table.reserve(100'000);
+  auto reserved_bytes = table.memory_bytes();
+  for (int i = 500; i < 100'000; ++i) table.put(hash_key("k" + std::to_string(i)), bounce_since(i));
+  EXPECT_EQ(table.memory_bytes(), reserved_bytes);
+  for (int i = 0; i < 100'000; ++i) {
+    auto found = table.find(hash_key("k" + std::to_string(i)));
+    ASSERT_TRUE(found) << i;
+    EXPECT_EQ(found->since_ms, i);
+  }
+  table.reserve(10);  // never shrinks
+  EXPECT_EQ(table.memory_bytes(), reserved_bytes);
+}
 TEST(VerdictTable, UpdatesInPlaceAndErases) {
   verdict_table table(10);
   auto h = hash_key("acme/global/a@x.com");

@@ -194,6 +194,45 @@ TEST_F(suppression_index, a_restarted_index_resumes_and_a_deleted_one_rebuilds_t
   }
 }
 
+TEST_F(suppression_index, a_bootstrap_sizes_the_in_memory_table_once_for_the_whole_changelog) {
+  constexpr int total = 20'000;
+  std::string csv = "email,created,reason,status\n";
+  for (int i = 0; i < total; ++i) {
+    csv += "user" + std::to_string(i) + "@x.com,1700000000,mailbox does not exist,5.1.1\n";
+  }
+  auto files = state_.write("bounces.csv", csv);
+  auto cli_config = state_.write(
+      "cli.toml", "[kafka]\nbootstrap_servers = \"" + shared_kafka_bootstrap() + "\"\n\n" + toml());
+  {
+    auto d = start({"--roles", "index"});
+    auto imported =
+        run({mailhook_binary(), "suppressions", "import", "--config", cli_config.string(),
+             "--tenant", "acme", "--kind", "bounces", files.string()});
+    ASSERT_EQ(imported.status, 0) << imported.output;
+    ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == total; }, 30s))
+        << d->output();
+  }
+
+  // A new replica sized for 1000 keys reads the 20,000 records: it makes room for them
+  // once, at the start, instead of doubling its table five times on the way.
+  auto fresh = state_.path() / "fresh-index";
+  auto d = std::make_unique<daemon>(
+      shared_kafka_bootstrap(),
+      std::regex_replace(toml(), std::regex("\\[index\\]\ndir = \"[^\"]*\""),
+                         "[index]\ndir = \"" + fresh.string() + "\"\nexpected_keys = 1000"),
+      std::vector<std::string>{"--roles", "index"});
+  ASSERT_TRUE(d->wait_for_readyz(200, 60s)) << d->output();
+  ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == total; }, 30s))
+      << d->output();
+  EXPECT_NE(d->output().find("20000 changelog records to read"), std::string::npos) << d->output();
+  // Compactions paused for the catch-up and resumed once it was done.
+  EXPECT_NE(d->output().find("index: compactions resume"), std::string::npos) << d->output();
+  // 16-byte slots, a power of two at most 70% full: 2048 slots for 1000 keys, then 32768
+  // for 20,000. Growing one doubling at a time would have made 2048 + 4096 + ... + 32768.
+  EXPECT_EQ(metric(*d, "mailhook_index_table_bytes"), 16 * (2048 + 32768));
+  EXPECT_TRUE(suppressed(*d, "user19999@x.com"));
+}
+
 TEST_F(suppression_index, kill_9_of_the_policy_mid_stream_applies_every_change_exactly_once) {
   constexpr int batches = 20;
   constexpr int per_batch = 250;
