@@ -136,6 +136,12 @@ void policy_role::forget_applied_changes() {
 }
 
 result<void> policy_role::run_one_batch() {
+  auto committed = transact_one_batch();
+  if (!committed) transactions_.with({"aborted"}).inc();
+  return committed;
+}
+
+result<void> policy_role::transact_one_batch() {
   std::vector<rd_kafka_message_t*> messages(static_cast<std::size_t>(config_.policy.max_batch));
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer_.get());
   auto n =

@@ -44,8 +44,10 @@ class policy_role final : public kafka::transactional_loop {
   bool connected() const override { return producer_ != nullptr; }
   result<void> connect() override;
   void disconnect() override;
-  // One transaction: consume up to max_batch events, produce their changes, commit.
+  // One transaction: consume up to max_batch events, produce their changes, commit. A
+  // batch that does not commit counts as aborted.
   result<void> run_one_batch() override;
+  result<void> transact_one_batch();
 
   [[nodiscard]] std::optional<suppression::record> current_state(const std::string& key) const;
   void forget_applied_changes();
