@@ -219,6 +219,11 @@ result<admin_reply> admin_client::request(bhttp::verb method, const std::string&
   }
 }
 
+std::string_view string_member(simdjson::dom::element object, std::string_view key) {
+  std::string_view value;
+  return object[key].get(value) == simdjson::SUCCESS ? value : std::string_view();
+}
+
 std::string url_encode(std::string_view text) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;

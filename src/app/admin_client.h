@@ -6,6 +6,8 @@
 // Threading: one object per thread; it owns its io_context and socket.
 #pragma once
 
+#include <simdjson.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -41,6 +43,10 @@ struct admin_url {
 
 // Percent-encoding of a query component: everything but RFC 3986's unreserved characters.
 [[nodiscard]] std::string url_encode(std::string_view text);
+
+// The string member `key` of a JSON object the admin API answered; empty when it is
+// absent or not a string.
+[[nodiscard]] std::string_view string_member(simdjson::dom::element object, std::string_view key);
 
 struct admin_reply {
   int status = 0;

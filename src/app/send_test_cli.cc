@@ -41,11 +41,6 @@ class already_checked final : public suppression_lookup {
   }
 };
 
-std::string_view text_of(simdjson::dom::element e, const char* key) {
-  std::string_view value;
-  return e[key].get(value) == simdjson::SUCCESS ? value : std::string_view();
-}
-
 // The daemon's verdict as one line ("" when allowed), or a failure when it cannot be had.
 result<std::string> suppression_of(const config::daemon_config& cfg, const options& o,
                                    const config::integration_config& integration) {
@@ -70,11 +65,12 @@ result<std::string> suppression_of(const config::daemon_config& cfg, const optio
   }
   if (allowed) return std::string();
   simdjson::dom::element s = doc["suppression"];
-  std::string why = std::string(text_of(s, "reason")) + " (" + std::string(text_of(s, "scope"));
+  std::string why =
+      std::string(string_member(s, "reason")) + " (" + std::string(string_member(s, "scope"));
   std::int64_t group = 0;
   if (s["group"].get(group) == simdjson::SUCCESS) why += ":" + std::to_string(group);
   why += ")";
-  if (auto detail = text_of(s, "detail"); !detail.empty()) why += ": " + std::string(detail);
+  if (auto detail = string_member(s, "detail"); !detail.empty()) why += ": " + std::string(detail);
   return why;
 }
 

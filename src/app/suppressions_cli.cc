@@ -49,10 +49,19 @@ constexpr std::string_view default_admin_url = "http://127.0.0.1:9464";
 constexpr std::size_t check_chunk = 1000;     // the API's max_batch_check
 constexpr std::size_t list_page_size = 1000;  // the API's max_page
 
-const std::vector<std::string> reason_words = {
-    "bounce",      "soft_bounce",       "invalid",           "spam_report",
-    "unsubscribe", "group_unsubscribe", "account_suspended", "manual"};
-const std::vector<std::string> scope_words = {"global", "group", "tenant"};
+// The words of the API, from the enums' own names (to_string), for CLI11's checks.
+template <typename Enum>
+std::vector<std::string> words_of(Enum first, Enum last) {
+  std::vector<std::string> words;
+  for (auto e = static_cast<int>(first); e <= static_cast<int>(last); ++e) {
+    words.emplace_back(to_string(static_cast<Enum>(e)));
+  }
+  return words;
+}
+const std::vector<std::string> reason_words =
+    words_of(suppression_reason::bounce, suppression_reason::manual);
+const std::vector<std::string> scope_words =
+    words_of(suppression_scope::global, suppression_scope::tenant);
 const std::vector<std::string> kind_words = {
     "bounces",           "blocks", "spam_reports", "invalid_emails", "global_unsubscribes",
     "group_unsubscribes"};
@@ -126,12 +135,6 @@ std::string one_line(std::string_view text) {
   return out;
 }
 
-std::string_view get_string(simdjson::dom::element e, std::string_view key) {
-  std::string_view value;
-  if (e[key].get(value) != simdjson::SUCCESS) return {};
-  return value;
-}
-
 std::int64_t get_int(simdjson::dom::element e, std::string_view key) {
   std::int64_t value = 0;
   if (e[key].get(value) != simdjson::SUCCESS) return 0;
@@ -140,7 +143,7 @@ std::int64_t get_int(simdjson::dom::element e, std::string_view key) {
 
 // "global", "group 42" (or "group:42"), "tenant".
 std::string scope_text(simdjson::dom::element e, char separator) {
-  std::string scope(get_string(e, "scope"));
+  std::string scope(string_member(e, "scope"));
   if (scope == "group") scope += separator + std::to_string(get_int(e, "group"));
   return scope;
 }
@@ -163,7 +166,7 @@ void report_api_error(const admin_url& url, const admin_reply& reply) {
   simdjson::dom::element doc;
   std::string message;
   if (parser.parse(reply.body).get(doc) == simdjson::SUCCESS) {
-    message = get_string(doc, "message");
+    message = string_member(doc, "message");
   }
   if (message.empty()) message = one_line(reply.body.substr(0, 200));
   print_stderr("%s: %s (HTTP %d)", url.to_string().c_str(), message.c_str(), reply.status);
@@ -253,15 +256,15 @@ int run_check(const options& o) {
                      client->url().to_string().c_str());
         return exit_failure;
       }
-      auto email = one_line(get_string(verdict, "email"));
+      auto email = one_line(string_member(verdict, "email"));
       if (allowed) {
         out += "allowed  " + email + "\n";
         continue;
       }
       any_suppressed = true;
-      out += "suppressed  " + email + "  " + std::string(get_string(s, "reason")) + " (" +
+      out += "suppressed  " + email + "  " + std::string(string_member(s, "reason")) + " (" +
              scope_text(s, ' ') + ") since " + format_time(get_int(s, "since_ms"));
-      if (auto detail = get_string(s, "detail"); !detail.empty()) out += ": " + one_line(detail);
+      if (auto detail = string_member(s, "detail"); !detail.empty()) out += ": " + one_line(detail);
       out += '\n';
     }
     std::fputs(out.c_str(), stdout);
@@ -324,8 +327,8 @@ int run_change(const options& o, bool add) {
   simdjson::dom::element doc;
   if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
   std::printf("%s %s (event %s)\n", add ? "added" : "removed",
-              one_line(get_string(doc, "key")).c_str(),
-              one_line(get_string(doc, "event_id")).c_str());
+              one_line(string_member(doc, "key")).c_str(),
+              one_line(string_member(doc, "event_id")).c_str());
   return exit_ok;
 }
 
@@ -406,21 +409,21 @@ int run_list(const options& o) {
     }
     for (auto r : records) {
       std::vector<std::string> row;
-      auto email = get_string(r, "email");
+      auto email = string_member(r, "email");
       row.push_back(email.empty() ? "-" : one_line(email));
       row.push_back(scope_text(r, ':'));
-      row.emplace_back(get_string(r, "reason"));
+      row.emplace_back(string_member(r, "reason"));
       row.push_back(format_time(get_int(r, "since_ms")));
       if (o.all) {
         bool suppressed = false;
         bool known = r["suppressed"].get(suppressed) == simdjson::SUCCESS;
         row.emplace_back(!known ? "?" : suppressed ? "suppressed" : "cleared");
       }
-      row.push_back(one_line(get_string(r, "detail")));
+      row.push_back(one_line(string_member(r, "detail")));
       out.add(std::move(row));
       ++shown;
     }
-    std::string next(get_string(doc, "next_cursor"));
+    std::string next(string_member(doc, "next_cursor"));
     if (!next.empty() && next == cursor) {
       print_stderr("%s: the cursor did not move (%s)", client->url().to_string().c_str(),
                    next.c_str());

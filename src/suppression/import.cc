@@ -32,10 +32,6 @@ constexpr bool is_digit(char c) noexcept {
   return c >= '0' && c <= '9';
 }
 
-constexpr char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 // Where a row is, for messages: "line 12" (CSV, 1-based physical line) or "index 3"
 // (JSON, 0-based array index).
 struct position {
@@ -388,7 +384,7 @@ std::string header_key(std::string_view name) {
   std::string key;
   for (char c : webhook::trim(name)) {
     if (c == ' ' || c == '_' || c == '-' || c == '\t') continue;
-    key.push_back(ascii_lower(c));
+    key.push_back(webhook::ascii_lower(c));
   }
   return key;
 }

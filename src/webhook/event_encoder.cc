@@ -55,10 +55,6 @@ constexpr std::array<std::uint8_t, 256> escaped_length = [] {
   return t;
 }();
 
-constexpr char ascii_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 // Whether none of the 16 bytes at p needs escaping: long texts (raw_json, custom args,
 // dead-letter details) are mostly such chunks, which then cost one compare, not sixteen.
 // Reads exactly [p, p + 16).

@@ -46,6 +46,11 @@ void append_normalized_email(std::string& out, std::string_view email);
 // bytes, and returns the end of what was written.
 char* write_normalized_email(char* out, std::string_view email) noexcept;
 
+// `c` with ASCII letters lower-cased; every other byte (UTF-8 included) as it is.
+[[nodiscard]] constexpr char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 // Writes `text` with ASCII letters lower-cased (no trimming) and returns the end.
 char* write_ascii_lower(char* out, std::string_view text) noexcept;
 
