@@ -189,11 +189,10 @@ bool replica::assign_new_partitions() {
   return true;
 }
 
-void replica::apply(rd_kafka_message_t** messages, std::size_t count) {
+void replica::apply(const kafka::message_batch& messages) {
   std::vector<changelog_message> batch;
-  batch.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    auto* m = messages[i];
+  batch.reserve(messages.size());
+  for (auto* m : messages) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       at_end_[m->partition] = true;
       continue;
@@ -260,7 +259,6 @@ void replica::apply(rd_kafka_message_t** messages, std::size_t count) {
 }
 
 void replica::run() {
-  std::vector<rd_kafka_message_t*> messages(max_batch_);
   auto next_metadata_check = std::chrono::steady_clock::now();
   while (!stopping_.load()) {
     auto now = std::chrono::steady_clock::now();
@@ -274,10 +272,9 @@ void replica::run() {
         continue;
       }
     }
-    auto n = rd_kafka_consume_batch_queue(queue_, 100, messages.data(), messages.size());
-    if (n <= 0) continue;
-    apply(messages.data(), static_cast<std::size_t>(n));
-    for (ssize_t i = 0; i < n; ++i) rd_kafka_message_destroy(messages[static_cast<std::size_t>(i)]);
+    auto messages =
+        kafka::message_batch::consume(queue_, max_batch_, std::chrono::milliseconds(100));
+    if (!messages.empty()) apply(messages);
   }
 }
 

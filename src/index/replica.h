@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +38,11 @@ class replica {
   // True once every partition has been read to its end at least once since start: from
   // then on lookups reflect the whole changelog (minus what arrived since).
   [[nodiscard]] bool caught_up() const { return caught_up_.load(std::memory_order_acquire); }
+  // Why a role that decides against this replica must wait; nullopt once it has caught up.
+  [[nodiscard]] std::optional<std::string> not_caught_up() const {
+    if (caught_up()) return std::nullopt;
+    return "waiting for the index replica to catch up with the changelog";
+  }
   // The next offset the store will apply for `partition` (0 when none yet).
   [[nodiscard]] std::int64_t applied_offset(std::int32_t partition) const;
   // Records in the changelog not yet applied, over all partitions (from the high
@@ -53,7 +59,7 @@ class replica {
   void run();
   bool assign_new_partitions();
   std::uint64_t records_after(std::int32_t partition, std::int64_t offset);
-  void apply(rd_kafka_message_t** messages, std::size_t count);
+  void apply(const kafka::message_batch& messages);
   void set_error(std::string error);
 
   std::string topic_;

@@ -72,6 +72,29 @@ result<handle_ptr> make_handle(rd_kafka_type_t type, conf_ptr conf) {
   return handle_ptr(rk);
 }
 
+message_batch message_batch::consume(rd_kafka_queue_t* queue, std::size_t max,
+                                     std::chrono::milliseconds wait) {
+  message_batch batch;
+  batch.messages_.resize(max);
+  auto n = rd_kafka_consume_batch_queue(queue, static_cast<int>(wait.count()),
+                                        batch.messages_.data(), max);
+  batch.messages_.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return batch;
+}
+
+message_batch message_batch::consume(rd_kafka_t* consumer, std::size_t max,
+                                     std::chrono::milliseconds wait) {
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer);
+  auto batch = consume(queue, max, wait);
+  rd_kafka_queue_destroy(queue);
+  return batch;
+}
+
+void message_batch::clear() {
+  for (auto* m : messages_) rd_kafka_message_destroy(m);
+  messages_.clear();
+}
+
 result<std::size_t> probe_cluster(rd_kafka_t* handle, std::chrono::milliseconds timeout) {
   const rd_kafka_metadata_t* metadata = nullptr;
   // all_topics=0 with no topic: a metadata request that lists brokers only.

@@ -61,6 +61,34 @@ using property_list = std::vector<std::pair<std::string, std::string>>;
 [[nodiscard]] result<std::size_t> probe_cluster(rd_kafka_t* handle,
                                                 std::chrono::milliseconds timeout);
 
+// The messages of one rd_kafka_consume_batch_queue() call, destroyed with the batch (or
+// earlier, by clear()).
+class message_batch {
+ public:
+  // Up to `max` messages from `queue`, waiting up to `wait` for them.
+  [[nodiscard]] static message_batch consume(rd_kafka_queue_t* queue, std::size_t max,
+                                             std::chrono::milliseconds wait);
+  // The same from the queue of `consumer`'s assigned or subscribed partitions.
+  [[nodiscard]] static message_batch consume(rd_kafka_t* consumer, std::size_t max,
+                                             std::chrono::milliseconds wait);
+  message_batch() = default;
+  message_batch(message_batch&& other) noexcept : messages_(std::exchange(other.messages_, {})) {}
+  message_batch& operator=(message_batch&&) = delete;
+  message_batch(const message_batch&) = delete;
+  message_batch& operator=(const message_batch&) = delete;
+  ~message_batch() { clear(); }
+
+  [[nodiscard]] bool empty() const { return messages_.empty(); }
+  [[nodiscard]] std::size_t size() const { return messages_.size(); }
+  [[nodiscard]] auto begin() const { return messages_.begin(); }
+  [[nodiscard]] auto end() const { return messages_.end(); }
+  // Destroys the messages now; what pointed into them is no longer valid.
+  void clear();
+
+ private:
+  std::vector<rd_kafka_message_t*> messages_;
+};
+
 // A failure carrying librdkafka's error code name and text.
 [[nodiscard]] failure kafka_failure(errc code, rd_kafka_resp_err_t err, std::string_view what);
 

@@ -112,8 +112,7 @@ void policy_role::disconnect() {
 }
 
 std::optional<std::string> policy_role::blocked() const {
-  if (follower_.caught_up()) return std::nullopt;
-  return "waiting for the index replica to catch up with the changelog";
+  return follower_.not_caught_up();
 }
 
 std::optional<suppression::record> policy_role::current_state(const std::string& key) const {
@@ -142,22 +141,15 @@ result<void> policy_role::run_one_batch() {
 }
 
 result<void> policy_role::transact_one_batch() {
-  std::vector<rd_kafka_message_t*> messages(static_cast<std::size_t>(config_.policy.max_batch));
-  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer_.get());
-  auto n =
-      rd_kafka_consume_batch_queue(queue, static_cast<int>(config_.policy.max_batch_wait.count()),
-                                   messages.data(), messages.size());
-  rd_kafka_queue_destroy(queue);
+  auto messages = kafka::message_batch::consume(consumer_.get(),
+                                                static_cast<std::size_t>(config_.policy.max_batch),
+                                                config_.policy.max_batch_wait);
   rd_kafka_poll(producer_.get(), 0);
   forget_applied_changes();
-  if (n <= 0) return {};
+  if (messages.empty()) return {};
   auto started = std::chrono::steady_clock::now();
-  auto release = [&] {
-    for (ssize_t i = 0; i < n; ++i) rd_kafka_message_destroy(messages[static_cast<std::size_t>(i)]);
-  };
 
   if (auto* error = rd_kafka_begin_transaction(producer_.get())) {
-    release();
     return kafka::take_error(error, "begin transaction");
   }
   std::map<std::int32_t, std::int64_t> next_offsets;
@@ -166,8 +158,7 @@ result<void> policy_role::transact_one_batch() {
   std::unordered_map<std::string, suppression::record> batch_pending;
   auto stamp = unix_ms();
   mailhook::v1::EmailEvent event;
-  for (ssize_t i = 0; i < n; ++i) {
-    auto* m = messages[static_cast<std::size_t>(i)];
+  for (auto* m : messages) {
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         spdlog::warn("policy: consume: {}", rd_kafka_message_errstr(m));
@@ -198,7 +189,6 @@ result<void> policy_role::transact_one_batch() {
     auto err = kafka::produce_copy(producer_.get(), changelog_, RD_KAFKA_PARTITION_UA, key, value);
 
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      release();
       kafka::abort_transaction(producer_.get(), transaction_timeout);
       return kafka::kafka_failure(kafka::errc::produce_failed, err, "produce a change");
     }
@@ -206,7 +196,7 @@ result<void> policy_role::transact_one_batch() {
     batch_pending[key] = *decision.change;
     produced.push_back(std::move(*decision.change));
   }
-  release();
+  messages.clear();
 
   kafka::partition_list_ptr offsets(
       rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));

@@ -268,35 +268,24 @@ result<void> sender_role::recover(rd_kafka_t* consumer,
 }
 
 std::optional<std::string> sender_role::blocked() const {
-  if (follower_.caught_up()) return std::nullopt;
-  return "waiting for the index replica to catch up with the changelog";
+  return follower_.not_caught_up();
 }
 
 result<void> sender_role::run_one_batch() {
-  std::vector<rd_kafka_message_t*> messages(static_cast<std::size_t>(config_.sender.max_batch));
-  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer_.get());
-  auto n =
-      rd_kafka_consume_batch_queue(queue, static_cast<int>(config_.sender.max_batch_wait.count()),
-                                   messages.data(), messages.size());
-  rd_kafka_queue_destroy(queue);
+  auto messages = kafka::message_batch::consume(consumer_.get(),
+                                                static_cast<std::size_t>(config_.sender.max_batch),
+                                                config_.sender.max_batch_wait);
   rd_kafka_poll(producer_.get(), 0);
   rd_kafka_poll(ledger_.get(), 0);
-  auto release = [&] {
-    for (ssize_t i = 0; i < n; ++i) rd_kafka_message_destroy(messages[static_cast<std::size_t>(i)]);
-  };
-  if (!rebalance_result_) {
-    release();
-    return rebalance_result_.error();
-  }
-  if (n <= 0) return {};
+  if (!rebalance_result_) return rebalance_result_.error();
+  if (messages.empty()) return {};
   auto started = std::chrono::steady_clock::now();
 
   // 1. Plan every request of the batch.
   std::vector<job> jobs;
-  jobs.reserve(static_cast<std::size_t>(n));
+  jobs.reserve(messages.size());
   std::map<std::int32_t, std::int64_t> next_offsets;
-  for (ssize_t i = 0; i < n; ++i) {
-    auto* m = messages[static_cast<std::size_t>(i)];
+  for (auto* m : messages) {
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
         spdlog::warn("sender: consume: {}", rd_kafka_message_errstr(m));
@@ -359,7 +348,7 @@ result<void> sender_role::run_one_batch() {
       }
     }
   }
-  release();
+  messages.clear();
 
   // 2. Call SendGrid, once the ledger holds an "attempting" entry for every call.
   if (auto written = write_attempts(jobs); !written) return written;
