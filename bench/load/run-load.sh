@@ -12,6 +12,9 @@
 #   MAILHOOK_BUILD_DIR   build tree to take both binaries from (default build/release)
 #   MAILHOOK_INGEST__*   other daemon settings pass through, e.g. MAILHOOK_INGEST__ENCODING=json;
 #                        the listeners' and the broker's addresses are always this script's.
+#   MAILHOOK_BENCH_DAEMON_CPUS  CPUs of the daemon alone (a taskset list, e.g. 0); the broker
+#                        and the load generator then run on the others, as they would on
+#                        other machines in production. Unset: all three share every CPU.
 #   MAILHOOK_LOAD_ROLES  roles of the daemon (default ingest). With policy and index, a
 #                        freshness probe (freshness-probe.sh) runs during the load and
 #                        reports how long a hard bounce takes from its 2xx to the lookup.
@@ -54,6 +57,7 @@ for arg in "$@"; do if [ "$arg" = --json ]; then header_fd=2; fi; done
 {
 bench_header
 echo "daemon:  $mailhook, load generator: $load"
+bench_split_cpus
 } >&"$header_fd"
 
 start_bench_broker
@@ -96,7 +100,7 @@ TOML
 # The environment may carry MAILHOOK_* settings; these three would point the daemon away
 # from this run's broker and ports.
 env -u MAILHOOK_KAFKA__BOOTSTRAP_SERVERS -u MAILHOOK_ADMIN__LISTEN -u MAILHOOK_INGEST__LISTEN \
-  "$mailhook" serve --config "$work/mailhook.toml" --roles "$roles" >"$work/mailhook.log" 2>&1 &
+  "${daemon_prefix[@]}" "$mailhook" serve --config "$work/mailhook.toml" --roles "$roles" >"$work/mailhook.log" 2>&1 &
 daemon_pid=$!
 
 say "waiting for mailhook (pid $daemon_pid) to be ready..."

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "app/version.h"
+#include "common/cpu.h"
 #include "kafka/topics.h"
 #include "metrics/process_metrics.h"
 
@@ -225,7 +226,7 @@ void application::register_server_metrics(const http::server& server) {
 
 int application::run() {
   auto work = boost::asio::make_work_guard(io_);
-  const unsigned threads = std::max(2u, std::thread::hardware_concurrency());
+  const unsigned threads = std::max(2u, usable_cores());
   for (unsigned i = 0; i < threads; ++i) io_threads_.emplace_back([this] { io_.run(); });
   spdlog::info("mailhook {} serving", version);
 

@@ -119,18 +119,26 @@ void producer::publish(const std::vector<outgoing_record>& records,
       }
     }
     // No RD_KAFKA_MSG_F_COPY: the bytes live in `owner` until the set completes.
-    rd_kafka_vu_t fields[5];
-    fields[0].vtype = RD_KAFKA_VTYPE_RKT;
-    fields[0].u.rkt = r.topic;
-    fields[1].vtype = RD_KAFKA_VTYPE_KEY;
-    fields[1].u.mem = {const_cast<char*>(r.key.data()), r.key.size()};
-    fields[2].vtype = RD_KAFKA_VTYPE_VALUE;
-    fields[2].u.mem = {const_cast<char*>(r.value.data()), r.value.size()};
-    fields[3].vtype = RD_KAFKA_VTYPE_OPAQUE;
-    fields[3].u.ptr = set;
-    fields[4].vtype = RD_KAFKA_VTYPE_HEADERS;
-    fields[4].u.headers = headers;
-    rd_kafka_error_t* error = rd_kafka_produceva(handle_.get(), fields, headers != nullptr ? 5 : 4);
+    rd_kafka_vu_t fields[6];
+    std::size_t count = 0;
+    fields[count].vtype = RD_KAFKA_VTYPE_RKT;
+    fields[count++].u.rkt = r.topic;
+    fields[count].vtype = RD_KAFKA_VTYPE_KEY;
+    fields[count++].u.mem = {const_cast<char*>(r.key.data()), r.key.size()};
+    fields[count].vtype = RD_KAFKA_VTYPE_VALUE;
+    fields[count++].u.mem = {const_cast<char*>(r.value.data()), r.value.size()};
+    fields[count].vtype = RD_KAFKA_VTYPE_OPAQUE;
+    fields[count++].u.ptr = set;
+    if (headers != nullptr) {
+      fields[count].vtype = RD_KAFKA_VTYPE_HEADERS;
+      fields[count++].u.headers = headers;
+    }
+    if (r.timestamp_ms != 0) {
+      // Given, librdkafka skips its own clock read for each record.
+      fields[count].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+      fields[count++].u.i64 = r.timestamp_ms;
+    }
+    rd_kafka_error_t* error = rd_kafka_produceva(handle_.get(), fields, count);
     rd_kafka_resp_err_t err =
         error != nullptr ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
     if (error != nullptr) rd_kafka_error_destroy(error);

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -41,6 +42,8 @@ struct outgoing_record {
   std::string_view value;
   // Copied by librdkafka when the record is enqueued; empty for none.
   std::span<const record_header> headers;
+  // The record's timestamp (CreateTime), Unix milliseconds; 0 = when it is enqueued.
+  std::int64_t timestamp_ms = 0;
 };
 
 // How a set ended: every record confirmed, or how many were not and the first reason.

@@ -249,12 +249,12 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
     std::string_view event_id(arena.data() + r.event_id_offset, r.event_id_size);
     records.push_back({events_topic_, std::string_view(arena.data() + r.key_offset, r.key_size),
                        std::string_view(arena.data() + r.value_offset, r.value_size),
-                       headers_for(event_id)});
+                       headers_for(event_id), ctx.received_at_ms});
     auto type = static_cast<std::size_t>(r.type);
     ++b->events_by_type[type < b->events_by_type.size() ? type : 0];
   }
   for (const auto& [key, value] : b->dead_letters) {
-    records.push_back({dlq_topic_, key, value, headers_for({})});
+    records.push_back({dlq_topic_, key, value, headers_for({}), ctx.received_at_ms});
   }
   publish(std::move(b), records, std::move(res));
 }

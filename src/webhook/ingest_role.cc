@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/cpu.h"
+
 namespace mailhook::webhook {
 
 kafka::property_list ingest_producer_defaults() {
@@ -59,9 +61,8 @@ result<std::unique_ptr<ingest_role>> ingest_role::start(const config::daemon_con
   role->handler_->set_server(role->server_.get());
   if (auto listening = role->server_->listen(); !listening) return listening.error();
 
-  const unsigned threads = config.ingest.threads > 0
-                               ? static_cast<unsigned>(config.ingest.threads)
-                               : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads =
+      config.ingest.threads > 0 ? static_cast<unsigned>(config.ingest.threads) : usable_cores();
   for (unsigned i = 0; i < threads; ++i)
     role->threads_.emplace_back([r = role.get()] { r->io_.run(); });
   spdlog::info("webhook listener on {}:{} ({}, {} threads, {} sources)", options.host,

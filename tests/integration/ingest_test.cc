@@ -128,6 +128,8 @@ TEST_F(ingest_test, the_genuine_signed_sendgrid_request_is_published) {
   EXPECT_EQ(e.smtp_id(), "<LRzXl_NHStOGhQ4kofSm_A@ismtpd0039p1iad1.sendgrid.net>");
   EXPECT_EQ(e.timestamp(), 1600112492);
   EXPECT_GT(e.received_at_ms(), 1600112492000);
+  // The record's own timestamp is the same moment, for consumers that only read that.
+  EXPECT_EQ(record.timestamp_ms, e.received_at_ms());
 }
 
 TEST_F(ingest_test, a_signed_batch_arrives_in_kafka_field_by_field) {

@@ -6,12 +6,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
+#include <map>
 #include <set>
 #include <string>
 
+#include "common/clock.h"
 #include "kafka/client.h"
+#include "kafka/producer.h"
 #include "kafka/topics.h"
 #include "support/daemon.h"
+#include "support/kafka_reader.h"
 
 namespace mailhook::kafka {
 namespace {
@@ -128,6 +133,44 @@ TEST(kafka_roundtrip, produced_records_come_back_through_a_consumer_group) {
   }
   rd_kafka_consumer_close(consumer->get());
   EXPECT_EQ(received, sent);
+}
+
+TEST(kafka_roundtrip, a_published_set_keeps_its_headers_and_given_timestamps) {
+  const std::string topic = unique_name("published");
+  {
+    auto handle = admin_handle();
+    ASSERT_TRUE(ensure_topics(handle.get(), {{topic, 1, 1}}, 30s));
+  }
+  metrics::registry registry;
+  auto producer = producer::create(shared_cluster(), {{"linger.ms", "5"}}, registry);
+  ASSERT_TRUE(producer) << producer.error().describe();
+
+  // An hour ago: far from any clock librdkafka could read while enqueueing.
+  const std::int64_t given = unix_ms() - 3'600'000;
+  const std::vector<record_header> headers{{"h-one", "1"}, {"h-two", "two"}};
+  std::vector<outgoing_record> records{
+      {(*producer)->topic(topic), "k-given", "v-given", headers, given},
+      {(*producer)->topic(topic), "k-enqueued", "v-enqueued", {}, 0},
+  };
+  const std::int64_t before = unix_ms();
+  std::promise<publish_outcome> outcome;
+  (*producer)->publish(records, nullptr, [&](const publish_outcome& o) { outcome.set_value(o); });
+  auto done = outcome.get_future();
+  ASSERT_EQ(done.wait_for(30s), std::future_status::ready);
+  EXPECT_TRUE(done.get().ok());
+  const std::int64_t after = unix_ms();
+
+  auto read = testing::read_topic(testing::shared_kafka_bootstrap(), topic, 2, 30s);
+  ASSERT_EQ(read.size(), 2u);
+  EXPECT_EQ(read[0].key, "k-given");
+  EXPECT_EQ(read[0].value, "v-given");
+  EXPECT_EQ(read[0].timestamp_ms, given);
+  EXPECT_EQ(read[0].headers,
+            (std::map<std::string, std::string>{{"h-one", "1"}, {"h-two", "two"}}));
+  EXPECT_EQ(read[1].key, "k-enqueued");
+  EXPECT_GE(read[1].timestamp_ms, before);
+  EXPECT_LE(read[1].timestamp_ms, after);
+  EXPECT_TRUE(read[1].headers.empty());
 }
 
 }  // namespace

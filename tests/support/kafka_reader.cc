@@ -82,6 +82,7 @@ std::vector<kafka_record> read_topic_until(
       if (m->key != nullptr) r.key.assign(static_cast<const char*>(m->key), m->key_len);
       if (m->payload != nullptr) r.value.assign(static_cast<const char*>(m->payload), m->len);
       r.partition = m->partition;
+      r.timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
       rd_kafka_headers_t* headers = nullptr;
       if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         const char* name;

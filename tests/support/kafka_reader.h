@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -16,6 +17,7 @@ struct kafka_record {
   std::string value;
   std::map<std::string, std::string> headers;
   int partition = -1;
+  std::int64_t timestamp_ms = -1;  // the record's timestamp; -1 when it has none
 };
 
 // Reads `topic` until `expected` records arrived or `timeout` passed (then returns what it
