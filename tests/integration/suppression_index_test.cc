@@ -1,8 +1,10 @@
 // The suppression index end to end: the real mailhook binary (ingest, policy, index),
 // the real shared broker. What SendGrid reports through the webhook becomes a verdict
 // of the admin API; the index survives restarts and rebuilds from the changelog alone;
-// the policy role applies every change exactly once through a kill -9.
+// the policy role applies every change exactly once through a kill -9 and through being
+// fenced by another producer with its transactional id.
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
 #include <signal.h>
 
 #include <chrono>
@@ -289,6 +291,60 @@ TEST_F(suppression_index, kill_9_of_the_policy_mid_stream_applies_every_change_e
   EXPECT_EQ(records.size(), static_cast<std::size_t>(total));
   auto stats = policy->admin_get("/v1/suppressions/stats?tenant=acme").body;
   EXPECT_NE(stats.find(R"("bounce":)" + std::to_string(total)), std::string::npos) << stats;
+}
+
+// Another producer that takes the policy's transactional id (a second instance started
+// with the same configuration) fences it: its next transaction cannot commit.
+void fence_transactional_id(const std::string& transactional_id) {
+  char error[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", shared_kafka_bootstrap().c_str(), error,
+                              sizeof(error)),
+            RD_KAFKA_CONF_OK)
+      << error;
+  ASSERT_EQ(
+      rd_kafka_conf_set(conf, "transactional.id", transactional_id.c_str(), error, sizeof(error)),
+      RD_KAFKA_CONF_OK)
+      << error;
+  rd_kafka_t* rival = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
+  ASSERT_NE(rival, nullptr) << error;
+  rd_kafka_error_t* failed = rd_kafka_init_transactions(rival, 30000);
+  EXPECT_EQ(failed, nullptr) << rd_kafka_error_string(failed);
+  if (failed != nullptr) rd_kafka_error_destroy(failed);
+  rd_kafka_destroy(rival);
+}
+
+TEST_F(suppression_index, a_fenced_policy_aborts_its_batch_and_applies_it_once_after_rejoining) {
+  constexpr int per_batch = 50;
+  auto bounces = [](int first) {
+    std::vector<std::string> events;
+    for (int n = first; n < first + per_batch; ++n) {
+      events.push_back(
+          bounce("f" + std::to_string(n) + "@x.com", 1000 + n, "f" + std::to_string(n)));
+    }
+    return batch(events);
+  };
+  auto d = start({"--roles", "ingest,policy,index"});
+  post(*d, bounces(0));
+  ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == per_batch; }, 30s))
+      << d->output();
+
+  fence_transactional_id(identity_);
+  post(*d, bounces(per_batch));
+  ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == 2 * per_batch; }, 60s))
+      << metric(*d, "mailhook_index_keys") << "\n"
+      << d->output();
+  EXPECT_GE(metric(*d, R"(mailhook_policy_transactions_total{result="aborted"})"), 1)
+      << d->output();
+  EXPECT_NE(d->output().find("batch not committed"), std::string::npos) << d->output();
+
+  // Read committed, the changelog holds each change once: the aborted attempt's records
+  // are invisible, the retry's are there.
+  auto records = read_topic(shared_kafka_bootstrap(), changelog_, 2 * per_batch + 1, 5s);
+  std::set<std::string> keys;
+  for (const auto& r : records) keys.insert(r.key);
+  EXPECT_EQ(keys.size(), static_cast<std::size_t>(2 * per_batch));
+  EXPECT_EQ(records.size(), static_cast<std::size_t>(2 * per_batch));
 }
 
 }  // namespace
