@@ -9,7 +9,7 @@
 #   bench_split_cpus      with MAILHOOK_BENCH_DAEMON_CPUS set (a taskset list, e.g. 0):
 #                         moves this script, and so the broker and the load generator it
 #                         starts, to the other CPUs, and sets $daemon_prefix to run the
-#                         daemon on those alone; without it, everything shares every CPU
+#                         daemon on the given ones alone; unset, everything shares every CPU
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 
 bench_broker_started=

@@ -134,7 +134,7 @@ void producer::publish(const std::vector<outgoing_record>& records,
       fields[count++].u.headers = headers;
     }
     if (r.timestamp_ms != 0) {
-      // Given, librdkafka skips its own clock read for each record.
+      // Given a timestamp, librdkafka does not read the clock for the record.
       fields[count].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
       fields[count++].u.i64 = r.timestamp_ms;
     }
