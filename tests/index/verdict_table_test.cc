@@ -39,16 +39,21 @@ TEST(VerdictTable, FindsWhatWasPutAndNothingElse) {
   EXPECT_EQ(table.size(), 1000u);
 }
 
+// Keys "k0" .. "k<count-1>", each a bounce since its own number.
+void expect_keys_since_their_number(const verdict_table& table, int count) {
+  for (int i = 0; i < count; ++i) {
+    auto found = table.find(hash_key("k" + std::to_string(i)));
+    ASSERT_TRUE(found) << i;
+    EXPECT_EQ(found->since_ms, i);
+  }
+}
+
 TEST(VerdictTable, GrowsPastItsFirstSizeKeepingEveryKey) {
   verdict_table table(1000);
   auto first_bytes = table.memory_bytes();
   for (int i = 0; i < 100'000; ++i) table.put(hash_key("k" + std::to_string(i)), bounce_since(i));
   EXPECT_GT(table.memory_bytes(), first_bytes);
-  for (int i = 0; i < 100'000; ++i) {
-    auto found = table.find(hash_key("k" + std::to_string(i)));
-    ASSERT_TRUE(found) << i;
-    EXPECT_EQ(found->since_ms, i);
-  }
+  expect_keys_since_their_number(table, 100'000);
   EXPECT_EQ(table.size(), 100'000u);
 }
 
@@ -59,11 +64,7 @@ TEST(VerdictTable, ReservedRoomTakesTheKeysWithoutGrowingAgain) {
   auto reserved_bytes = table.memory_bytes();
   for (int i = 500; i < 100'000; ++i) table.put(hash_key("k" + std::to_string(i)), bounce_since(i));
   EXPECT_EQ(table.memory_bytes(), reserved_bytes);
-  for (int i = 0; i < 100'000; ++i) {
-    auto found = table.find(hash_key("k" + std::to_string(i)));
-    ASSERT_TRUE(found) << i;
-    EXPECT_EQ(found->since_ms, i);
-  }
+  expect_keys_since_their_number(table, 100'000);
   table.reserve(10);  // never shrinks
   EXPECT_EQ(table.memory_bytes(), reserved_bytes);
 }

@@ -4,7 +4,6 @@
 // the policy role applies every change exactly once through a kill -9 and through being
 // fenced by another producer with its transactional id.
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka.h>
 #include <signal.h>
 
 #include <chrono>
@@ -13,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "kafka/client.h"
 #include "support/daemon.h"
 #include "support/eventually.h"
 #include "support/kafka_reader.h"
@@ -296,22 +296,15 @@ TEST_F(suppression_index, kill_9_of_the_policy_mid_stream_applies_every_change_e
 // Another producer that takes the policy's transactional id (a second instance started
 // with the same configuration) fences it: its next transaction cannot commit.
 void fence_transactional_id(const std::string& transactional_id) {
-  char error[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  ASSERT_EQ(rd_kafka_conf_set(conf, "bootstrap.servers", shared_kafka_bootstrap().c_str(), error,
-                              sizeof(error)),
-            RD_KAFKA_CONF_OK)
-      << error;
-  ASSERT_EQ(
-      rd_kafka_conf_set(conf, "transactional.id", transactional_id.c_str(), error, sizeof(error)),
-      RD_KAFKA_CONF_OK)
-      << error;
-  rd_kafka_t* rival = rd_kafka_new(RD_KAFKA_PRODUCER, conf, error, sizeof(error));
-  ASSERT_NE(rival, nullptr) << error;
-  rd_kafka_error_t* failed = rd_kafka_init_transactions(rival, 30000);
+  config::kafka_config kafka;
+  kafka.bootstrap_servers = shared_kafka_bootstrap();
+  auto conf = kafka::make_conf(kafka, {{"transactional.id", transactional_id}});
+  ASSERT_TRUE(conf) << conf.error().describe();
+  auto rival = kafka::make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
+  ASSERT_TRUE(rival) << rival.error().describe();
+  rd_kafka_error_t* failed = rd_kafka_init_transactions(rival->get(), 30000);
   EXPECT_EQ(failed, nullptr) << rd_kafka_error_string(failed);
   if (failed != nullptr) rd_kafka_error_destroy(failed);
-  rd_kafka_destroy(rival);
 }
 
 TEST_F(suppression_index, a_fenced_policy_aborts_its_batch_and_applies_it_once_after_rejoining) {
