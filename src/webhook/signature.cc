@@ -1,9 +1,7 @@
 // Signed Event Webhook verification, replay window and static credentials on OpenSSL 3.
-// Thread-safety: see signature.h. Every OpenSSL operation context (EVP_MD_CTX,
-// EVP_PKEY_CTX) is created per call; only the immutable keys and the fetched SHA-256
-// implementation are shared. A reused thread_local context measured no faster (~64 us
-// per verify either way, bench/micro/signature_bench.cc baselines), so there is no
-// per-thread state to clean up.
+// Thread-safety: see signature.h. Every OpenSSL operation context (EVP_MD_CTX, BN_CTX)
+// is created per call; only the immutable keys, their verification tables and the
+// fetched SHA-256 implementation are shared, so there is no per-thread state to clean up.
 #include "webhook/signature.h"
 
 #include <openssl/bio.h>
@@ -19,6 +17,8 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+
+#include "common/c_ptr.h"
 
 namespace mailhook::webhook {
 
@@ -49,25 +49,10 @@ MAILHOOK_DEFINE_ERRC(mailhook::webhook, signature_errc, "webhook.signature", des
 namespace mailhook::webhook {
 namespace {
 
-struct pkey_ctx_deleter {
-  void operator()(EVP_PKEY_CTX* p) const noexcept { EVP_PKEY_CTX_free(p); }
-};
-struct md_ctx_deleter {
-  void operator()(EVP_MD_CTX* p) const noexcept { EVP_MD_CTX_free(p); }
-};
-struct md_deleter {
-  void operator()(EVP_MD* p) const noexcept { EVP_MD_free(p); }
-};
-struct ecdsa_sig_deleter {
-  void operator()(ECDSA_SIG* p) const noexcept { ECDSA_SIG_free(p); }
-};
-struct bio_deleter {
-  void operator()(BIO* p) const noexcept { BIO_free(p); }
-};
-using pkey_ctx_ptr = std::unique_ptr<EVP_PKEY_CTX, pkey_ctx_deleter>;
-using md_ctx_ptr = std::unique_ptr<EVP_MD_CTX, md_ctx_deleter>;
-using ecdsa_sig_ptr = std::unique_ptr<ECDSA_SIG, ecdsa_sig_deleter>;
-using bio_ptr = std::unique_ptr<BIO, bio_deleter>;
+using md_ctx_ptr = c_ptr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using md_ptr = c_ptr<EVP_MD, EVP_MD_free>;
+using ecdsa_sig_ptr = c_ptr<ECDSA_SIG, ECDSA_SIG_free>;
+using bio_ptr = c_ptr<BIO, BIO_free>;
 
 std::shared_ptr<EVP_PKEY> share(EVP_PKEY* key) {
   return std::shared_ptr<EVP_PKEY>(key, [](EVP_PKEY* p) { EVP_PKEY_free(p); });
@@ -87,7 +72,7 @@ class openssl_error_scope {
 
 // Fetched once: an implicit fetch (EVP_sha256()) repeats the provider lookup per call.
 const EVP_MD* sha256() {
-  static const std::unique_ptr<EVP_MD, md_deleter> md(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  static const md_ptr md(EVP_MD_fetch(nullptr, "SHA256", nullptr));
   return md.get();
 }
 
@@ -199,24 +184,26 @@ std::string spki_base64(EVP_PKEY* key) {
 // A DER ECDSA-Sig-Value for P-256 is at most 72 bytes; anything longer is not one.
 constexpr std::size_t max_signature_der = 80;
 
-// A strict DER SEQUENCE { INTEGER r, INTEGER s } and nothing after it. OpenSSL's verify
-// applies the same rule, but says only "-1"; checking first tells a malformed header
-// from a forged one and spares hashing the body for garbage.
-bool is_der_ecdsa_signature(const unsigned char* der, std::size_t size) {
+// A strict DER SEQUENCE { INTEGER r, INTEGER s } and nothing after it, else null. This
+// is OpenSSL's own rule for a signature it verifies; naming the failure tells a
+// malformed header from a forged one and spares hashing the body for garbage.
+ecdsa_sig_ptr parse_der_ecdsa_signature(const unsigned char* der, std::size_t size) {
   const unsigned char* p = der;
-  const ecdsa_sig_ptr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(size)));
-  if (!sig || p != der + size) return false;
+  ecdsa_sig_ptr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(size)));
+  if (!sig || p != der + size) return nullptr;
   // Re-encoding must give the same bytes: refuses BER leniencies d2i might accept.
-  if (i2d_ECDSA_SIG(sig.get(), nullptr) != static_cast<int>(size)) return false;
+  if (i2d_ECDSA_SIG(sig.get(), nullptr) != static_cast<int>(size)) return nullptr;
   std::array<unsigned char, max_signature_der> again{};
   unsigned char* out = again.data();
   i2d_ECDSA_SIG(sig.get(), &out);
-  return CRYPTO_memcmp(again.data(), der, size) == 0;
+  if (CRYPTO_memcmp(again.data(), der, size) != 0) return nullptr;
+  return sig;
 }
 
 using sha256_digest = std::array<unsigned char, 32>;
 
-// SHA-256(timestamp || body), streamed: the body is never copied.
+// SHA-256(timestamp || body), streamed: the body is never copied. Hashed once per
+// request, not per key, so a rotation with several keys hashes a 768 KB body once.
 bool hash_signed_bytes(std::string_view timestamp, std::string_view body, sha256_digest& out) {
   const EVP_MD* md = sha256();
   const md_ctx_ptr ctx(EVP_MD_CTX_new());
@@ -225,18 +212,6 @@ bool hash_signed_bytes(std::string_view timestamp, std::string_view body, sha256
          EVP_DigestUpdate(ctx.get(), timestamp.data(), timestamp.size()) == 1 &&
          EVP_DigestUpdate(ctx.get(), body.data(), body.size()) == 1 &&
          EVP_DigestFinal_ex(ctx.get(), out.data(), &size) == 1 && size == out.size();
-}
-
-// ECDSA verify of a precomputed SHA-256 digest: the same check EVP_DigestVerify makes
-// after hashing, so a rotation with several keys hashes a 768 KB body once, not per key.
-// OpenSSL does not normalize s, so high-S signatures verify. No
-// EVP_PKEY_CTX_set_signature_md: the digest is always our own 32-byte SHA-256, and
-// setting it costs a provider fetch per call (~1.5 us measured).
-bool verify_digest(EVP_PKEY* key, const sha256_digest& digest, const unsigned char* der,
-                   std::size_t der_size) {
-  const pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
-  return ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
-         EVP_PKEY_verify(ctx.get(), der, der_size, digest.data(), digest.size()) == 1;
 }
 
 // ---- Authorization ----
@@ -310,7 +285,9 @@ result<public_key> public_key::from_base64_spki(std::string_view text) {
     return {signature_errc::key_not_p256,
             "public key is not an EC P-256 key as SendGrid uses: " + what};
   }
-  return public_key(std::move(key));
+  auto verification = p256_fixed_key::from_public_key(raw);
+  if (!verification) return verification.error();
+  return public_key(std::move(key), std::move(*verification));
 }
 
 std::string public_key::to_base64_spki() const {
@@ -338,9 +315,9 @@ verify_outcome signature_verifier::verify(std::string_view timestamp_header, std
   std::array<unsigned char, max_signature_der> der{};
   const std::optional<std::size_t> der_size =
       decode_base64_to(signature_header_base64, der.data(), der.size());
-  if (!der_size || *der_size == 0 || !is_der_ecdsa_signature(der.data(), *der_size)) {
-    return verify_outcome::malformed_signature;
-  }
+  if (!der_size || *der_size == 0) return verify_outcome::malformed_signature;
+  const ecdsa_sig_ptr signature = parse_der_ecdsa_signature(der.data(), *der_size);
+  if (!signature) return verify_outcome::malformed_signature;
   // A hashing failure (out of memory, no SHA-256 provider) fails closed: the request is
   // refused and SendGrid retries it.
   sha256_digest digest{};
@@ -348,7 +325,7 @@ verify_outcome signature_verifier::verify(std::string_view timestamp_header, std
     return verify_outcome::bad_signature;
   }
   for (const public_key& key : keys_) {
-    if (verify_digest(key.native(), digest, der.data(), *der_size)) return verify_outcome::ok;
+    if (key.verification().verify(digest, *signature)) return verify_outcome::ok;
   }
   return verify_outcome::bad_signature;
 }

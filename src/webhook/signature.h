@@ -23,6 +23,7 @@
 
 #include "common/error_category.h"
 #include "common/result.h"
+#include "webhook/p256_fixed_key.h"
 
 // OpenSSL's key type, kept out of this header's includes.
 struct evp_pkey_st;
@@ -53,7 +54,8 @@ namespace mailhook::webhook {
 inline constexpr std::string_view signature_header_name = "X-Twilio-Email-Event-Webhook-Signature";
 inline constexpr std::string_view timestamp_header_name = "X-Twilio-Email-Event-Webhook-Timestamp";
 
-// A SendGrid verification key: an EC P-256 public key, parsed once at startup.
+// A SendGrid verification key: an EC P-256 public key, parsed once at startup, with
+// its verification table (p256_fixed_key.h).
 class public_key {
  public:
   // `text` is what SendGrid's API returns: base64 of a DER SubjectPublicKeyInfo
@@ -67,9 +69,13 @@ class public_key {
   // For OpenSSL calls; owned by this object (and its copies).
   [[nodiscard]] evp_pkey_st* native() const noexcept { return key_.get(); }
 
+  [[nodiscard]] const p256_fixed_key& verification() const noexcept { return verification_; }
+
  private:
-  explicit public_key(std::shared_ptr<evp_pkey_st> key) : key_(std::move(key)) {}
+  public_key(std::shared_ptr<evp_pkey_st> key, p256_fixed_key verification)
+      : key_(std::move(key)), verification_(std::move(verification)) {}
   std::shared_ptr<evp_pkey_st> key_;  // never null
+  p256_fixed_key verification_;
 };
 
 enum class verify_outcome {

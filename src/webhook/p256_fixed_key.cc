@@ -1,0 +1,136 @@
+// See p256_fixed_key.h. OpenSSL 3 deprecates the EC_GROUP / EC_POINT arithmetic in
+// favour of EVP, which has no way to keep a table per key; the two deprecated calls
+// used here (EC_GROUP_precompute_mult, EC_POINT_get_Jprojective_coordinates_GFp) are
+// in every OpenSSL 3 release.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
+#include "webhook/p256_fixed_key.h"
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+
+#include "common/c_ptr.h"
+#include "webhook/signature.h"
+
+namespace mailhook::webhook {
+namespace {
+
+using group_ptr = c_ptr<EC_GROUP, EC_GROUP_free>;
+using point_ptr = c_ptr<EC_POINT, EC_POINT_free>;
+using bn_ptr = c_ptr<BIGNUM, BN_free>;
+using bn_ctx_ptr = c_ptr<BN_CTX, BN_CTX_free>;
+
+// The BIGNUMs of one verify, borrowed from its BN_CTX frame.
+class bn_frame {
+ public:
+  explicit bn_frame(BN_CTX* ctx) : ctx_(ctx) { BN_CTX_start(ctx_); }
+  ~bn_frame() { BN_CTX_end(ctx_); }
+  bn_frame(const bn_frame&) = delete;
+  bn_frame& operator=(const bn_frame&) = delete;
+  // Null when out of memory; BN_CTX_get then keeps failing for the rest of the frame.
+  BIGNUM* get() { return BN_CTX_get(ctx_); }
+
+ private:
+  BN_CTX* ctx_;
+};
+
+}  // namespace
+
+struct p256_fixed_key::tables {
+  group_ptr base;         // P-256 as standardised: OpenSSL's built-in multiples of G
+  group_ptr key;          // P-256 with the key Q as generator, and Q's multiples
+  bn_ptr field_prime;     // p
+  bn_ptr r_plus_n_bound;  // p - n: an x-coordinate can equal r + n only when r < p - n
+};
+
+result<p256_fixed_key> p256_fixed_key::from_public_key(const evp_pkey_st* key) {
+  const auto oom = [] {
+    return result<p256_fixed_key>(signature_errc::crypto_failure,
+                                  "cannot build the P-256 verification table (out of memory?)");
+  };
+  std::array<unsigned char, 65> encoded{};  // 04 || x || y, as SPKI carries it
+  std::size_t encoded_size = 0;
+  if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, encoded.data(), encoded.size(),
+                                      &encoded_size) != 1) {
+    return {signature_errc::key_not_p256, "public key has no P-256 point"};
+  }
+  const bn_ctx_ptr ctx(BN_CTX_new());
+  auto t = std::make_shared<tables>();
+  t->base.reset(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+  if (!ctx || !t->base) return oom();
+  t->key.reset(EC_GROUP_dup(t->base.get()));
+  const point_ptr q(t->key ? EC_POINT_new(t->key.get()) : nullptr);
+  if (!q) return oom();
+  if (EC_POINT_oct2point(t->key.get(), q.get(), encoded.data(), encoded_size, ctx.get()) != 1 ||
+      EC_POINT_is_at_infinity(t->key.get(), q.get()) == 1) {
+    return {signature_errc::key_not_p256, "public key is not a point of P-256 other than infinity"};
+  }
+  // Every point but infinity has the group's prime order n (P-256's cofactor is 1), so
+  // Q generates the same group and n stays its order.
+  const BIGNUM* n = EC_GROUP_get0_order(t->base.get());
+  t->field_prime.reset(BN_new());
+  t->r_plus_n_bound.reset(BN_new());
+  if (!t->field_prime || !t->r_plus_n_bound ||
+      EC_GROUP_set_generator(t->key.get(), q.get(), n, EC_GROUP_get0_cofactor(t->base.get())) !=
+          1 ||
+      EC_GROUP_precompute_mult(t->key.get(), ctx.get()) != 1 ||
+      EC_GROUP_get_curve(t->base.get(), t->field_prime.get(), nullptr, nullptr, ctx.get()) != 1 ||
+      BN_sub(t->r_plus_n_bound.get(), t->field_prime.get(), n) != 1) {
+    return oom();
+  }
+  return p256_fixed_key(std::move(t));
+}
+
+bool p256_fixed_key::verify(const std::array<unsigned char, 32>& digest,
+                            const ECDSA_SIG_st& signature) const {
+  const EC_GROUP* base = tables_->base.get();
+  const BIGNUM* n = EC_GROUP_get0_order(base);
+  const BIGNUM* r = ECDSA_SIG_get0_r(&signature);
+  const BIGNUM* s = ECDSA_SIG_get0_s(&signature);
+  const auto in_range = [n](const BIGNUM* v) {
+    return !BN_is_zero(v) && !BN_is_negative(v) && BN_cmp(v, n) < 0;
+  };
+  if (!in_range(r) || !in_range(s)) return false;
+
+  const bn_ctx_ptr ctx(BN_CTX_new());
+  if (!ctx) return false;
+  bn_frame bn(ctx.get());
+  BIGNUM* e = bn.get();
+  BIGNUM* w = bn.get();
+  BIGNUM* u1 = bn.get();
+  BIGNUM* u2 = bn.get();
+  BIGNUM* x = bn.get();
+  BIGNUM* z = bn.get();
+  BIGNUM* expected = bn.get();
+  const point_ptr sum(EC_POINT_new(base));
+  const point_ptr from_key(EC_POINT_new(tables_->key.get()));
+  // A SHA-256 digest has as many bits as n, so e is the digest itself: no truncation.
+  if (expected == nullptr || !sum || !from_key ||
+      BN_bin2bn(digest.data(), static_cast<int>(digest.size()), e) == nullptr ||
+      BN_mod_inverse(w, s, n, ctx.get()) == nullptr ||                        // w = s^-1 mod n
+      BN_mod_mul(u1, e, w, n, ctx.get()) != 1 ||                              // u1 = e·w
+      BN_mod_mul(u2, r, w, n, ctx.get()) != 1 ||                              // u2 = r·w
+      EC_POINT_mul(base, sum.get(), u1, nullptr, nullptr, ctx.get()) != 1 ||  // u1·G
+      EC_POINT_mul(tables_->key.get(), from_key.get(), u2, nullptr, nullptr, ctx.get()) != 1 ||
+      EC_POINT_add(base, sum.get(), sum.get(), from_key.get(), ctx.get()) != 1 ||
+      EC_POINT_is_at_infinity(base, sum.get()) == 1 ||
+      EC_POINT_get_Jprojective_coordinates_GFp(base, sum.get(), x, nullptr, z, ctx.get()) != 1) {
+    return false;
+  }
+  // The signature holds when the sum's affine x, X/Z^2 mod p, reduced mod n, equals r.
+  // Comparing X with r·Z^2 instead spares a field inversion. Since p > n, x mod n == r
+  // means x == r, or x == r + n when that is still below p.
+  const BIGNUM* p = tables_->field_prime.get();
+  if (BN_mod_sqr(z, z, p, ctx.get()) != 1 || BN_mod_mul(expected, r, z, p, ctx.get()) != 1) {
+    return false;
+  }
+  if (BN_cmp(expected, x) == 0) return true;
+  if (BN_cmp(r, tables_->r_plus_n_bound.get()) >= 0) return false;
+  return BN_add(u1, r, n) == 1 && BN_mod_mul(expected, u1, z, p, ctx.get()) == 1 &&
+         BN_cmp(expected, x) == 0;
+}
+
+}  // namespace mailhook::webhook
