@@ -71,11 +71,11 @@ result<p256_fixed_key> p256_fixed_key::from_public_key(const evp_pkey_st* key) {
   // Every point but infinity has the group's prime order n (P-256's cofactor is 1), so
   // Q generates the same group and n stays its order.
   const BIGNUM* n = EC_GROUP_get0_order(t->base.get());
+  const BIGNUM* cofactor = EC_GROUP_get0_cofactor(t->base.get());
   t->field_prime.reset(BN_new());
   t->r_plus_n_bound.reset(BN_new());
   if (!t->field_prime || !t->r_plus_n_bound ||
-      EC_GROUP_set_generator(t->key.get(), q.get(), n, EC_GROUP_get0_cofactor(t->base.get())) !=
-          1 ||
+      EC_GROUP_set_generator(t->key.get(), q.get(), n, cofactor) != 1 ||
       EC_GROUP_precompute_mult(t->key.get(), ctx.get()) != 1 ||
       EC_GROUP_get_curve(t->base.get(), t->field_prime.get(), nullptr, nullptr, ctx.get()) != 1 ||
       BN_sub(t->r_plus_n_bound.get(), t->field_prime.get(), n) != 1) {
