@@ -37,13 +37,37 @@ class bn_frame {
   BN_CTX* ctx_;
 };
 
+// What every key shares: P-256 as standardised, with OpenSSL's built-in multiples of
+// G, and the two constants of the final comparison. Built once, on first use.
+struct p256_curve {
+  group_ptr group;
+  bn_ptr field_prime;     // p
+  bn_ptr r_plus_n_bound;  // p - n: an x-coordinate can equal r + n only when r < p - n
+};
+
+// Null only if OpenSSL could not allocate it.
+const p256_curve* curve() {
+  static const std::unique_ptr<const p256_curve> built = []() -> std::unique_ptr<p256_curve> {
+    auto c = std::make_unique<p256_curve>();
+    c->group.reset(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+    c->field_prime.reset(BN_new());
+    c->r_plus_n_bound.reset(BN_new());
+    if (!c->group || !c->field_prime || !c->r_plus_n_bound ||
+        EC_GROUP_get_curve(c->group.get(), c->field_prime.get(), nullptr, nullptr, nullptr) != 1 ||
+        BN_sub(c->r_plus_n_bound.get(), c->field_prime.get(),
+               EC_GROUP_get0_order(c->group.get())) != 1) {
+      return nullptr;
+    }
+    return c;
+  }();
+  return built.get();
+}
+
 }  // namespace
 
 struct p256_fixed_key::tables {
-  group_ptr base;         // P-256 as standardised: OpenSSL's built-in multiples of G
-  group_ptr key;          // P-256 with the key Q as generator, and Q's multiples
-  bn_ptr field_prime;     // p
-  bn_ptr r_plus_n_bound;  // p - n: an x-coordinate can equal r + n only when r < p - n
+  const p256_curve* curve;  // never null
+  group_ptr key;            // P-256 with the key Q as generator, and Q's multiples
 };
 
 result<p256_fixed_key> p256_fixed_key::from_public_key(const evp_pkey_st* key) {
@@ -57,11 +81,12 @@ result<p256_fixed_key> p256_fixed_key::from_public_key(const evp_pkey_st* key) {
                                       &encoded_size) != 1) {
     return {signature_errc::key_not_p256, "public key has no P-256 point"};
   }
+  const p256_curve* p256 = curve();
   const bn_ctx_ptr ctx(BN_CTX_new());
+  if (p256 == nullptr || !ctx) return oom();
   auto t = std::make_shared<tables>();
-  t->base.reset(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
-  if (!ctx || !t->base) return oom();
-  t->key.reset(EC_GROUP_dup(t->base.get()));
+  t->curve = p256;
+  t->key.reset(EC_GROUP_dup(p256->group.get()));
   const point_ptr q(t->key ? EC_POINT_new(t->key.get()) : nullptr);
   if (!q) return oom();
   if (EC_POINT_oct2point(t->key.get(), q.get(), encoded.data(), encoded_size, ctx.get()) != 1 ||
@@ -70,15 +95,9 @@ result<p256_fixed_key> p256_fixed_key::from_public_key(const evp_pkey_st* key) {
   }
   // Every point but infinity has the group's prime order n (P-256's cofactor is 1), so
   // Q generates the same group and n stays its order.
-  const BIGNUM* n = EC_GROUP_get0_order(t->base.get());
-  const BIGNUM* cofactor = EC_GROUP_get0_cofactor(t->base.get());
-  t->field_prime.reset(BN_new());
-  t->r_plus_n_bound.reset(BN_new());
-  if (!t->field_prime || !t->r_plus_n_bound ||
-      EC_GROUP_set_generator(t->key.get(), q.get(), n, cofactor) != 1 ||
-      EC_GROUP_precompute_mult(t->key.get(), ctx.get()) != 1 ||
-      EC_GROUP_get_curve(t->base.get(), t->field_prime.get(), nullptr, nullptr, ctx.get()) != 1 ||
-      BN_sub(t->r_plus_n_bound.get(), t->field_prime.get(), n) != 1) {
+  if (EC_GROUP_set_generator(t->key.get(), q.get(), EC_GROUP_get0_order(p256->group.get()),
+                             EC_GROUP_get0_cofactor(p256->group.get())) != 1 ||
+      EC_GROUP_precompute_mult(t->key.get(), ctx.get()) != 1) {
     return oom();
   }
   return p256_fixed_key(std::move(t));
@@ -86,7 +105,7 @@ result<p256_fixed_key> p256_fixed_key::from_public_key(const evp_pkey_st* key) {
 
 bool p256_fixed_key::verify(const std::array<unsigned char, 32>& digest,
                             const ECDSA_SIG_st& signature) const {
-  const EC_GROUP* base = tables_->base.get();
+  const EC_GROUP* base = tables_->curve->group.get();
   const BIGNUM* n = EC_GROUP_get0_order(base);
   const BIGNUM* r = ECDSA_SIG_get0_r(&signature);
   const BIGNUM* s = ECDSA_SIG_get0_s(&signature);
@@ -105,10 +124,11 @@ bool p256_fixed_key::verify(const std::array<unsigned char, 32>& digest,
   BIGNUM* x = bn.get();
   BIGNUM* z = bn.get();
   BIGNUM* expected = bn.get();
+  BIGNUM* r_plus_n = bn.get();
   const point_ptr sum(EC_POINT_new(base));
   const point_ptr from_key(EC_POINT_new(tables_->key.get()));
   // A SHA-256 digest has as many bits as n, so e is the digest itself: no truncation.
-  if (expected == nullptr || !sum || !from_key ||
+  if (r_plus_n == nullptr || !sum || !from_key ||
       BN_bin2bn(digest.data(), static_cast<int>(digest.size()), e) == nullptr ||
       BN_mod_inverse(w, s, n, ctx.get()) == nullptr ||                        // w = s^-1 mod n
       BN_mod_mul(u1, e, w, n, ctx.get()) != 1 ||                              // u1 = e·w
@@ -123,13 +143,13 @@ bool p256_fixed_key::verify(const std::array<unsigned char, 32>& digest,
   // The signature holds when the sum's affine x, X/Z^2 mod p, reduced mod n, equals r.
   // Comparing X with r·Z^2 instead spares a field inversion. Since p > n, x mod n == r
   // means x == r, or x == r + n when that is still below p.
-  const BIGNUM* p = tables_->field_prime.get();
+  const BIGNUM* p = tables_->curve->field_prime.get();
   if (BN_mod_sqr(z, z, p, ctx.get()) != 1 || BN_mod_mul(expected, r, z, p, ctx.get()) != 1) {
     return false;
   }
   if (BN_cmp(expected, x) == 0) return true;
-  if (BN_cmp(r, tables_->r_plus_n_bound.get()) >= 0) return false;
-  return BN_add(u1, r, n) == 1 && BN_mod_mul(expected, u1, z, p, ctx.get()) == 1 &&
+  if (BN_cmp(r, tables_->curve->r_plus_n_bound.get()) >= 0) return false;
+  return BN_add(r_plus_n, r, n) == 1 && BN_mod_mul(expected, r_plus_n, z, p, ctx.get()) == 1 &&
          BN_cmp(expected, x) == 0;
 }
 
