@@ -5,7 +5,7 @@
 // keeps a table of multiples of G, but multiplies Q from scratch on every call, which
 // is two thirds of the cost. A webhook source's keys are fixed while the daemon runs,
 // so each key gets the same kind of table once, when it is loaded (about 21 ms and
-// 170 KiB per key), and u2·Q then costs what u1·G does. The table is OpenSSL's own:
+// 148 KiB per key), and u2·Q then costs what u1·G does. The table is OpenSSL's own:
 // a copy of the P-256 group whose generator is Q, given to EC_GROUP_precompute_mult.
 // All arithmetic is OpenSSL's; this file only chains the steps of SEC 1 section 4.1.4,
 // which OpenSSL's verify follows too.
