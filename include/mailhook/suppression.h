@@ -3,8 +3,12 @@
 // network round trip. The answer is either "allowed" or the suppression that forbids the
 // send: its scope, its reason and since when.
 //
-// Addresses are compared normalized (trimmed, ASCII lower-cased), so callers pass them as
-// they have them. Implementations are safe to call from any number of threads.
+// Addresses are compared normalized (trimmed, Unicode lower case and NFC, the domain in
+// its IDNA ASCII form without a trailing dot), so callers pass them as they have them.
+// Text that is not one bare address (a display-name form, invisible characters, invalid
+// UTF-8, ...) is never allowed: it is answered as suppressed, scope global, reason
+// invalid, with why in `detail`. Implementations are safe to call from any number of
+// threads.
 #pragma once
 
 #include <cstdint>

@@ -213,7 +213,7 @@ http::response suppression_api::check_one(std::string_view query) {
   auto params = parse_query(query);
   const auto& tenant = params["tenant"];
   const auto& email = params["email"];
-  if (!suppression::valid_tenant(tenant) || email.empty()) {
+  if (!email::tenant_id::valid(tenant) || email.empty()) {
     return bad_request("tenant and email are required");
   }
   std::string error;
@@ -233,7 +233,7 @@ http::response suppression_api::check_batch(const http::request& req) {
   }
   std::string_view tenant;
   simdjson::dom::array emails;
-  if (doc["tenant"].get(tenant) != simdjson::SUCCESS || !suppression::valid_tenant(tenant) ||
+  if (doc["tenant"].get(tenant) != simdjson::SUCCESS || !email::tenant_id::valid(tenant) ||
       doc["emails"].get(emails) != simdjson::SUCCESS) {
     return bad_request("the body needs \"tenant\" (a string) and \"emails\" (an array)");
   }
@@ -264,7 +264,7 @@ http::response suppression_api::list(std::string_view query, bool as_export) {
   auto params = parse_query(query);
   index::list_query q;
   q.tenant = params["tenant"];
-  if (!suppression::valid_tenant(q.tenant)) return bad_request("tenant is required");
+  if (!email::tenant_id::valid(q.tenant)) return bad_request("tenant is required");
   if (auto reason = params.find("reason"); reason != params.end() && !reason->second.empty()) {
     q.reason = suppression::parse_reason(reason->second);
     if (!q.reason) return bad_request("unknown reason '" + reason->second + "'");
@@ -406,7 +406,7 @@ void suppression_api::change(const http::request& req, std::string_view query, b
   c.reason = suppress ? *reason
                       : (*scope == suppression_scope::tenant ? suppression_reason::account_suspended
                                                              : suppression_reason::manual);
-  if (!suppression::valid_tenant(c.tenant)) return refuse(bad_request("tenant is required"));
+  if (!email::tenant_id::valid(c.tenant)) return refuse(bad_request("tenant is required"));
   if (c.scope != suppression_scope::tenant && c.email.empty()) {
     return refuse(bad_request("email is required"));
   }
@@ -415,14 +415,15 @@ void suppression_api::change(const http::request& req, std::string_view query, b
                                    "changes are not accepted: no changelog writer"));
   }
   auto record = suppression::make_record(c, unix_ms());
+  if (!record) return refuse(bad_request("email: " + record.error().code.message()));
   std::string body = "{";
-  append_string(body, "key", suppression::key_of(record));
+  append_string(body, "key", suppression::key_of(*record));
   body += ',';
-  append_string(body, "event_id", record.event_id());
+  append_string(body, "event_id", record->event_id());
   body += '}';
   auto shared_res = std::make_shared<http::responder>(std::move(res));
-  writer_->write({std::move(record)}, [this, shared_res, body = std::move(body),
-                                       operation](const kafka::publish_outcome& outcome) mutable {
+  writer_->write({std::move(*record)}, [this, shared_res, body = std::move(body),
+                                        operation](const kafka::publish_outcome& outcome) mutable {
     auto r = outcome.ok() ? http::make_response(status::accepted, std::move(body))
                           : http::json_error(status::service_unavailable, "kafka_unavailable",
                                              "the change was not written: " + outcome.first_error);

@@ -209,7 +209,7 @@ std::optional<admin_client> make_client(const options& o, int& exit_code) {
 }
 
 bool check_tenant(const std::string& tenant) {
-  if (suppression::valid_tenant(tenant)) return true;
+  if (email::tenant_id::valid(tenant)) return true;
   print_stderr("--tenant: '%s' is not a tenant (1 to 255 bytes, no '/')", tenant.c_str());
   return false;
 }

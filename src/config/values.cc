@@ -7,17 +7,11 @@
 #include <limits>
 #include <optional>
 
+#include "common/text.h"
 #include "config/errc.h"
 
 namespace mailhook::config {
 namespace {
-
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 // Reads the digits at the front of `text` into a number; nullopt if there are none or
 // they overflow. Consumes them.
@@ -77,7 +71,7 @@ bool is_host_name(std::string_view host) {
     if (c == '.') {
       if (label == 0 || previous == '-') return false;
       label = 0;
-    } else if (is_alpha(c) || is_digit(c) || (c == '-' && label > 0)) {
+    } else if (is_ascii_alpha(c) || is_digit(c) || (c == '-' && label > 0)) {
       if (++label > 63) return false;
     } else {
       return false;
@@ -100,7 +94,7 @@ result<std::chrono::milliseconds> parse_duration(std::string_view text) {
     auto number = take_number(rest);
     if (!number) return duration_error(text);
     std::size_t unit_length = 0;
-    while (unit_length < rest.size() && is_alpha(rest[unit_length])) ++unit_length;
+    while (unit_length < rest.size() && is_ascii_alpha(rest[unit_length])) ++unit_length;
     std::string_view unit = rest.substr(0, unit_length);
     rest.remove_prefix(unit_length);
     std::uint64_t scale = 0;

@@ -100,15 +100,18 @@ bool read_fields(std::string_view bytes, record_fields& out) {
 void write_key(std::string& out, const record_fields& fields) {
   switch (fields.scope) {
     case suppression_scope::group:
-      suppression::write_group_key(out, fields.tenant, fields.asm_group_id,
-                                   fields.email_normalized);
+      suppression::write_group_key(
+          out, email::tenant_id(fields.tenant), fields.asm_group_id,
+          email::normalized_email::from_normalized(fields.email_normalized));
       return;
     case suppression_scope::tenant:
       out.assign(fields.tenant);
       out += "/tenant/";
       return;
     default:
-      suppression::write_global_key(out, fields.tenant, fields.email_normalized);
+      suppression::write_global_key(
+          out, email::tenant_id(fields.tenant),
+          email::normalized_email::from_normalized(fields.email_normalized));
   }
 }
 

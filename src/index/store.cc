@@ -11,11 +11,22 @@
 #include <charconv>
 #include <deque>
 
+#include "email/address.h"
 #include "index/record_fields.h"
-#include "webhook/normalize.h"
 
 namespace mailhook::index {
 namespace {
+
+// What a lookup answers for text that is not one address (a display-name form, invisible
+// characters, ...): never "allowed", since such text could name a suppressed mailbox in
+// a form the keys do not hold.
+mailhook::suppression_info not_an_address(const failure& why) {
+  mailhook::suppression_info s;
+  s.scope = suppression_scope::global;
+  s.reason = suppression_reason::invalid;
+  s.detail = why.code.message();
+  return s;
+}
 
 std::string describe(errc e) {
   switch (e) {
@@ -460,15 +471,18 @@ verdict store::check(std::string_view tenant, std::string_view address,
   }
   if (!v.suppressed) {
     // One buffer per thread: lookups allocate nothing once it has grown.
-    thread_local std::string normalized;
+    thread_local std::string storage;
     thread_local std::string key;
-    normalized.clear();
-    webhook::append_normalized_email(normalized, address);
-    suppression::write_global_key(key, tenant, normalized);
-    v.suppressed = suppressed_by(key, 0);
-    if (!v.suppressed && asm_group_id) {
-      suppression::write_group_key(key, tenant, *asm_group_id, normalized);
-      v.suppressed = suppressed_by(key, *asm_group_id);
+    auto normalized = email::normalize_address(address, storage);
+    if (!normalized) {
+      v.suppressed = not_an_address(normalized.error());
+    } else {
+      suppression::write_global_key(key, email::tenant_id(tenant), *normalized);
+      v.suppressed = suppressed_by(key, 0);
+      if (!v.suppressed && asm_group_id) {
+        suppression::write_group_key(key, email::tenant_id(tenant), *asm_group_id, *normalized);
+        v.suppressed = suppressed_by(key, *asm_group_id);
+      }
     }
   }
   (v.suppressed ? suppressed_ : allowed_).fetch_add(1, std::memory_order_relaxed);
@@ -479,11 +493,13 @@ verdict store::describe(std::string_view tenant, std::string_view address,
                         std::optional<std::int64_t> asm_group_id) const {
   auto v = check(tenant, address, asm_group_id);
   if (!v.suppressed || v.suppressed->scope == suppression_scope::tenant) return v;
-  std::string normalized;
-  webhook::append_normalized_email(normalized, address);
+  std::string storage;
+  auto normalized = email::normalize_address(address, storage);
+  if (!normalized) return v;  // not an address: check() said why
   auto key = v.suppressed->scope == suppression_scope::group
-                 ? suppression::group_key(tenant, v.suppressed->asm_group_id, normalized)
-                 : suppression::global_key(tenant, normalized);
+                 ? suppression::group_key(email::tenant_id(tenant), v.suppressed->asm_group_id,
+                                          *normalized)
+                 : suppression::global_key(email::tenant_id(tenant), *normalized);
   // The record may have changed since the table answered: report what it says now.
   if (auto r = read(key); r && r->suppressed()) v.suppressed = suppression::to_suppression(*r);
   return v;

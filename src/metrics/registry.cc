@@ -9,14 +9,13 @@
 #include <system_error>
 #include <utility>
 
+#include "common/text.h"
+
 namespace mailhook::metrics {
 namespace {
 
 bool is_alpha_or_underscore(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
 }
 
 // [a-zA-Z_:][a-zA-Z0-9_:]*

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "email/address.h"
 
 namespace mailhook::sender {
 namespace {
@@ -16,12 +17,6 @@ using mailhook::v1::SendStatus;
 std::string scope_text(const suppression_info& info) {
   if (info.scope == suppression_scope::group) return "group:" + std::to_string(info.asm_group_id);
   return std::string(to_string(info.scope));
-}
-
-bool looks_like_address(std::string_view email) {
-  auto at = email.find('@');
-  return at != std::string_view::npos && at > 0 && at + 1 < email.size() &&
-         email.find('@', at + 1) == std::string_view::npos;
 }
 
 // Sleeps up to `duration` in short steps; false when `stopping` was set meanwhile.
@@ -124,7 +119,10 @@ delivery_plan plan_delivery(const mailhook::v1::SendRequest& request,
   int suppressed = 0;
   for (int i = 0; i < request.to_size(); ++i) {
     auto& recipient = *result.mutable_recipients(i);
-    if (!looks_like_address(request.to(i).email())) {
+    // The suppression check's own normalization decides: a display-name form ("Name
+    // <a@b>"), invisible characters or a bad domain are never sent, nor looked up.
+    std::string normalized;
+    if (!email::normalize_address(request.to(i).email(), normalized)) {
       recipient.set_status(mailhook::v1::RECIPIENT_STATUS_INVALID);
       continue;
     }

@@ -38,8 +38,8 @@
 #include <map>
 #include <string_view>
 
+#include "common/text.h"
 #include "http/message.h"
-#include "webhook/normalize.h"
 
 namespace mailhook::sender {
 namespace {
@@ -60,8 +60,6 @@ constexpr std::uint64_t max_answer_body = 1024 * 1024;
 
 // ---- text helpers ----
 
-using webhook::trim;
-
 std::string lower(std::string_view text) {
   std::string out(text);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -74,19 +72,6 @@ bool contains_ci(std::string_view haystack, std::string_view needle) {
 
 bool valid_utf8(std::string_view text) {
   return simdjson::validate_utf8(text.data(), text.size());
-}
-
-// One line for people: line breaks become spaces, and overlong text is cut.
-std::string one_line(std::string_view text, std::size_t max_bytes = 500) {
-  std::string out;
-  for (char c : trim(text)) {
-    if (out.size() >= max_bytes) {
-      out += "...";
-      break;
-    }
-    out += (c == '\r' || c == '\n' || c == '\t') ? ' ' : c;
-  }
-  return out;
 }
 
 // ---- JSON ----
@@ -793,7 +778,7 @@ std::string explain(const api_answer& answer) {
 
   std::string detail;
   for (const auto& e : answer.errors) {
-    std::string one = one_line(e.message());
+    std::string one = one_line(e.message(), 500);
     if (!e.field().empty())
       one += (one.empty() ? "field: " : "; field: ") + one_line(e.field(), 100);
     if (one.empty()) continue;

@@ -11,7 +11,8 @@
 #include <cmath>
 
 #include "common/check.h"
-#include "webhook/normalize.h"
+#include "common/text.h"
+#include "email/address.h"
 
 namespace mailhook::suppression {
 namespace {
@@ -27,10 +28,6 @@ constexpr std::int64_t max_created_s = 253'402'300'799;
 constexpr std::array<std::string_view, 6> kind_words = {
     "bounces",           "blocks", "spam_reports", "invalid_emails", "global_unsubscribes",
     "group_unsubscribes"};
-
-constexpr bool is_digit(char c) noexcept {
-  return c >= '0' && c <= '9';
-}
 
 // Where a row is, for messages: "line 12" (CSV, 1-based physical line) or "index 3"
 // (JSON, 0-based array index).
@@ -206,7 +203,7 @@ result<void> check_created_range(std::int64_t seconds, const position& at) {
 
 // A created text from a CSV cell or a JSON string; empty means no creation time (0).
 result<std::int64_t> parse_created_text(std::string_view text, const position& at) {
-  text = webhook::trim(text);
+  text = trim(text);
   if (text.empty()) return std::int64_t{0};
   std::int64_t seconds = 0;
   if (!parse_unix_text(text, seconds) && !parse_date_time(text, seconds)) {
@@ -230,22 +227,16 @@ result<std::int64_t> parse_group_id_text(std::string_view text, const position& 
   return id;
 }
 
-// Exactly one '@' with text on both sides. Anything else in an email column means the
-// file is not what the operator thinks it is (wrong column, damaged export), and since an
-// import is all or nothing, it is refused with the place to look at.
-bool plausible_email(std::string_view email) noexcept {
-  auto at = email.find('@');
-  return at != std::string_view::npos && at > 0 && at + 1 < email.size() &&
-         email.find('@', at + 1) == std::string_view::npos;
-}
-
 // Checks what every row needs, whatever its format, and fills in the group id.
 result<void> finish_row(import_row& row, const position& at, const import_options& options) {
   if (row.email.empty()) return row_failure(import_errc::bad_row, at, "no email");
-  if (!plausible_email(row.email)) {
-    return row_failure(import_errc::bad_row, at,
-                       quote_value(row.email) +
-                           " is not an email address (expected one '@' with text on both sides)");
+  // An address that does not normalize means the file is not what the operator thinks it
+  // is (wrong column, damaged export), and since an import is all or nothing, it is
+  // refused with the place to look at.
+  if (auto normalized = email::normalized_address(row.email); !normalized) {
+    return row_failure(
+        import_errc::bad_row, at,
+        quote_value(row.email) + " is not an email address: " + normalized.error().code.message());
   }
   if (options.kind == export_kind::group_unsubscribes && !row.asm_group_id) {
     if (!options.asm_group_id) {
@@ -382,9 +373,9 @@ result<void> csv_reader::read_plain(std::string& field, std::size_t index) {
 // ("Email Address" and "email_address" both become "emailaddress").
 std::string header_key(std::string_view name) {
   std::string key;
-  for (char c : webhook::trim(name)) {
+  for (char c : trim(name)) {
     if (c == ' ' || c == '_' || c == '-' || c == '\t') continue;
-    key.push_back(webhook::ascii_lower(c));
+    key.push_back(ascii_lower(c));
   }
   return key;
 }
@@ -427,7 +418,7 @@ std::size_t csv_columns::*column_of(std::string_view key, std::string_view& labe
 
 bool blank_record(const std::vector<std::string>& fields) noexcept {
   for (const auto& f : fields) {
-    if (!webhook::trim(f).empty()) return false;
+    if (!trim(f).empty()) return false;
   }
   return true;
 }
@@ -468,7 +459,7 @@ result<csv_columns> map_header(const std::vector<std::string>& header, std::size
 
 std::string_view cell(const std::vector<std::string>& fields, std::size_t column) noexcept {
   if (column == csv_columns::none || column >= fields.size()) return {};
-  return webhook::trim(fields[column]);
+  return trim(fields[column]);
 }
 
 result<import_row> read_csv_row(const std::vector<std::string>& fields, std::size_t header_size,
@@ -594,7 +585,7 @@ result<std::optional<std::int64_t>> json_group_id(dom::element value, const posi
       return std::optional<std::int64_t>(id);
     }
     case dom::element_type::STRING: {
-      auto text = webhook::trim(value.get_string().value_unsafe());
+      auto text = trim(value.get_string().value_unsafe());
       if (text.empty()) return std::optional<std::int64_t>();
       auto id = parse_group_id_text(text, at);
       if (!id) return id.error();
@@ -610,7 +601,7 @@ result<void> json_text(dom::element value, std::string_view key, const position&
                        std::string& out) {
   if (value.type() == dom::element_type::NULL_VALUE) return {};
   if (value.type() != dom::element_type::STRING) return wrong_type(at, key, "a string", value);
-  out = webhook::trim(value.get_string().value_unsafe());
+  out = trim(value.get_string().value_unsafe());
   return {};
 }
 
@@ -632,7 +623,7 @@ result<void> read_json_field(std::string_view key, dom::element value, const pos
                              const import_options& options, import_row& row) {
   if (key == "email") {
     if (value.type() != dom::element_type::STRING) return wrong_type(at, key, "a string", value);
-    row.email = webhook::trim(value.get_string().value_unsafe());
+    row.email = trim(value.get_string().value_unsafe());
     return {};
   }
   if (key == "reason") return json_text(value, key, at, row.reason);
@@ -686,7 +677,7 @@ result<import_row> read_json_element(dom::element element, const position& at,
                            "addresses without objects (this import is " +
                                std::string(to_string(options.kind)) + ")");
       }
-      row.email = webhook::trim(element.get_string().value_unsafe());
+      row.email = trim(element.get_string().value_unsafe());
       return row;
     default:
       return row_failure(import_errc::bad_row, at,
@@ -804,9 +795,10 @@ record to_record(const import_row& row, export_kind kind, std::string_view tenan
       r.set_reason(mailhook::v1::SUPPRESSION_REASON_GROUP_UNSUBSCRIBE);
       break;
   }
-  std::string normalized;
-  webhook::append_normalized_email(normalized, row.email);
-  r.set_email_normalized(std::move(normalized));
+  auto normalized = email::normalized_address(row.email);
+  MAILHOOK_CHECK(normalized.has_value(),
+                 "import_row::email does not normalize (parse_export never returns one)");
+  r.set_email_normalized(std::move(*normalized));
   r.set_email(row.email);
   r.set_suppressed(true);
   r.set_detail(join_detail(row.status, row.reason));

@@ -87,8 +87,9 @@ struct import_options {
 // the scope and reason of its kind, detail = status and reason joined by a space,
 // event_time_ms from created_s (now_ms when that is 0), recorded_at_ms = now_ms, and
 // event_id "import:<kind>:<created_s>", so that importing the same file twice writes
-// duplicates that change nothing. A group_unsubscribes row must have asm_group_id (rows
-// from parse_export always do); a row without one is a bug and aborts.
+// duplicates that change nothing. A group_unsubscribes row must have asm_group_id and every
+// row an address that normalizes (rows from parse_export always do); a row without is a
+// bug and aborts.
 [[nodiscard]] record to_record(const import_row& row, export_kind kind, std::string_view tenant,
                                std::string_view source_name, std::int64_t now_ms);
 

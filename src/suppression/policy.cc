@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "webhook/normalize.h"
+#include "email/address.h"
 
 namespace mailhook::suppression {
 namespace {
@@ -23,12 +23,14 @@ record base_record(const EmailEvent& event, std::int64_t now_ms) {
 
 // A change for the event's address, or nullopt when the event has none.
 std::optional<record> address_record(const EmailEvent& event, std::int64_t now_ms) {
-  std::string normalized = event.email_normalized();
-  if (normalized.empty()) webhook::append_normalized_email(normalized, event.email());
-  if (normalized.empty()) return std::nullopt;
+  // Events that ingest published carry the normalized address; normalizing again covers
+  // events other producers wrote, and refuses what ingest would have dead-lettered.
+  auto normalized = email::normalized_address(
+      event.email_normalized().empty() ? event.email() : event.email_normalized());
+  if (!normalized) return std::nullopt;
   record r = base_record(event, now_ms);
   r.set_email(event.email());
-  r.set_email_normalized(std::move(normalized));
+  r.set_email_normalized(std::move(*normalized));
   r.set_scope(mailhook::v1::SUPPRESSION_SCOPE_GLOBAL);
   return r;
 }
@@ -62,8 +64,10 @@ decision from_bounce(const EmailEvent& event, const config::policy_config& rules
   if (rules.soft_bounce_threshold == 0) return {std::nullopt, no_change::rule_disabled};
   auto r = address_record(event, now_ms);
   if (!r) return {std::nullopt, no_change::missing_field};
-  auto seen = soft_bounces.add(global_key(r->tenant(), r->email_normalized()), r->event_time_ms(),
-                               event.sg_event_id(), rules.soft_bounce_window);
+  auto seen =
+      soft_bounces.add(global_key(email::tenant_id(r->tenant()),
+                                  email::normalized_email::from_normalized(r->email_normalized())),
+                       r->event_time_ms(), event.sg_event_id(), rules.soft_bounce_window);
   if (seen < static_cast<std::size_t>(rules.soft_bounce_threshold)) {
     return {std::nullopt, no_change::below_threshold};
   }

@@ -5,8 +5,6 @@
 #include <cstdio>
 #include <random>
 
-#include "webhook/normalize.h"
-
 namespace mailhook {
 
 std::string_view to_string(suppression_scope scope) noexcept {
@@ -58,48 +56,50 @@ static_assert(static_cast<int>(suppression_scope::tenant) ==
 static_assert(static_cast<int>(suppression_origin::import) ==
               mailhook::v1::SUPPRESSION_ORIGIN_IMPORT);
 
-void write_global_key(std::string& out, std::string_view tenant, std::string_view email) {
+void write_global_key(std::string& out, email::tenant_id tenant, email::normalized_email email) {
   out.clear();
-  out.reserve(tenant.size() + email.size() + 8);
-  out.append(tenant).append("/global/").append(email);
+  out.reserve(tenant.str().size() + email.str().size() + 8);
+  out.append(tenant.str()).append("/global/").append(email.str());
 }
 
-void write_group_key(std::string& out, std::string_view tenant, std::int64_t asm_group_id,
-                     std::string_view email) {
+void write_group_key(std::string& out, email::tenant_id tenant, std::int64_t asm_group_id,
+                     email::normalized_email email) {
   char digits[24];
   auto [end, ec] = std::to_chars(digits, digits + sizeof digits, asm_group_id);
   out.clear();
-  out.reserve(tenant.size() + email.size() + 32);
-  out.append(tenant).append("/group:").append(digits, end).append("/").append(email);
+  out.reserve(tenant.str().size() + email.str().size() + 32);
+  out.append(tenant.str()).append("/group:").append(digits, end).append("/").append(email.str());
 }
 
-std::string global_key(std::string_view tenant, std::string_view email_normalized) {
+std::string global_key(email::tenant_id tenant, email::normalized_email email) {
   std::string key;
-  write_global_key(key, tenant, email_normalized);
+  write_global_key(key, tenant, email);
   return key;
 }
 
-std::string group_key(std::string_view tenant, std::int64_t asm_group_id,
-                      std::string_view email_normalized) {
+std::string group_key(email::tenant_id tenant, std::int64_t asm_group_id,
+                      email::normalized_email email) {
   std::string key;
-  write_group_key(key, tenant, asm_group_id, email_normalized);
+  write_group_key(key, tenant, asm_group_id, email);
   return key;
 }
 
-std::string tenant_key(std::string_view tenant) {
-  std::string key(tenant);
+std::string tenant_key(email::tenant_id tenant) {
+  std::string key(tenant.str());
   key += "/tenant/";
   return key;
 }
 
 std::string key_of(const record& r) {
+  const email::tenant_id tenant(r.tenant());
+  const auto address = email::normalized_email::from_normalized(r.email_normalized());
   switch (r.scope()) {
     case mailhook::v1::SUPPRESSION_SCOPE_GROUP:
-      return group_key(r.tenant(), r.asm_group_id(), r.email_normalized());
+      return group_key(tenant, r.asm_group_id(), address);
     case mailhook::v1::SUPPRESSION_SCOPE_TENANT:
-      return tenant_key(r.tenant());
+      return tenant_key(tenant);
     default:
-      return global_key(r.tenant(), r.email_normalized());
+      return global_key(tenant, address);
   }
 }
 
@@ -136,16 +136,16 @@ std::optional<suppression_scope> parse_scope(std::string_view word) {
   return std::nullopt;
 }
 
-record make_record(const manual_change& change, std::int64_t now_ms) {
+result<record> make_record(const manual_change& change, std::int64_t now_ms) {
   record r;
   r.set_tenant(change.tenant);
   r.set_scope(static_cast<mailhook::v1::SuppressionScope>(change.scope));
   if (change.scope == suppression_scope::group) r.set_asm_group_id(change.asm_group_id);
   if (change.scope != suppression_scope::tenant) {
+    auto normalized = email::normalized_address(change.email);
+    if (!normalized) return normalized.error();
     r.set_email(change.email);
-    std::string normalized;
-    webhook::append_normalized_email(normalized, change.email);
-    r.set_email_normalized(std::move(normalized));
+    r.set_email_normalized(std::move(*normalized));
   }
   r.set_suppressed(change.suppressed);
   r.set_reason(static_cast<mailhook::v1::SuppressionReason>(change.reason));
@@ -161,10 +161,6 @@ record make_record(const manual_change& change, std::int64_t now_ms) {
   r.set_source(change.source);
   r.set_recorded_at_ms(now_ms);
   return r;
-}
-
-bool valid_tenant(std::string_view tenant) noexcept {
-  return !tenant.empty() && tenant.size() <= 255 && tenant.find('/') == std::string_view::npos;
 }
 
 }  // namespace mailhook::suppression

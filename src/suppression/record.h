@@ -8,6 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include "common/result.h"
+#include "email/address.h"
+#include "email/tenant_id.h"
 #include "mailhook/suppression.h"
 #include "mailhook/v1/suppression_record.pb.h"
 
@@ -17,19 +20,19 @@ using record = mailhook::v1::SuppressionRecord;
 
 // The Kafka key (and RocksDB key) of a suppression:
 //   "<tenant>/global/<email>", "<tenant>/group:<id>/<email>" or "<tenant>/tenant/".
-// Tenants never contain '/' (the configuration refuses them), so the first '/' ends the
-// tenant and every key of a tenant starts with "<tenant>/".
-[[nodiscard]] std::string global_key(std::string_view tenant, std::string_view email_normalized);
-[[nodiscard]] std::string group_key(std::string_view tenant, std::int64_t asm_group_id,
-                                    std::string_view email_normalized);
-[[nodiscard]] std::string tenant_key(std::string_view tenant);
+// Tenants never contain '/' (email::tenant_id::valid), so the first '/' ends the tenant
+// and every key of a tenant starts with "<tenant>/".
+[[nodiscard]] std::string global_key(email::tenant_id tenant, email::normalized_email email);
+[[nodiscard]] std::string group_key(email::tenant_id tenant, std::int64_t asm_group_id,
+                                    email::normalized_email email);
+[[nodiscard]] std::string tenant_key(email::tenant_id tenant);
 [[nodiscard]] std::string key_of(const record& r);
 
 // Appends the same keys to `out` (which it clears first), for hot paths that reuse one
 // buffer.
-void write_global_key(std::string& out, std::string_view tenant, std::string_view email);
-void write_group_key(std::string& out, std::string_view tenant, std::int64_t asm_group_id,
-                     std::string_view email);
+void write_global_key(std::string& out, email::tenant_id tenant, email::normalized_email email);
+void write_group_key(std::string& out, email::tenant_id tenant, std::int64_t asm_group_id,
+                     email::normalized_email email);
 
 // True when `candidate` replaces `current`: a later event time, or the same time and a
 // greater event id. Equal (time, id) is a duplicate and changes nothing.
@@ -43,7 +46,8 @@ void write_group_key(std::string& out, std::string_view tenant, std::int64_t asm
 [[nodiscard]] std::optional<suppression_scope> parse_scope(std::string_view word);
 
 // A change made by hand (admin API, CLI): stamped with `now_ms` as its event time and a
-// random event id, so that it wins over everything that happened before it.
+// random event id, so that it wins over everything that happened before it. Fails, with
+// email::address_errc, when the scope needs an address and `email` does not normalize.
 struct manual_change {
   std::string tenant;
   suppression_scope scope = suppression_scope::global;
@@ -54,10 +58,6 @@ struct manual_change {
   std::string detail;
   std::string source;  // "api", "cli"
 };
-[[nodiscard]] record make_record(const manual_change& change, std::int64_t now_ms);
-
-// Whether `tenant` is usable in keys: not empty, no '/', at most 255 bytes.
-
-[[nodiscard]] bool valid_tenant(std::string_view tenant) noexcept;
+[[nodiscard]] result<record> make_record(const manual_change& change, std::int64_t now_ms);
 
 }  // namespace mailhook::suppression

@@ -26,6 +26,8 @@
 #endif
 
 #include "common/check.h"
+#include "common/text.h"
+#include "email/address.h"
 
 namespace mailhook::webhook {
 namespace {
@@ -57,10 +59,6 @@ bool has_backslash(std::string_view s) noexcept {
 #else
   return !s.empty() && std::memchr(s.data(), '\\', s.size()) != nullptr;
 #endif
-}
-
-constexpr bool is_digit(char c) noexcept {
-  return c >= '0' && c <= '9';
 }
 
 std::string_view type_name(od::json_type t) noexcept {
@@ -116,13 +114,6 @@ number_kind check_number(std::string_view s) noexcept {
 }
 
 enum class escapes : std::uint8_t { valid, invalid, lone_surrogate };
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Reads \uXXXX at s[i] (s[i] == '\\'); -1 if it is not one.
 long read_u_escape(std::string_view s, std::size_t i) noexcept {
@@ -426,6 +417,24 @@ class body_parser {
   void bad_type(std::string_view field, std::string_view expected, od::json_type got) {
     problem(reject_reason::bad_field_type, field, expected, type_name(got));
   }
+  // Sets event_.email_normalized, or the problem that rejects the event: every event but
+  // an account_status_change needs an address that normalizes.
+  bool normalize_email() {
+    auto normalized = email::normalize_address(event_.email.text, email_normalized_);
+    if (normalized) {
+      event_.email_normalized = normalized->str();
+      return true;
+    }
+    if (type_ == event_type::account_status_change) return true;
+    if (normalized.error().code == email::address_errc::empty) {
+      problem(reject_reason::missing_field, "email", "required, missing or empty", {});
+    } else {
+      problem(
+          reject_reason::invalid_email, "email", "expected one bare address",
+          email::reason_word(static_cast<email::address_errc>(normalized.error().code.value())));
+    }
+    return false;
+  }
 
   bool parse_event(od::value& element, const char* begin);
   void reject(std::int32_t index,
@@ -476,6 +485,7 @@ class body_parser {
 
   parsed_event event_;
   event_type type_ = event_type::unknown;
+  std::string email_normalized_;  // what event_.email_normalized views
   bool has_timestamp_ = false;
   event_problem problem_;
 };
@@ -701,14 +711,14 @@ bool body_parser::parse_event(od::value& element, const char* begin) {
 
   // Required fields, checked once every key is read (duplicates: the last one counts; a
   // wrongly typed value has already rejected the event, even if a later duplicate is fine).
-  type_ = classify_event(event_.event.text);
+  type_ = email::classify_event(event_.event.text);
   if (problem_.reason.empty()) {
     if (event_.event.empty()) {
       problem(reject_reason::missing_field, "event", "required, missing or empty", {});
     } else if (event_.sg_event_id.empty()) {
       problem(reject_reason::missing_field, "sg_event_id", "required, missing or empty", {});
-    } else if (trim(event_.email.text).empty() && type_ != event_type::account_status_change) {
-      problem(reject_reason::missing_field, "email", "required, missing or empty", {});
+    } else if (!normalize_email()) {
+      // normalize_email() said why.
     } else if (!has_timestamp_) {
       problem(reject_reason::missing_field, "timestamp", "required, missing", {});
     }

@@ -43,6 +43,7 @@ namespace reject_reason {
 inline constexpr std::string_view event_not_object = "event_not_object";
 inline constexpr std::string_view missing_field = "missing_field";
 inline constexpr std::string_view bad_field_type = "bad_field_type";
+inline constexpr std::string_view invalid_email = "invalid_email";  // email::address_errc
 }  // namespace reject_reason
 
 // One element of the array that could not become a record.

@@ -126,7 +126,6 @@ struct size_counter {
 
   MAILHOOK_ENCODER_INLINE void put(char) noexcept { ++n; }
   MAILHOOK_ENCODER_INLINE void put(std::string_view s) noexcept { n += s.size(); }
-  void put_lower(std::string_view s) noexcept { n += s.size(); }
   MAILHOOK_ENCODER_INLINE void varint(std::uint64_t v) noexcept { n += varint_size(v); }
   void decimal(std::int64_t v) noexcept {
     auto magnitude = v < 0 ? 0 - static_cast<std::uint64_t>(v) : static_cast<std::uint64_t>(v);
@@ -134,7 +133,6 @@ struct size_counter {
     for (std::uint64_t bound = 10; digits < 20 && magnitude >= bound; bound *= 10) ++digits;
     n += digits + (v < 0 ? 1 : 0);
   }
-  template <bool lower = false>
   void put_escaped(std::string_view s) noexcept {
     std::size_t i = 0;
     std::size_t extra = 0;
@@ -161,7 +159,6 @@ struct byte_writer {
   }
   // The loops use a local copy of p: stores through char* may alias p itself, which
   // would otherwise make the compiler reload and store it for every byte.
-  void put_lower(std::string_view s) noexcept { p = write_ascii_lower(p, s); }
   MAILHOOK_ENCODER_INLINE void varint(std::uint64_t v) noexcept {
     char* q = p;
     while (v >= 0x80) {
@@ -175,28 +172,24 @@ struct byte_writer {
   // Chunks of 16 bytes that need no escaping are copied whole; the others, and short
   // texts, byte by byte (JSON text has a quote every few bytes, and a call to copy each
   // run between them would cost more than the bytes).
-  template <bool lower = false>
   void put_escaped(std::string_view s) noexcept {
     char* q = p;
     std::size_t i = 0;
-    if constexpr (!lower) {
-      for (; i + 16 <= s.size(); i += 16) {
-        if (plain_chunk(s.data() + i)) {
-          std::memcpy(q, s.data() + i, 16);
-          q += 16;
-        } else {
-          q = escape_bytes<false>(q, s.substr(i, 16));
-        }
+    for (; i + 16 <= s.size(); i += 16) {
+      if (plain_chunk(s.data() + i)) {
+        std::memcpy(q, s.data() + i, 16);
+        q += 16;
+      } else {
+        q = escape_bytes(q, s.substr(i, 16));
       }
     }
-    p = escape_bytes<lower>(q, s.substr(i));
+    p = escape_bytes(q, s.substr(i));
   }
-  template <bool lower>
   static char* escape_bytes(char* q, std::string_view s) noexcept {
     for (char c : s) {
       auto u = static_cast<unsigned char>(c);
       if (escaped_length[u] == 1) [[likely]] {
-        *q++ = lower ? ascii_lower(c) : c;
+        *q++ = c;
       } else {
         q = write_escaped_byte(q, u);
       }
@@ -300,7 +293,7 @@ void pb_email_event(Out& o, const batch_context& ctx, event_type type, const par
   if (!normalized.empty()) {
     tag(o, 11, length_wire);
     o.varint(normalized.size());
-    o.put_lower(normalized);
+    o.put(normalized);
   }
   for (const auto& c : e.category) {  // repeated: every element, empty ones too
     tag(o, 12, length_wire);
@@ -432,11 +425,7 @@ void json_email_event(Out& o, const batch_context& ctx, event_type type, const p
   if (!normalized.empty()) {
     j.key("\"email_normalized\":");
     o.put('"');
-    if (e.email.verbatim()) {
-      o.put_lower(normalized);  // no escapes in the input: none needed in the output
-    } else {
-      o.template put_escaped<true>(normalized);
-    }
+    o.put_escaped(normalized);
     o.put('"');
   }
   if (!e.category.empty()) {
@@ -495,7 +484,7 @@ template <class Out>
 void record_key(Out& o, const batch_context& ctx, std::string_view normalized) {
   o.put(ctx.tenant);
   o.put('/');
-  o.put_lower(normalized);
+  o.put(normalized);
 }
 
 // --- dead letters -----------------------------------------------------------------------
@@ -589,7 +578,7 @@ bool record_writer::append(const batch_context& ctx, event_type type, const pars
                            encoded_record& out) {
   const bool json = ctx.encoding == output_encoding::json;
   const bool keep_raw = ctx.keep_raw_event;
-  const std::string_view normalized = trim(event.email.text);  // lower-cased as written
+  const std::string_view normalized = event.email_normalized;
 
   size_counter key;
   record_key(key, ctx, normalized);

@@ -13,9 +13,11 @@
 #include <string>
 #include <string_view>
 
-#include "webhook/normalize.h"
+#include "email/event_type.h"
 
 namespace mailhook::webhook {
+
+using email::event_type;
 
 enum class output_encoding : std::uint8_t { protobuf, json };
 
@@ -97,6 +99,9 @@ struct parsed_event {
   std::int64_t pool_id = 0;
   std::span<const raw_member> custom_args;  // in the order received, duplicates kept
   std::string_view raw_json;                // the event object's bytes; written if keep_raw_event
+  // email::normalize_address() of `email`: the record key and EmailEvent.email_normalized.
+  // Empty only for an account_status_change without a usable address.
+  std::string_view email_normalized;
 };
 
 // Appends records to an arena. The arena grows geometrically and may hold unused bytes

@@ -13,9 +13,11 @@ record at(std::int64_t time_ms, std::string id) {
 }
 
 TEST(SuppressionKey, SpellsEveryScope) {
-  EXPECT_EQ(global_key("acme", "a@b.com"), "acme/global/a@b.com");
-  EXPECT_EQ(group_key("acme", 42, "a@b.com"), "acme/group:42/a@b.com");
-  EXPECT_EQ(tenant_key("acme"), "acme/tenant/");
+  const email::tenant_id acme("acme");
+  const auto address = email::normalized_email::from_normalized("a@b.com");
+  EXPECT_EQ(global_key(acme, address), "acme/global/a@b.com");
+  EXPECT_EQ(group_key(acme, 42, address), "acme/group:42/a@b.com");
+  EXPECT_EQ(tenant_key(acme), "acme/tenant/");
   record r;
   r.set_tenant("acme");
   r.set_email_normalized("a@b.com");
@@ -42,9 +44,9 @@ TEST(SuppressionWords, RoundTrip) {
   }
   EXPECT_EQ(parse_reason("nope"), std::nullopt);
   EXPECT_EQ(parse_scope("group"), suppression_scope::group);
-  EXPECT_FALSE(valid_tenant("a/b"));
-  EXPECT_FALSE(valid_tenant(""));
-  EXPECT_TRUE(valid_tenant("acme"));
+  EXPECT_FALSE(email::tenant_id::valid("a/b"));
+  EXPECT_FALSE(email::tenant_id::valid(""));
+  EXPECT_TRUE(email::tenant_id::valid("acme"));
 }
 
 }  // namespace

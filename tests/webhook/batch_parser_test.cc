@@ -502,10 +502,23 @@ TEST(batch_encoder, normalizes_the_address_in_the_key) {
   EXPECT_EQ(p.key(0), "acme/alex.smith@example.com");
   EXPECT_EQ(p.event(0).email(), "  Alex.Smith@Example.COM\t");
   EXPECT_EQ(p.event(0).email_normalized(), "alex.smith@example.com");
-  EXPECT_EQ(p.key(1), "acme/\xc3\x89lise@exemple.fr");  // non-ASCII kept as is
+  EXPECT_EQ(p.key(1), "acme/\xc3\xa9lise@exemple.fr");  // Unicode lower case too
   EXPECT_EQ(p.key(2),
-            "acme/\xc3\x9c"
+            "acme/\xc3\xbc"
             "ber@x.de");
+}
+
+TEST(batch_encoder, dead_letters_an_event_whose_address_does_not_normalize) {
+  parsed p(batch_of({event_with(R"("email":"Alex <alex@example.com>")"),
+                     event_with(R"("email":"alex\u200b@example.com")"),
+                     event_with(R"("email":"ann@example.com")")}));
+  ASSERT_EQ(p.batch.records.size(), 1u);
+  ASSERT_EQ(p.batch.rejected.size(), 2u);
+  EXPECT_EQ(p.batch.rejected[0].reason, reject_reason::invalid_email);
+  EXPECT_EQ(p.batch.rejected[0].detail, "email: expected one bare address, got not_one_address");
+  EXPECT_EQ(p.batch.rejected[1].detail,
+            "email: expected one bare address, got invisible_character");
+  EXPECT_EQ(p.key(0), "acme/ann@example.com");
 }
 
 TEST(batch_encoder, rejects_a_known_field_holding_an_unpaired_surrogate) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "email/address.h"
 #include "mailhook/v1/email_event.pb.h"
 #include "webhook/test_context.h"
 
@@ -32,10 +33,14 @@ struct one_record {
   }
 };
 
-one_record encode(const batch_context& ctx, const parsed_event& e) {
+// Encodes `event` as the parser hands it over: with its address normalized.
+one_record encode(const batch_context& ctx, const parsed_event& event) {
+  parsed_event e = event;
+  std::string normalized;
+  if (auto n = email::normalize_address(e.email.text, normalized)) e.email_normalized = n->str();
   one_record r;
   record_writer w(r.arena);
-  EXPECT_TRUE(w.append(ctx, classify_event(e.event.text), e, r.record));
+  EXPECT_TRUE(w.append(ctx, email::classify_event(e.event.text), e, r.record));
   w.finish();
   return r;
 }
