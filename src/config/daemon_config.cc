@@ -123,7 +123,12 @@ void read_ingest(table_reader& t, ingest_config& out) {
   t.read_duration("header_timeout", out.header_timeout, 1ms);
   t.read_duration("body_timeout", out.body_timeout, 1ms);
   t.read_duration("idle_timeout", out.idle_timeout, 1ms);
+  t.read_duration("error_idle_timeout", out.error_idle_timeout, 1ms);
   t.read("max_connections", out.max_connections, 1, 1'000'000);
+  t.read("max_connections_per_client", out.max_connections_per_client, 0, 1'000'000);
+  t.read_byte_size("max_body_bytes_per_client", out.max_body_bytes_per_client);
+  t.read_byte_size("min_upload_rate", out.min_upload_rate);
+  t.read("replay_cache_entries", out.replay_cache_entries, 0, 100'000'000);
   t.read_duration("request_deadline", out.request_deadline, 1ms);
   if (t.read_byte_size("inflight_budget", out.inflight_budget) &&
       out.inflight_budget < out.max_body) {
@@ -167,10 +172,22 @@ void read_tenant(table_reader& t, std::string& out, std::string_view what) {
   }
 }
 
+// A duration the signed timestamp (whole seconds) is compared with: "0" or whole seconds.
+// "500ms" would silently become 0 (off) when truncated, so it is an error instead.
+bool read_whole_seconds(table_reader& t, std::string_view key, std::chrono::milliseconds& out) {
+  if (!t.read_duration(key, out)) return false;
+  if (out.count() % 1000 != 0) {
+    t.report(errc::bad_value, {std::string(key)},
+             "must be whole seconds (\"0\" turns it off): the signed timestamp counts seconds");
+  }
+  return true;
+}
+
 void read_source(table_reader& t, source_config& out) {
   read_tenant(t, out.tenant, "source");
   t.read("public_keys", out.public_keys);
-  t.read_duration("replay_window", out.replay_window);
+  const bool window_set = read_whole_seconds(t, "replay_window", out.replay_window);
+  read_whole_seconds(t, "max_clock_skew", out.max_clock_skew);
   t.read("bearer_tokens", out.bearer_tokens);
   if (t.read("basic_auth", out.basic_auth)) {
     for (const auto& pair : out.basic_auth) {
@@ -197,10 +214,11 @@ void read_source(table_reader& t, source_config& out) {
     t.report(errc::bad_value, {"allow_unauthenticated"},
              "contradicts the credentials set for this source");
   }
-  if (out.replay_window.count() > 0 && out.public_keys.empty()) {
+  if (window_set && out.replay_window.count() > 0 && out.public_keys.empty()) {
     t.report(errc::bad_value, {"replay_window"},
              "checks the signed timestamp, so it needs public_keys");
   }
+  if (out.public_keys.empty()) out.replay_window = std::chrono::milliseconds{0};
 }
 
 // Reads each [WHAT.NAME] table below `t` with read_one, then sorts them by name.

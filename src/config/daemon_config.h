@@ -81,7 +81,19 @@ struct ingest_config {
   std::chrono::milliseconds header_timeout{10'000};
   std::chrono::milliseconds body_timeout{60'000};
   std::chrono::milliseconds idle_timeout{75'000};
+  // After an error answer the connection waits this long for another request, not
+  // idle_timeout: a client that was refused gets no long-lived socket out of it.
+  std::chrono::milliseconds error_idle_timeout{2'000};
   int max_connections = 4096;
+  // Per client address (docs/security.md); 0 = no limit. Behind a load balancer every
+  // request comes from its few addresses: raise them there.
+  int max_connections_per_client = 256;
+  std::uint64_t max_body_bytes_per_client = 64 * 1024 * 1024;  // bodies being read
+  // A body must arrive at least this fast (bytes per second, after a grace of one
+  // second per 64 KiB of it, at least 5 s); slower senders are cut off (slowloris).
+  std::uint64_t min_upload_rate = 16 * 1024;
+  // Signatures of accepted requests remembered to refuse replays; 0 = no replay guard.
+  int replay_cache_entries = 262'144;
   // Kafka must confirm a whole batch within this, or the answer is 503 (SendGrid retries).
   std::chrono::milliseconds request_deadline{10'000};
   // Bytes held for batches not yet confirmed by Kafka; past it new batches get 503.
@@ -105,9 +117,12 @@ struct source_config {
   std::string tenant;
   std::vector<std::string>
       public_keys;  // base64 SPKI, as SendGrid shows them; several for rotation
-  std::chrono::milliseconds replay_window{0};  // max age of the signed timestamp; 0 = off
-  std::vector<std::string> bearer_tokens;      // accepted "Authorization: Bearer" tokens
-  std::vector<std::string> basic_auth;         // accepted "user:password" pairs
+  // Max age of the signed timestamp, and how long its signature is remembered; "0" =
+  // off. SendGrid retries for up to 24 h after an event (docs/security.md): 25 h.
+  std::chrono::milliseconds replay_window{25LL * 3600 * 1000};
+  std::chrono::milliseconds max_clock_skew{5 * 60 * 1000};  // how far ahead it may be
+  std::vector<std::string> bearer_tokens;  // accepted "Authorization: Bearer" tokens
+  std::vector<std::string> basic_auth;     // accepted "user:password" pairs
   bool allow_unauthenticated =
       false;  // must be said explicitly for a source without any of the above
 

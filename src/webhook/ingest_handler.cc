@@ -23,6 +23,12 @@ std::string_view header_value(const http::request_header& h, http::field f) {
   return {it->value().data(), it->value().size()};
 }
 
+std::string_view header_value(const http::request_header& h, std::string_view name) {
+  auto it = h.find(boost::beast::string_view(name.data(), name.size()));
+  if (it == h.end()) return {};
+  return {it->value().data(), it->value().size()};
+}
+
 bool is_json_content_type(std::string_view content_type) {
   auto semicolon = content_type.find(';');
   std::string_view media = content_type.substr(0, semicolon);
@@ -62,6 +68,9 @@ struct ingest_handler::batch {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::shared_ptr<ingest_handler::budget> budget;
   std::uint64_t reserved = 0;
+  // The signature this request claimed from the replay guard: given back unless the
+  // answer is 2xx, so that SendGrid's retry of a refused request gets through.
+  std::optional<signature_id> claimed_signature;
 };
 
 ingest_handler::ingest_handler(asio::io_context& io, const config::ingest_config& config,
@@ -88,6 +97,10 @@ ingest_handler::ingest_handler(asio::io_context& io, const config::ingest_config
       auth_failures_(registry.counter("mailhook_webhook_auth_failures_total",
                                       "Requests refused as not from SendGrid, by reason",
                                       {"source", "reason"})),
+      replays_seen_(registry.counter("mailhook_webhook_replays_total",
+                                     "Signed requests whose signature was accepted before: "
+                                     "answered 200, nothing published again",
+                                     {"source"})),
       body_bytes_(registry
                       .histogram("mailhook_webhook_body_bytes", "Size of webhook bodies",
                                  metrics::exponential_buckets(256, 4, 10))
@@ -97,6 +110,18 @@ ingest_handler::ingest_handler(asio::io_context& io, const config::ingest_config
                                       "From a complete request to its answer",
                                       metrics::default_latency_buckets())
                            .get()) {
+  if (config.replay_cache_entries > 0) {
+    replays_ =
+        std::make_shared<replay_guard>(static_cast<std::size_t>(config.replay_cache_entries));
+    registry.add_collector([guard = replays_](metrics::collector_sink& sink) {
+      sink.gauge("mailhook_webhook_replay_guard_signatures",
+                 "Signatures of accepted requests remembered to recognise replays")
+          .set(static_cast<double>(guard->size()));
+      sink.counter("mailhook_webhook_replay_guard_evicted_total",
+                   "Signatures forgotten before their window ended, for lack of room")
+          .set(static_cast<double>(guard->evicted()));
+    });
+  }
   registry.add_collector([b = budget_](metrics::collector_sink& sink) {
     sink.gauge("mailhook_webhook_inflight_bytes",
                "Bytes held for batches Kafka has not confirmed yet")
@@ -154,7 +179,7 @@ std::optional<http::response> ingest_handler::on_header(const http::request_head
     return refuse(http::json_error(http::status::length_required, "length_required",
                                    "send Content-Length or a chunked body"));
   }
-  if (auto f = authenticate_header(*s, header)) {
+  if (auto f = authenticate_header(*s, header, std::chrono::system_clock::now())) {
     auth_failures_.with({s->name, label(*f)}).inc();
     return refuse(reply_for(*f));
   }
@@ -194,6 +219,23 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
   }
 
   auto b = std::make_shared<batch>(io_, budget_);
+  if (replays_ && s->verifier && s->replay_window.count() > 0) {
+    // Both headers were checked at header time: well-formed, one of each.
+    const auto signature = signature_r(header_value(req.base(), signature_header_name));
+    const auto stamp = parse_timestamp(header_value(req.base(), timestamp_header_name));
+    MAILHOOK_CHECK(signature && stamp, "on_header admitted a malformed signature");
+    const std::int64_t now_s = unix_millis(received) / 1000;
+    if (replays_->claim(*signature, *stamp + s->replay_window.count(), now_s) ==
+        replay_guard::claim_outcome::replayed) {
+      // The same signed bytes were accepted before (or are being published now): they
+      // are in Kafka, so nothing is published again. A 2xx, because SendGrid retries
+      // anything else for 24 hours, and for an attacker it changes nothing.
+      replays_seen_.with({s->name}).inc();
+      return answer_now(http::make_response(http::status::ok,
+                                            R"({"accepted":0,"dead_lettered":0,"replay":true})"));
+    }
+    b->claimed_signature = signature;
+  }
   b->source_name = s->name;
   b->request = std::move(req);
   std::string& body = b->request.body();
@@ -227,6 +269,7 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
   for (const auto& [key, value] : b->dead_letters) reserve += key.size() + value.size();
   if (budget_->used.fetch_add(reserve) + reserve > config_.inflight_budget) {
     budget_->used.fetch_sub(reserve);
+    if (b->claimed_signature) replays_->release(*b->claimed_signature);
     return answer_now(unavailable("overloaded", "too many batches wait for Kafka; retry later"));
   }
   b->reserved = reserve;
@@ -300,6 +343,7 @@ void ingest_handler::count_published(const batch& b) {
 
 void ingest_handler::finish(const std::shared_ptr<batch>& b, http::response r) {
   if (!b->responder) return;  // answered already
+  if (b->claimed_signature && r.result_int() / 100 != 2) replays_->release(*b->claimed_signature);
   requests_.with({b->source_name, std::to_string(r.result_int())}).inc();
   request_seconds_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - b->started).count());

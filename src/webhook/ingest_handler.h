@@ -26,6 +26,7 @@
 #include "kafka/cluster_monitor.h"
 #include "kafka/producer.h"
 #include "metrics/registry.h"
+#include "webhook/replay_guard.h"
 #include "webhook/sources.h"
 
 namespace mailhook::webhook {
@@ -78,12 +79,16 @@ class ingest_handler final : public http::handler {
   std::shared_ptr<budget> budget_ = std::make_shared<budget>();
   std::atomic<std::int64_t> in_flight_requests_{0};
   std::atomic<bool> refusing_{false};
+  // Null when ingest.replay_cache_entries = 0. Shared with the metrics collector, which
+  // may outlive the handler.
+  std::shared_ptr<replay_guard> replays_;
 
   // Metrics, looked up once.
   metrics::counter_family& requests_;
   metrics::counter_family& events_;  // counted once Kafka confirmed them
   metrics::counter_family& rejected_events_;
   metrics::counter_family& auth_failures_;
+  metrics::counter_family& replays_seen_;
   metrics::histogram& body_bytes_;
   metrics::histogram& request_seconds_;
 };

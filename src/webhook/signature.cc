@@ -309,6 +309,20 @@ std::string_view to_string(verify_outcome o) noexcept {
   return "unknown";
 }
 
+std::optional<signature_id> signature_r(std::string_view signature_header_base64) {
+  const openssl_error_scope errors;
+  std::array<unsigned char, max_signature_der> der{};
+  const std::optional<std::size_t> der_size =
+      decode_base64_to(signature_header_base64, der.data(), der.size());
+  if (!der_size || *der_size == 0) return std::nullopt;
+  const ecdsa_sig_ptr signature = parse_der_ecdsa_signature(der.data(), *der_size);
+  if (!signature) return std::nullopt;
+  signature_id r{};
+  if (BN_bn2binpad(ECDSA_SIG_get0_r(signature.get()), r.data(), static_cast<int>(r.size())) < 0)
+    return std::nullopt;  // r wider than 32 bytes: no P-256 signature
+  return r;
+}
+
 verify_outcome signature_verifier::verify(std::string_view timestamp_header, std::string_view body,
                                           std::string_view signature_header_base64) const {
   const openssl_error_scope errors;
@@ -413,21 +427,29 @@ std::string_view to_string(timestamp_outcome o) noexcept {
   return "unknown";
 }
 
-timestamp_outcome check_timestamp(std::string_view header, std::chrono::seconds window,
-                                  std::chrono::system_clock::time_point now) {
-  MAILHOOK_CHECK(window.count() >= 0, "the replay window must not be negative");
-  if (window.count() == 0) return timestamp_outcome::ok;
+std::optional<std::int64_t> parse_timestamp(std::string_view header) noexcept {
   // 18 digits cannot overflow int64 and cover any real date.
-  if (header.empty() || header.size() > 18) return timestamp_outcome::malformed;
+  if (header.empty() || header.size() > 18) return std::nullopt;
   std::int64_t stamp = 0;
   for (char c : header) {
-    if (c < '0' || c > '9') return timestamp_outcome::malformed;
+    if (c < '0' || c > '9') return std::nullopt;
     stamp = stamp * 10 + (c - '0');
   }
+  return stamp;
+}
+
+timestamp_outcome check_timestamp(std::string_view header, std::chrono::seconds max_age,
+                                  std::chrono::seconds max_ahead,
+                                  std::chrono::system_clock::time_point now) {
+  MAILHOOK_CHECK(max_age.count() >= 0 && max_ahead.count() >= 0,
+                 "the replay window must not be negative");
+  if (max_age.count() == 0) return timestamp_outcome::ok;
+  const std::optional<std::int64_t> stamp = parse_timestamp(header);
+  if (!stamp) return timestamp_outcome::malformed;
   const std::int64_t now_s =
       std::chrono::floor<std::chrono::seconds>(now.time_since_epoch()).count();
-  if (now_s - stamp > window.count()) return timestamp_outcome::too_old;
-  if (stamp - now_s > window.count()) return timestamp_outcome::too_new;
+  if (now_s - *stamp > max_age.count()) return timestamp_outcome::too_old;
+  if (*stamp - now_s > max_ahead.count()) return timestamp_outcome::too_new;
   return timestamp_outcome::ok;
 }
 

@@ -13,8 +13,10 @@
 // Nothing here throws on input: bad input is a typed error or an outcome value.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -140,6 +142,16 @@ struct p256_key_pair {
 // A fresh key pair from OpenSSL's CSPRNG.
 [[nodiscard]] result<p256_key_pair> generate_p256_key();
 
+// The r of an ECDSA signature: 32 bytes, big-endian, left-padded with zeros.
+using signature_id = std::array<unsigned char, 32>;
+
+// The header's r, or nullopt when the header is not strict base64 of a strict DER
+// ECDSA signature (the same parse verify() makes, so it answers at header time what
+// verify() would call malformed). r comes from the signer's random nonce: it names one
+// act of signing, and neither s -> n - s nor another encoding of the same signature
+// changes it, which makes it the replay guard's key.
+[[nodiscard]] std::optional<signature_id> signature_r(std::string_view signature_header_base64);
+
 // The replay window. SendGrid documents none; this is our own defence against a
 // captured request being replayed later.
 enum class timestamp_outcome {
@@ -151,12 +163,17 @@ enum class timestamp_outcome {
 [[nodiscard]] std::string_view to_string(timestamp_outcome o) noexcept;
 
 // Checks the X-Twilio-Email-Event-Webhook-Timestamp header against `now` (injected so
-// tests control the clock). A difference of exactly `window` passes. `window` == 0
-// turns the check off: the header is then not looked at at all (the signature still
-// covers it). A negative window is a bug (config refuses it) and aborts.
+// tests control the clock): at most `max_age` behind it and `max_ahead` ahead (a
+// difference of exactly either passes). `max_age` == 0 turns the check off: the header
+// is then not looked at at all (the signature still covers it). A negative limit is a
+// bug (config refuses it) and aborts.
 [[nodiscard]] timestamp_outcome check_timestamp(std::string_view header,
-                                                std::chrono::seconds window,
+                                                std::chrono::seconds max_age,
+                                                std::chrono::seconds max_ahead,
                                                 std::chrono::system_clock::time_point now);
+
+// The header's value in seconds when it is a plain decimal integer, else nullopt.
+[[nodiscard]] std::optional<std::int64_t> parse_timestamp(std::string_view header) noexcept;
 
 // Equality of a presented secret with the expected one, in time that depends only on
 // presented.size(), never on where the bytes differ or on expected.size(): when the

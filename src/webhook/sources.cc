@@ -9,6 +9,11 @@ std::string_view header_value(const http::request_header& h, std::string_view na
   return {it->value().data(), it->value().size()};
 }
 
+// How often a header appears.
+std::size_t header_count(const http::request_header& h, std::string_view name) {
+  return h.count(boost::beast::string_view(name.data(), name.size()));
+}
+
 bool matches_any(std::string_view presented, const std::vector<std::string>& accepted) {
   // Every candidate is compared, so timing tells nothing about which one came close.
   bool matched = false;
@@ -22,6 +27,10 @@ std::string_view label(auth_failure f) {
   switch (f) {
     case auth_failure::missing_signature:
       return "missing_signature";
+    case auth_failure::malformed_signature:
+      return "malformed_signature";
+    case auth_failure::duplicate_header:
+      return "duplicate_header";
     case auth_failure::bad_signature:
       return "bad_signature";
     case auth_failure::stale_timestamp:
@@ -39,6 +48,13 @@ http::response reply_for(auth_failure f) {
     case auth_failure::missing_signature:
       return http::json_error(http::status::unauthorized, "missing_signature",
                               "the request has no SendGrid signature and timestamp headers");
+    case auth_failure::malformed_signature:
+      return http::json_error(http::status::unauthorized, "malformed_signature",
+                              "the signature header is not base64 of a DER ECDSA signature, or "
+                              "the timestamp header not decimal seconds");
+    case auth_failure::duplicate_header:
+      return http::json_error(http::status::bad_request, "duplicate_header",
+                              "a signature, timestamp or Authorization header appears twice");
     case auth_failure::bad_signature:
       return http::json_error(http::status::forbidden, "bad_signature",
                               "the signature does not verify with any configured key");
@@ -70,6 +86,7 @@ result<source_table> source_table::build(const std::vector<config::source_config
     s.name = config.name;
     s.tenant = config.tenant;
     s.replay_window = std::chrono::duration_cast<std::chrono::seconds>(config.replay_window);
+    s.max_clock_skew = std::chrono::duration_cast<std::chrono::seconds>(config.max_clock_skew);
     s.bearer_tokens = config.bearer_tokens;
     s.basic_auth = config.basic_auth;
     if (!config.public_keys.empty()) {
@@ -94,8 +111,24 @@ const source* source_table::find(std::string_view name) const {
   return it == sources_.end() ? nullptr : &it->second;
 }
 
-std::optional<auth_failure> authenticate_header(const source& s, const http::request_header& h) {
+std::optional<auth_failure> authenticate_header(const source& s, const http::request_header& h,
+                                                std::chrono::system_clock::time_point now) {
+  if (s.verifier) {
+    const std::size_t signatures = header_count(h, signature_header_name);
+    const std::size_t timestamps = header_count(h, timestamp_header_name);
+    if (signatures > 1 || timestamps > 1) return auth_failure::duplicate_header;
+    std::string_view signature = header_value(h, signature_header_name);
+    std::string_view timestamp = header_value(h, timestamp_header_name);
+    if (signature.empty() || timestamp.empty()) return auth_failure::missing_signature;
+    if (!signature_r(signature) || !parse_timestamp(timestamp))
+      return auth_failure::malformed_signature;
+    if (check_timestamp(timestamp, s.replay_window, s.max_clock_skew, now) !=
+        timestamp_outcome::ok) {
+      return auth_failure::stale_timestamp;
+    }
+  }
   if (s.bearer_tokens.empty() && s.basic_auth.empty()) return std::nullopt;
+  if (header_count(h, "Authorization") > 1) return auth_failure::duplicate_header;
   std::string_view authorization = header_value(h, "Authorization");
   if (!s.bearer_tokens.empty()) {
     auto token = parse_bearer(authorization);
@@ -125,8 +158,8 @@ std::optional<auth_failure> authenticate_body(const source& s, const http::reque
   if (signature.empty() || timestamp.empty()) return auth_failure::missing_signature;
   if (s.verifier->verify(timestamp, body, signature) != verify_outcome::ok)
     return auth_failure::bad_signature;
-  if (s.replay_window.count() > 0 &&
-      check_timestamp(timestamp, s.replay_window, now) != timestamp_outcome::ok) {
+  // Checked again: reading the body took time.
+  if (check_timestamp(timestamp, s.replay_window, s.max_clock_skew, now) != timestamp_outcome::ok) {
     return auth_failure::stale_timestamp;
   }
   return std::nullopt;

@@ -22,18 +22,21 @@ struct source {
   std::string name;
   std::string tenant;
   std::optional<signature_verifier> verifier;  // set when public_keys are configured
-  std::chrono::seconds replay_window{0};
+  std::chrono::seconds replay_window{0};       // max age of the signed timestamp; 0 = off
+  std::chrono::seconds max_clock_skew{0};      // how far ahead of now it may be
   std::vector<std::string> bearer_tokens;
   std::vector<std::string> basic_auth;  // "user:password"
 };
 
 // Why a request was refused; each maps to one status and one metric label.
 enum class auth_failure {
-  missing_signature,  // 401: no signature or timestamp header
-  bad_signature,      // 403: no configured key verifies it
-  stale_timestamp,    // 403: outside the replay window
-  bad_token,          // 401 with invalid_token: SendGrid then fetches a new OAuth token
-  bad_basic_auth,     // 401 with WWW-Authenticate
+  missing_signature,    // 401: no signature or timestamp header
+  malformed_signature,  // 401: the signature is not base64 DER, the timestamp not digits
+  duplicate_header,     // 400: a signature, timestamp or Authorization header twice
+  bad_signature,        // 403: no configured key verifies it
+  stale_timestamp,      // 403: outside the replay window
+  bad_token,            // 401 with invalid_token: SendGrid then fetches a new OAuth token
+  bad_basic_auth,       // 401 with WWW-Authenticate
 };
 
 [[nodiscard]] std::string_view label(auth_failure f);
@@ -54,10 +57,12 @@ class source_table {
   std::map<std::string, source, std::less<>> sources_;
 };
 
-// The checks that need only the header (tokens, basic auth): cheap, so they run before
-// the body is read.
-[[nodiscard]] std::optional<auth_failure> authenticate_header(const source& s,
-                                                              const http::request_header& h);
+// Everything that needs only the header, run before a body byte is read: tokens and
+// basic auth; for a signed source, one well-formed signature and timestamp header
+// each, and a timestamp inside the replay window. A header repeated, which two parts of
+// a proxy chain could read differently, is refused rather than one copy chosen.
+[[nodiscard]] std::optional<auth_failure> authenticate_header(
+    const source& s, const http::request_header& h, std::chrono::system_clock::time_point now);
 
 // The signature check over the raw body, and the replay window. `now` is injected for tests.
 [[nodiscard]] std::optional<auth_failure> authenticate_body(

@@ -162,6 +162,30 @@ TEST(load_config, refuses_a_bad_duration) {
       "'1h' or '7d', got '2 seconds'");
 }
 
+TEST(load_config, a_signed_source_has_a_replay_window_unless_it_says_0) {
+  const std::string keyed = "[sources.a]\ntenant = \"t\"\npublic_keys = [\"k\"]\n";
+  auto loaded = load(keyed);
+  ASSERT_TRUE(loaded) << error_of(loaded);
+  EXPECT_EQ(loaded->sources.at(0).replay_window, 25h);
+  EXPECT_EQ(loaded->sources.at(0).max_clock_skew, 5min);
+  loaded = load(keyed + "replay_window = \"0\"\n");
+  ASSERT_TRUE(loaded) << error_of(loaded);
+  EXPECT_EQ(loaded->sources.at(0).replay_window, 0ms);
+  // A source without keys has no signed timestamp to check.
+  loaded = load("[sources.b]\ntenant = \"t\"\nbearer_tokens = [\"x\"]\n");
+  ASSERT_TRUE(loaded) << error_of(loaded);
+  EXPECT_EQ(loaded->sources.at(0).replay_window, 0ms);
+}
+
+TEST(load_config, refuses_a_replay_window_that_is_not_whole_seconds) {
+  // "500ms" used to become 0, which turned the check off without a word.
+  const std::string keyed = "[sources.a]\ntenant = \"t\"\npublic_keys = [\"k\"]\n";
+  EXPECT_THAT(error_of(load(keyed + "replay_window = \"500ms\"\n")),
+              HasSubstr("sources.a.replay_window: must be whole seconds"));
+  EXPECT_THAT(error_of(load(keyed + "max_clock_skew = \"1500ms\"\n")),
+              HasSubstr("sources.a.max_clock_skew: must be whole seconds"));
+}
+
 TEST(load_config, refuses_a_duration_without_unit) {
   auto loaded = load("[kafka]\nhealth_timeout = 500\n");
   EXPECT_THAT(error_of(loaded), HasSubstr("kafka.health_timeout: a duration needs a unit"));

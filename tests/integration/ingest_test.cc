@@ -57,8 +57,9 @@ class ingest_test : public ::testing::Test {
         std::string("[ingest]\nmax_body = \"1MiB\"\ninflight_budget = \"1MiB\"\n\n") +
         "[topics.events]\nname = \"" + events_topic_ + "\"\npartitions = 3\n\n" +
         "[topics.dlq]\nname = \"" + dlq_topic_ + "\"\npartitions = 1\n\n" +
+        // SendGrid's genuine vector was signed in 2020: this source has no replay window.
         "[sources.sample]\ntenant = \"acme\"\npublic_keys = [\"" + vector_public_key + "\", \"" +
-        key_->public_key_base64 + "\"]\n\n" +
+        key_->public_key_base64 + "\"]\nreplay_window = \"0\"\n\n" +
         "[sources.fresh]\ntenant = \"delta\"\npublic_keys = [\"" + key_->public_key_base64 +
         "\"]\nreplay_window = \"5m\"\n\n" +
         "[sources.open]\ntenant = \"beta\"\nallow_unauthenticated = true\n\n" +

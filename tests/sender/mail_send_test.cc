@@ -1172,9 +1172,9 @@ TEST(webhook_signer, headers_without_a_timestamp_use_now) {
   const testing::webhook_signer signer;
   const auto headers = signer.headers("[]");
   const auto stamp = headers.at("X-Twilio-Email-Event-Webhook-Timestamp");
-  EXPECT_EQ(
-      webhook::check_timestamp(stamp, std::chrono::seconds(60), std::chrono::system_clock::now()),
-      webhook::timestamp_outcome::ok);
+  EXPECT_EQ(webhook::check_timestamp(stamp, std::chrono::seconds(60), std::chrono::seconds(60),
+                                     std::chrono::system_clock::now()),
+            webhook::timestamp_outcome::ok);
 }
 
 }  // namespace

@@ -260,6 +260,20 @@ TEST(signature_verifier, accepts_high_s_signatures_and_their_low_s_twins) {
   EXPECT_EQ(verifier.verify(v.timestamp, v.body, low), verify_outcome::ok);
 }
 
+TEST(signature_r, names_one_signing_whatever_its_s_and_refuses_what_verify_calls_malformed) {
+  // The replay guard keys on r: the s -> n - s twin of a captured signature verifies too,
+  // and must not pass for a new request.
+  const sendgrid_vector& v = genuine();
+  const auto r = signature_r(v.signature);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(signature_r(flip_s(v.signature)), r);
+  EXPECT_EQ((*r)[0], 0x61);  // r begins 61d056d1 (see the raw r || s below)
+  EXPECT_EQ((*r)[31], 0x54);
+  for (const std::string& bad : {v.signature.substr(1), std::string("not base64"), std::string()}) {
+    EXPECT_FALSE(signature_r(bad).has_value()) << bad;
+  }
+}
+
 TEST(signature_verifier, reports_a_header_that_is_not_base64_as_malformed) {
   const sendgrid_vector& v = genuine();
   const signature_verifier verifier(key_of(v.public_key));
@@ -500,35 +514,48 @@ std::chrono::system_clock::time_point at(std::int64_t seconds) {
 }
 
 TEST(check_timestamp, accepts_a_timestamp_inside_the_window) {
-  EXPECT_EQ(check_timestamp("1700000000", 300s, at(1700000000)), timestamp_outcome::ok);
-  EXPECT_EQ(check_timestamp("1700000000", 300s, at(1700000300)), timestamp_outcome::ok);
-  EXPECT_EQ(check_timestamp("1700000300", 300s, at(1700000000)), timestamp_outcome::ok);
+  EXPECT_EQ(check_timestamp("1700000000", 300s, 300s, at(1700000000)), timestamp_outcome::ok);
+  EXPECT_EQ(check_timestamp("1700000000", 300s, 300s, at(1700000300)), timestamp_outcome::ok);
+  EXPECT_EQ(check_timestamp("1700000300", 300s, 300s, at(1700000000)), timestamp_outcome::ok);
   // Sub-second parts of now do not push an edge case out.
-  EXPECT_EQ(check_timestamp("1700000000", 300s, at(1700000300) + 999ms), timestamp_outcome::ok);
+  EXPECT_EQ(check_timestamp("1700000000", 300s, 300s, at(1700000300) + 999ms),
+            timestamp_outcome::ok);
 }
 
 TEST(check_timestamp, refuses_a_timestamp_older_than_the_window) {
-  EXPECT_EQ(check_timestamp("1700000000", 300s, at(1700000301)), timestamp_outcome::too_old);
-  EXPECT_EQ(check_timestamp(genuine().timestamp, 300s, at(1700000000)), timestamp_outcome::too_old);
-  EXPECT_EQ(check_timestamp("0", 300s, at(1700000000)), timestamp_outcome::too_old);
+  EXPECT_EQ(check_timestamp("1700000000", 300s, 300s, at(1700000301)), timestamp_outcome::too_old);
+  EXPECT_EQ(check_timestamp(genuine().timestamp, 300s, 300s, at(1700000000)),
+            timestamp_outcome::too_old);
+  EXPECT_EQ(check_timestamp("0", 300s, 300s, at(1700000000)), timestamp_outcome::too_old);
+}
+
+TEST(check_timestamp, allows_a_long_age_but_only_a_small_skew_ahead) {
+  // The defaults: 25 h of age (SendGrid retries for 24 h), 5 min ahead.
+  EXPECT_EQ(check_timestamp("1700000000", 90000s, 300s, at(1700000000 + 86400)),
+            timestamp_outcome::ok);
+  EXPECT_EQ(check_timestamp("1700000000", 90000s, 300s, at(1700000000 + 90001)),
+            timestamp_outcome::too_old);
+  EXPECT_EQ(check_timestamp("1700000600", 90000s, 300s, at(1700000000)),
+            timestamp_outcome::too_new);
 }
 
 TEST(check_timestamp, refuses_a_timestamp_further_in_the_future_than_the_window) {
-  EXPECT_EQ(check_timestamp("1700000301", 300s, at(1700000000)), timestamp_outcome::too_new);
-  EXPECT_EQ(check_timestamp("999999999999999999", 300s, at(1700000000)),
+  EXPECT_EQ(check_timestamp("1700000301", 300s, 300s, at(1700000000)), timestamp_outcome::too_new);
+  EXPECT_EQ(check_timestamp("999999999999999999", 300s, 300s, at(1700000000)),
             timestamp_outcome::too_new);
 }
 
 TEST(check_timestamp, with_window_zero_is_off) {
-  EXPECT_EQ(check_timestamp(genuine().timestamp, 0s, at(1800000000)), timestamp_outcome::ok);
-  EXPECT_EQ(check_timestamp("not a number", 0s, at(1800000000)), timestamp_outcome::ok);
+  EXPECT_EQ(check_timestamp(genuine().timestamp, 0s, 0s, at(1800000000)), timestamp_outcome::ok);
+  EXPECT_EQ(check_timestamp("not a number", 0s, 0s, at(1800000000)), timestamp_outcome::ok);
 }
 
 TEST(check_timestamp, refuses_a_header_that_is_not_a_plain_decimal_integer) {
   for (const char* text :
        {"", "abc", "+1700000000", "-1", " 1700000000", "1700000000 ", "1700000000.5", "1.7e9",
         "0x6553f100", "1700000000\r\n", "1234567890123456789"}) {
-    EXPECT_EQ(check_timestamp(text, 300s, at(1700000000)), timestamp_outcome::malformed) << text;
+    EXPECT_EQ(check_timestamp(text, 300s, 300s, at(1700000000)), timestamp_outcome::malformed)
+        << text;
   }
 }
 
@@ -541,7 +568,7 @@ TEST(check_timestamp, has_names_for_metrics) {
 
 TEST(check_timestamp_death, aborts_on_a_negative_window) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH((void)check_timestamp("1", -1s, at(1)), "replay window");
+  EXPECT_DEATH((void)check_timestamp("1", -1s, 300s, at(1)), "replay window");
 }
 
 // ---- constant_time_equal ----
