@@ -206,6 +206,17 @@ void application::register_server_metrics(const http::server& server) {
     sink.counter("mailhook_http_connections_refused_total",
                  "HTTP connections closed at once because max_connections were open", {"listener"})
         .set({name}, static_cast<double>(stats.connections_refused.load()));
+    sink.counter("mailhook_http_connections_refused_per_client_total",
+                 "HTTP connections closed at once because their client address had "
+                 "max_connections_per_client open",
+                 {"listener"})
+        .set({name}, static_cast<double>(stats.connections_refused_per_client.load()));
+    sink.gauge("mailhook_http_body_bytes_reading", "Bytes of request bodies being read",
+               {"listener"})
+        .set({name}, static_cast<double>(stats.body_bytes_reading.load()));
+    sink.counter("mailhook_http_slow_uploads_total",
+                 "Request bodies cut off for arriving slower than min_upload_rate", {"listener"})
+        .set({name}, static_cast<double>(stats.slow_uploads.load()));
     auto& rejected =
         sink.counter("mailhook_http_requests_rejected_total",
                      "HTTP requests refused before reaching a handler", {"listener", "reason"});
@@ -215,6 +226,10 @@ void application::register_server_metrics(const http::server& server) {
                  static_cast<double>(stats.requests_rejected_body_too_large.load()));
     rejected.set({name, "malformed"},
                  static_cast<double>(stats.requests_rejected_malformed.load()));
+    rejected.set({name, "client_body_bytes"},
+                 static_cast<double>(stats.requests_rejected_client_bytes.load()));
+    rejected.set({name, "overloaded"},
+                 static_cast<double>(stats.requests_rejected_overloaded.load()));
     sink.counter("mailhook_http_tls_handshake_failures_total",
                  "TLS handshakes that failed or ran out of time", {"listener"})
         .set({name}, static_cast<double>(stats.tls_handshake_failures.load()));

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 #include <type_traits>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -33,6 +34,52 @@ struct listener_state {
   std::mutex connections_mutex;
   std::unordered_set<connection*> connections;
   std::shared_ptr<asio::ssl::context> tls;  // set when the listener speaks TLS
+
+  // What each client address holds now, for the per-client limits. An entry lives while
+  // the address has a connection open.
+  struct client_usage {
+    std::size_t connections = 0;
+    std::uint64_t body_bytes = 0;
+  };
+  std::mutex clients_mutex;
+  std::unordered_map<std::string, client_usage> clients;
+
+  // Counts a connection of `client`; false (counting nothing) when it has
+  // max_connections_per_client open already.
+  bool add_client_connection(const std::string& client) {
+    std::lock_guard lock(clients_mutex);
+    auto& usage = clients[client];
+    if (options.max_connections_per_client != 0 &&
+        usage.connections >= options.max_connections_per_client) {
+      if (usage.connections == 0) clients.erase(client);
+      return false;
+    }
+    ++usage.connections;
+    return true;
+  }
+  void remove_client_connection(const std::string& client) {
+    std::lock_guard lock(clients_mutex);
+    auto it = clients.find(client);
+    if (it != clients.end() && --it->second.connections == 0) clients.erase(it);
+  }
+  // Counts `n` more body bytes read for `client`; false (counting nothing) past
+  // max_body_bytes_per_client.
+  bool add_client_body_bytes(const std::string& client, std::uint64_t n) {
+    std::lock_guard lock(clients_mutex);
+    auto& usage = clients[client];  // the connection keeps the entry alive
+    if (options.max_body_bytes_per_client != 0 &&
+        usage.body_bytes + n > options.max_body_bytes_per_client) {
+      return false;
+    }
+    usage.body_bytes += n;
+    return true;
+  }
+  void remove_client_body_bytes(const std::string& client, std::uint64_t n) {
+    if (n == 0) return;
+    std::lock_guard lock(clients_mutex);
+    auto it = clients.find(client);
+    if (it != clients.end()) it->second.body_bytes -= n;
+  }
 };
 
 // One accepted connection, as the rest of the server sees it.
@@ -54,9 +101,13 @@ class stream_connection final : public connection {
  public:
   static constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
 
+  // `client` is the peer's address, already counted by add_client_connection().
   template <class... Args>
-  stream_connection(std::shared_ptr<listener_state> state, tcp::socket socket, Args&... tls_context)
-      : stream_(std::move(socket), tls_context...), state_(std::move(state)) {
+  stream_connection(std::shared_ptr<listener_state> state, std::string client, tcp::socket socket,
+                    Args&... tls_context)
+      : stream_(std::move(socket), tls_context...),
+        state_(std::move(state)),
+        client_(std::move(client)) {
     state_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(state_->connections_mutex);
     state_->connections.insert(this);
@@ -64,6 +115,7 @@ class stream_connection final : public connection {
 
   ~stream_connection() override {
     stop_counting_body();
+    state_->remove_client_connection(client_);
     state_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
     std::lock_guard lock(state_->connections_mutex);
     state_->connections.erase(this);
@@ -109,7 +161,9 @@ class stream_connection final : public connection {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
     parser_->body_limit(options().max_body_bytes);
-    lowest().expires_after(first_request_ ? options().header_timeout : options().idle_timeout);
+    lowest().expires_after(first_request_ ? options().header_timeout
+                           : after_error_ ? options().error_idle_timeout
+                                          : options().idle_timeout);
     beast::http::async_read_header(
         stream_, buffer_, *parser_,
         [self = self()](beast::error_code ec, std::size_t) { self->on_header(ec); });
@@ -135,9 +189,8 @@ class stream_connection final : public connection {
             status::payload_too_large, "body_too_large",
             "the body is larger than " + std::to_string(options().max_body_bytes) + " bytes"));
       }
+      if (!count_body_bytes(*length)) return refuse_client_bytes();
       parser_->get().body().reserve(static_cast<std::size_t>(*length) + options().body_padding);
-      counted_body_bytes_ = *length;
-      state_->stats.body_bytes_reading.fetch_add(counted_body_bytes_, std::memory_order_relaxed);
     }
     if (beast::iequals(header[field::expect], "100-continue")) {
       continue_.emplace(status::continue_, 11);
@@ -153,16 +206,64 @@ class stream_connection final : public connection {
   }
 
   void read_body() {
-    lowest().expires_after(options().body_timeout);
+    body_started_ = std::chrono::steady_clock::now();
+    if (parser_->is_done()) {  // no body at all (a GET)
+      stop_counting_body();
+      return dispatch_request();
+    }
     if (auto length = parser_->content_length(); length && !parser_->chunked()) {
       return read_body_directly(static_cast<std::size_t>(*length));
     }
-    beast::http::async_read(stream_, buffer_, *parser_,
-                            [self = self()](beast::error_code ec, std::size_t) {
-                              self->stop_counting_body();
-                              if (ec) return self->on_read_error(ec);
-                              self->dispatch_request();
-                            });
+    read_chunks();
+  }
+
+  // Until the body's deadline, and no later than min_upload_rate allows for the bytes
+  // received so far.
+  void expire_for_upload(std::uint64_t received) {
+    auto deadline = body_started_ + options().body_timeout;
+    if (const std::uint64_t rate = options().min_upload_rate; rate != 0) {
+      const auto by_rate = body_started_ + options().upload_grace +
+                           std::chrono::milliseconds(received * 1000 / rate);
+      if (by_rate < deadline) {
+        deadline = by_rate;
+        upload_rate_bound_ = true;
+      } else {
+        upload_rate_bound_ = false;
+      }
+    }
+    lowest().expires_at(deadline);
+  }
+
+  // A body of unannounced size (chunked), piece by piece: every byte counts against the
+  // listener's and the client's budgets as it arrives, not once the body is complete.
+  void read_chunks() {
+    expire_for_upload(parser_->get().body().size());
+    beast::http::async_read_some(
+        stream_, buffer_, *parser_, [self = self()](beast::error_code ec, std::size_t) {
+          if (ec) {
+            self->stop_counting_body();
+            return self->on_read_error(ec);
+          }
+          const std::uint64_t held = self->parser_->get().body().size();
+          if (held > self->counted_body_bytes_) {
+            if (!self->count_body_bytes(held - self->counted_body_bytes_))
+              return self->refuse_client_bytes();
+            if (!self->state_->handler_ref.admit_body_bytes(
+                    self->state_->stats.body_bytes_reading.load())) {
+              self->state_->stats.requests_rejected_overloaded.fetch_add(1,
+                                                                         std::memory_order_relaxed);
+              self->stop_counting_body();
+              self->keep_alive_ = false;
+              auto r = json_error(status::service_unavailable, "overloaded",
+                                  "too many bodies are being read; retry later");
+              r.set(field::retry_after, "5");
+              return self->write(std::move(r));
+            }
+          }
+          if (!self->parser_->is_done()) return self->read_chunks();
+          self->stop_counting_body();
+          self->dispatch_request();
+        });
   }
 
   // A body of known length is read straight into its final buffer: one copy out of the
@@ -175,16 +276,24 @@ class stream_connection final : public connection {
     std::size_t have = std::min(received.size(), length);
     std::memcpy(body.data(), received.data(), have);
     buffer_.consume(have);
+    read_rest(have, length);
+  }
+
+  void read_rest(std::size_t have, std::size_t length) {
     if (have == length) {
       stop_counting_body();
       return dispatch_request();
     }
-    asio::async_read(stream_, asio::buffer(body.data() + have, length - have),
-                     [self = self()](beast::error_code ec, std::size_t) {
-                       self->stop_counting_body();
-                       if (ec) return self->on_read_error(ec);
-                       self->dispatch_request();
-                     });
+    expire_for_upload(have);
+    std::string& body = parser_->get().body();
+    stream_.async_read_some(asio::buffer(body.data() + have, length - have),
+                            [self = self(), have, length](beast::error_code ec, std::size_t n) {
+                              if (ec) {
+                                self->stop_counting_body();
+                                return self->on_read_error(ec);
+                              }
+                              self->read_rest(have + n, length);
+                            });
   }
 
   void dispatch_request() {
@@ -205,6 +314,8 @@ class stream_connection final : public connection {
     if (ec == beast::error::timeout) {
       // tcp_stream has already closed the socket: a slow client cannot be told why.
       stats.timeouts.fetch_add(1, std::memory_order_relaxed);
+      if (phase_ == phase::reading && upload_rate_bound_)
+        stats.slow_uploads.fetch_add(1, std::memory_order_relaxed);
       return close();
     }
     keep_alive_ = false;
@@ -231,6 +342,7 @@ class stream_connection final : public connection {
     if (phase_ == phase::closed) return;
     phase_ = phase::writing;
     if (state_->draining.load()) keep_alive_ = false;
+    after_error_ = res.result_int() >= 400;
     res.keep_alive(keep_alive_);
     res.set(field::server, "mailhook");
     response_.emplace(std::move(res));
@@ -243,9 +355,29 @@ class stream_connection final : public connection {
                              });
   }
 
+  // Counts `n` more body bytes as held by this connection, for the listener and for its
+  // client; false, counting nothing, when the client would pass its limit.
+  bool count_body_bytes(std::uint64_t n) {
+    if (!state_->add_client_body_bytes(client_, n)) return false;
+    counted_body_bytes_ += n;
+    state_->stats.body_bytes_reading.fetch_add(n, std::memory_order_relaxed);
+    return true;
+  }
+
   void stop_counting_body() {
-    state_->stats.body_bytes_reading.fetch_sub(std::exchange(counted_body_bytes_, 0),
-                                               std::memory_order_relaxed);
+    const std::uint64_t n = std::exchange(counted_body_bytes_, 0);
+    state_->stats.body_bytes_reading.fetch_sub(n, std::memory_order_relaxed);
+    state_->remove_client_body_bytes(client_, n);
+  }
+
+  void refuse_client_bytes() {
+    state_->stats.requests_rejected_client_bytes.fetch_add(1, std::memory_order_relaxed);
+    stop_counting_body();
+    keep_alive_ = false;
+    auto r = json_error(status::too_many_requests, "client_budget",
+                        "this client address is sending too many bodies at once; retry later");
+    r.set(field::retry_after, "5");
+    write(std::move(r));
   }
 
   void close() {
@@ -265,6 +397,7 @@ class stream_connection final : public connection {
 
   Stream stream_;
   std::shared_ptr<listener_state> state_;
+  const std::string client_;  // the peer's address, for the per-client limits
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::optional<beast::http::response<beast::http::empty_body>> continue_;
@@ -272,8 +405,19 @@ class stream_connection final : public connection {
   phase phase_ = phase::awaiting_request;
   bool keep_alive_ = true;
   bool first_request_ = true;
+  bool after_error_ = false;        // the last answer was an error: a short idle wait follows
+  bool upload_rate_bound_ = false;  // the read deadline comes from min_upload_rate
+  std::chrono::steady_clock::time_point body_started_;
   std::uint64_t counted_body_bytes_ = 0;
 };
+
+// The peer's address as text, the key of the per-client limits ("" if the socket has
+// none any more: such connections share one entry).
+std::string peer_address(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  return ec ? std::string() : endpoint.address().to_string();
+}
 
 }  // namespace detail
 
@@ -354,15 +498,21 @@ void server::accept_next() {
           state->stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
           beast::error_code ignored;
           socket.close(ignored);
+        } else if (std::string client = detail::peer_address(socket);
+                   !state->add_client_connection(client)) {
+          state->stats.connections_refused_per_client.fetch_add(1, std::memory_order_relaxed);
+          beast::error_code ignored;
+          socket.close(ignored);
         } else {
           state->stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
           socket.set_option(tcp::no_delay(true), ec);
           if (state->tls) {
             std::make_shared<detail::stream_connection<beast::ssl_stream<beast::tcp_stream>>>(
-                state, std::move(socket), *state->tls)
+                state, std::move(client), std::move(socket), *state->tls)
                 ->start();
           } else {
-            std::make_shared<detail::stream_connection<beast::tcp_stream>>(state, std::move(socket))
+            std::make_shared<detail::stream_connection<beast::tcp_stream>>(state, std::move(client),
+                                                                           std::move(socket))
                 ->start();
           }
         }

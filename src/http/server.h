@@ -40,6 +40,18 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{75'000};    // keep-alive wait for the next request
   std::chrono::milliseconds write_timeout{30'000};
   std::size_t max_connections = 4096;  // more are accepted and closed at once
+  // Limits per client address (0 = none): open connections, and bytes of bodies being
+  // read at once. Past them a connection is closed at once, a body refused with 429.
+  std::size_t max_connections_per_client = 0;
+  std::uint64_t max_body_bytes_per_client = 0;
+  // A body must arrive at least this fast, in bytes per second, once upload_grace has
+  // passed since its header (0 = no minimum): a slow sender cannot hold memory and a
+  // connection for the whole body_timeout.
+  std::uint64_t min_upload_rate = 0;
+  std::chrono::milliseconds upload_grace{5'000};
+  // After an error answer (4xx, 5xx) a kept-alive connection waits this long for its next
+  // request instead of idle_timeout.
+  std::chrono::milliseconds error_idle_timeout{2'000};
   // A PEM certificate chain and its private key: with both, the listener speaks TLS
   // (1.2 or later) instead of plain HTTP.
   std::string tls_cert_file;
@@ -49,15 +61,20 @@ struct server_options {
 // Counters a server keeps about itself; the metrics module reads them at scrape time.
 struct server_stats {
   std::atomic<std::uint64_t> connections_accepted{0};
-  std::atomic<std::uint64_t> connections_refused{0};  // over max_connections
+  std::atomic<std::uint64_t> connections_refused{0};             // over max_connections
+  std::atomic<std::uint64_t> connections_refused_per_client{0};  // over max_connections_per_client
+  std::atomic<std::uint64_t> requests_rejected_client_bytes{0};  // over max_body_bytes_per_client
+  std::atomic<std::uint64_t> requests_rejected_overloaded{0};    // refused by admit_body_bytes
+  std::atomic<std::uint64_t> slow_uploads{0};                    // under min_upload_rate
   std::atomic<std::int64_t> connections_open{0};
   std::atomic<std::uint64_t> requests_rejected_header_too_large{0};
   std::atomic<std::uint64_t> requests_rejected_body_too_large{0};
   std::atomic<std::uint64_t> requests_rejected_malformed{0};
   std::atomic<std::uint64_t> timeouts{0};
   std::atomic<std::uint64_t> tls_handshake_failures{0};
-  // Announced (Content-Length) bytes of bodies being read right now: memory that is
-  // about to be held, which a handler's budget can count before admitting more.
+  // Bytes of bodies being read right now, as memory held or about to be: the announced
+  // Content-Length from the header on, and a chunked body's bytes as they arrive. A
+  // handler's budget counts them before admitting more.
   std::atomic<std::uint64_t> body_bytes_reading{0};
 };
 
@@ -95,6 +112,13 @@ class handler {
   }
   // Called with the complete request. Answer through `res`, now or later.
   virtual void on_request(request&& req, responder res) = 0;
+  // Called when a body of unannounced size (chunked) has grown, with every body byte the
+  // listener is reading now; false refuses the body with 503 and closes the connection,
+  // so that no body holds memory a budget has not admitted.
+  [[nodiscard]] virtual bool admit_body_bytes(std::uint64_t bytes_reading) {
+    (void)bytes_reading;
+    return true;
+  }
 };
 
 class server {

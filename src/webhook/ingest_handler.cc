@@ -196,6 +196,10 @@ std::optional<http::response> ingest_handler::on_header(const http::request_head
   return std::nullopt;
 }
 
+bool ingest_handler::admit_body_bytes(std::uint64_t bytes_reading) {
+  return budget_->used.load() + bytes_reading <= config_.inflight_budget;
+}
+
 void ingest_handler::on_request(http::request&& req, http::responder res) {
   const auto received = std::chrono::system_clock::now();
   // Counted before refusing_ is read, so that stop() waiting for zero cannot miss a

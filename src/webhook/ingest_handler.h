@@ -42,6 +42,9 @@ class ingest_handler final : public http::handler {
 
   std::optional<http::response> on_header(const http::request_header& header) override;
   void on_request(http::request&& req, http::responder res) override;
+  // A chunked body grows: it may while the bytes being read and the batches waiting for
+  // Kafka fit the in-flight budget together.
+  bool admit_body_bytes(std::uint64_t bytes_reading) override;
 
   // Bytes of bodies being read, by the server, so the budget can count them.
   void set_server(const http::server* server) { server_ = server; }

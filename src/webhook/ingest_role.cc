@@ -52,7 +52,12 @@ result<std::unique_ptr<ingest_role>> ingest_role::start(const config::daemon_con
   options.header_timeout = config.ingest.header_timeout;
   options.body_timeout = config.ingest.body_timeout;
   options.idle_timeout = config.ingest.idle_timeout;
+  options.error_idle_timeout = config.ingest.error_idle_timeout;
   options.max_connections = static_cast<std::size_t>(config.ingest.max_connections);
+  options.max_connections_per_client =
+      static_cast<std::size_t>(config.ingest.max_connections_per_client);
+  options.max_body_bytes_per_client = config.ingest.max_body_bytes_per_client;
+  options.min_upload_rate = config.ingest.min_upload_rate;
   options.tls_cert_file = config.ingest.tls_cert_file;
   options.tls_key_file = config.ingest.tls_key_file;
   role->server_ = std::make_unique<http::server>(role->io_, options, *role->handler_);

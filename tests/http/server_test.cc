@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <limits>
 #include <thread>
 
 #include "support/http_client.h"
@@ -36,6 +37,13 @@ class test_handler final : public handler {
   std::atomic<int> headers{0};
   std::atomic<std::size_t> last_capacity{0};
   bool refuse_in_header = false;
+  std::atomic<std::uint64_t> admit_up_to{std::numeric_limits<std::uint64_t>::max()};
+  std::atomic<std::uint64_t> most_reading{0};
+
+  bool admit_body_bytes(std::uint64_t bytes_reading) override {
+    if (bytes_reading > most_reading) most_reading = bytes_reading;
+    return bytes_reading <= admit_up_to;
+  }
 
   std::optional<response> on_header(const request_header& h) override {
     headers.fetch_add(1);
@@ -89,6 +97,28 @@ class server_test : public ::testing::Test {
     tcp::socket socket(io);
     socket.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
     asio::write(socket, asio::buffer(bytes));
+    std::string received;
+    char buffer[4096];
+    boost::system::error_code ec;
+    while (!ec) {
+      auto n = socket.read_some(asio::buffer(buffer), ec);
+      received.append(buffer, n);
+      if (!until.empty() && received.find(until) != std::string::npos) break;
+    }
+    return received;
+  }
+
+  // An open connection from `from` (any 127.0.0.0/8 address: a client of its own).
+  tcp::socket connect_from(asio::io_context& io, const char* from = "127.0.0.1") {
+    tcp::socket socket(io);
+    socket.open(tcp::v4());
+    socket.bind({asio::ip::make_address(from), 0});
+    socket.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+    return socket;
+  }
+
+  // Reads until the server closes the socket (or `until` appears).
+  static std::string read_all(tcp::socket& socket, const std::string& until = "") {
     std::string received;
     char buffer[4096];
     boost::system::error_code ec;
@@ -317,6 +347,142 @@ TEST_F(server_test, stop_accepting_refuses_new_connections) {
   boost::system::error_code ec;
   socket.connect({asio::ip::make_address("127.0.0.1"), server_->port()}, ec);
   EXPECT_TRUE(ec) << "connected after stop_accepting";
+}
+
+}  // namespace
+}  // namespace mailhook::http
+
+namespace mailhook::http {
+namespace {
+
+std::string chunk(const std::string& data) {
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + data + "\r\n";
+}
+
+TEST_F(server_test, chunked_bytes_count_as_they_arrive_and_the_handler_can_refuse_them) {
+  // A chunked body that never ends held memory nobody counted: now every chunk counts,
+  // and past what the handler admits the body is refused with 503 and the socket closed.
+  handler_.admit_up_to = 100'000;
+  start();
+  asio::io_context io;
+  auto socket = connect_from(io);
+  asio::write(socket, asio::buffer(std::string("POST /x HTTP/1.1\r\nHost: a\r\n"
+                                               "Transfer-Encoding: chunked\r\n\r\n")));
+  asio::write(socket, asio::buffer(chunk(std::string(60'000, 'a'))));
+  for (int i = 0; i < 200 && server_->stats().body_bytes_reading.load() < 60'000; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->stats().body_bytes_reading.load(), 60'000u);
+  asio::write(socket, asio::buffer(chunk(std::string(60'000, 'b'))));
+  auto reply = read_all(socket);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 503", 0), 0u) << reply;
+  EXPECT_NE(reply.find("Retry-After"), std::string::npos) << reply;
+  EXPECT_EQ(handler_.requests.load(), 0);
+  EXPECT_EQ(server_->stats().requests_rejected_overloaded.load(), 1u);
+  for (int i = 0; i < 200 && server_->stats().body_bytes_reading.load() != 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->stats().body_bytes_reading.load(), 0u);
+}
+
+TEST_F(server_test, a_complete_chunked_body_reaches_the_handler) {
+  start();
+  auto reply = exchange(
+      "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+      "Connection: close\r\n\r\n" +
+      chunk("hello ") + chunk("world") + "0\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_NE(reply.find("hello world"), std::string::npos) << reply;
+  EXPECT_EQ(server_->stats().body_bytes_reading.load(), 0u);
+}
+
+TEST_F(server_test, one_client_address_gets_at_most_its_connections_and_others_still_get_in) {
+  server_options options;
+  options.max_connections_per_client = 2;
+  start(options);
+  asio::io_context io;
+  auto first = connect_from(io, "127.0.0.2");
+  auto second = connect_from(io, "127.0.0.2");
+  for (int i = 0; i < 200 && server_->stats().connections_open.load() < 2; ++i)
+    std::this_thread::sleep_for(10ms);
+  auto third = connect_from(io, "127.0.0.2");
+  EXPECT_EQ(read_all(third), "");  // closed at once
+  EXPECT_EQ(server_->stats().connections_refused_per_client.load(), 1u);
+  // Another address is another client.
+  auto other = connect_from(io, "127.0.0.3");
+  asio::write(other, asio::buffer(std::string("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")));
+  auto reply = read_all(other, "\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  // A closed connection gives its place back.
+  first.close();
+  for (int i = 0; i < 200 && server_->stats().connections_open.load() > 2; ++i)
+    std::this_thread::sleep_for(10ms);
+  auto again = connect_from(io, "127.0.0.2");
+  asio::write(again, asio::buffer(std::string("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")));
+  reply = read_all(again, "\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+}
+
+TEST_F(server_test, one_client_address_reads_at_most_its_body_bytes_at_once) {
+  server_options options;
+  options.max_body_bytes_per_client = 1000;
+  start(options);
+  asio::io_context io;
+  // 800 announced bytes, never sent, hold the client's room...
+  auto holder = connect_from(io, "127.0.0.2");
+  asio::write(holder, asio::buffer(std::string("POST /x HTTP/1.1\r\nHost: a\r\n"
+                                               "Content-Length: 800\r\n\r\n")));
+  for (int i = 0; i < 200 && server_->stats().body_bytes_reading.load() < 800; ++i)
+    std::this_thread::sleep_for(10ms);
+  // ...so the same address cannot start 300 more, while another address can.
+  auto refused = connect_from(io, "127.0.0.2");
+  asio::write(refused, asio::buffer(std::string("POST /x HTTP/1.1\r\nHost: a\r\n"
+                                                "Content-Length: 300\r\n\r\n")));
+  auto reply = read_all(refused);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 429", 0), 0u) << reply;
+  auto other = connect_from(io, "127.0.0.3");
+  asio::write(other, asio::buffer(std::string("POST /x HTTP/1.1\r\nHost: a\r\n"
+                                              "Content-Length: 300\r\n\r\n") +
+                                  std::string(300, 'x')));
+  reply = read_all(other, std::string(300, 'x'));
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+  EXPECT_EQ(server_->stats().requests_rejected_client_bytes.load(), 1u);
+}
+
+TEST_F(server_test, a_body_slower_than_the_minimum_upload_rate_is_cut_off) {
+  server_options options;
+  options.min_upload_rate = 10'000;  // bytes per second
+  options.upload_grace = 200ms;
+  start(options);
+  asio::io_context io;
+  auto socket = connect_from(io);
+  asio::write(socket, asio::buffer(std::string("POST /x HTTP/1.1\r\nHost: a\r\n"
+                                               "Content-Length: 100000\r\n\r\n")));
+  const auto started = std::chrono::steady_clock::now();
+  // 100 bytes every 100 ms: 1000 bytes/s, a tenth of the minimum.
+  boost::system::error_code ec;
+  for (int i = 0; i < 50 && !ec; ++i) {
+    asio::write(socket, asio::buffer(std::string(100, 's')), ec);
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(read_all(socket), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 4s);
+  for (int i = 0; i < 200 && server_->stats().slow_uploads.load() == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(server_->stats().slow_uploads.load(), 1u);
+  EXPECT_EQ(handler_.requests.load(), 0);
+}
+
+TEST_F(server_test, after_an_error_answer_the_connection_waits_only_briefly) {
+  server_options options;
+  options.idle_timeout = 30s;
+  options.error_idle_timeout = 100ms;
+  start(options);
+  const auto started = std::chrono::steady_clock::now();
+  // Refused in on_header (no body): kept alive, then closed after the short wait.
+  auto reply = exchange("GET /refuse HTTP/1.1\r\nHost: a\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 415", 0), 0u) << reply;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
 }
 
 }  // namespace
