@@ -19,6 +19,8 @@ constexpr int exit_sent = 0;
 constexpr int exit_not_sent = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_suppressed = 3;
+// The admin tokens' secrets are the daemon's; this command reads only its integration's key.
+constexpr config::load_options no_secrets{.read_secrets = false};
 
 struct options {
   std::string config_file;
@@ -75,7 +77,7 @@ result<std::string> suppression_of(const config::daemon_config& cfg, const optio
 }
 
 int run(const options& o) {
-  auto cfg = config::load_file(o.config_file, config::process_environment());
+  auto cfg = config::load_file(o.config_file, config::process_environment(), no_secrets);
   if (!cfg) {
     std::fprintf(stderr, "%s\n", cfg.error().describe().c_str());
     return exit_usage;

@@ -46,6 +46,9 @@ constexpr int exit_usage = 2;
 constexpr int exit_suppressed = 3;
 
 constexpr std::string_view default_admin_url = "http://127.0.0.1:9464";
+// The configuration's secrets (admin tokens) are the daemon's: an operator who may not
+// read them still takes addresses and topics from the file.
+constexpr config::load_options no_secrets{.read_secrets = false};
 constexpr std::size_t check_chunk = 1000;     // the API's max_batch_check
 constexpr std::size_t list_page_size = 1000;  // the API's max_page
 
@@ -155,7 +158,7 @@ std::string scope_text(simdjson::dom::element e, char separator) {
 result<admin_url> resolve_admin_url(const options& o) {
   if (!o.admin.empty()) return parse_admin_url(o.admin);
   if (o.config_file.empty()) return parse_admin_url(default_admin_url);
-  auto cfg = config::load_file(o.config_file, config::process_environment());
+  auto cfg = config::load_file(o.config_file, config::process_environment(), no_secrets);
   if (!cfg) return cfg.error();
   return admin_url_of(cfg->admin, o.config_file);
 }
@@ -550,7 +553,7 @@ int run_import(const options& o) {
   }
   std::optional<config::daemon_config> cfg;
   if (!o.config_file.empty()) {
-    auto loaded = config::load_file(o.config_file, config::process_environment());
+    auto loaded = config::load_file(o.config_file, config::process_environment(), no_secrets);
     if (!loaded) {
       print_stderr("%s", loaded.error().describe().c_str());
       return exit_usage;
