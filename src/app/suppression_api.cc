@@ -139,6 +139,10 @@ void append_record(std::string& out, const suppression::record& r) {
   append_string(out, "source", r.source());
   out += ',';
   append_number(out, "recorded_at_ms", r.recorded_at_ms());
+  out += ',';
+  append_string(out, "actor", r.actor());
+  out += ',';
+  append_string(out, "note", r.note());
   out += '}';
 }
 
