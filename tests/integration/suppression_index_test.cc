@@ -209,7 +209,7 @@ TEST_F(suppression_index, a_bootstrap_sizes_the_in_memory_table_once_for_the_who
     auto d = start({"--roles", "index"});
     auto imported =
         run({mailhook_binary(), "suppressions", "import", "--config", cli_config.string(),
-             "--tenant", "acme", "--kind", "bounces", files.string()});
+             "--tenant", "acme", "--kind", "bounces", "--note", "bootstrap test", files.string()});
     ASSERT_EQ(imported.status, 0) << imported.output;
     ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == total; }, 30s))
         << d->output();
