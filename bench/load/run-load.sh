@@ -72,6 +72,8 @@ cat >"$work/mailhook.toml" <<TOML
 # Written by bench/load/run-load.sh for one load run.
 [admin]
 listen = "127.0.0.1:$admin_port"
+# A bench on loopback: the freshness probe checks without a token.
+allow_unauthenticated = true
 
 [kafka]
 bootstrap_servers = "$bootstrap"

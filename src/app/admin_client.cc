@@ -66,8 +66,8 @@ result<admin_url> parse_admin_url(std::string_view text) {
     auto scheme = lower(rest.substr(0, scheme_end));
     if (scheme == "https") {
       return url_error(text,
-                       "https is not supported: the admin port speaks plain HTTP by design "
-                       "(keep it on a private interface); use http://HOST:PORT");
+                       "https is not supported: this command speaks plain HTTP to the admin "
+                       "port; use http://HOST:PORT");
     }
     if (scheme != "http") return url_error(text, "expected http://HOST:PORT");
     rest.remove_prefix(scheme_end + 3);
@@ -109,6 +109,12 @@ result<admin_url> admin_url_of(const config::admin_config& admin, std::string_vi
   admin_url url{admin.listen.host, admin.listen.port};
   if (url.host == "0.0.0.0") url.host = "127.0.0.1";
   if (url.host == "::") url.host = "::1";
+  if (!admin.tls.certificate.empty()) {
+    return failure(std::make_error_code(std::errc::protocol_not_supported),
+                   std::string(config_file) +
+                       ": the admin port speaks HTTPS ([admin.tls]), which this command does not "
+                       "yet; reach it through a plain HTTP listener with --admin");
+  }
   if (url.port == 0) {
     return failure(
         std::make_error_code(std::errc::invalid_argument),
@@ -122,8 +128,11 @@ std::string admin_reply::header(const std::string& name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
-admin_client::admin_client(admin_url url, std::chrono::seconds timeout)
-    : url_(std::move(url)), timeout_(timeout), stream_(io_) {}
+admin_client::admin_client(admin_url url, std::chrono::seconds timeout, std::string bearer_token)
+    : url_(std::move(url)),
+      bearer_token_(std::move(bearer_token)),
+      timeout_(timeout),
+      stream_(io_) {}
 
 admin_client::~admin_client() {
   close();
@@ -180,6 +189,7 @@ result<admin_reply> admin_client::request(bhttp::verb method, const std::string&
   req.set(bhttp::field::user_agent, "mailhook-cli");
   req.set(bhttp::field::accept, "application/json, application/x-ndjson");
   if (!body.empty()) req.set(bhttp::field::content_type, "application/json");
+  if (!bearer_token_.empty()) req.set(bhttp::field::authorization, "Bearer " + bearer_token_);
   req.body() = body;
   req.keep_alive(true);
   req.prepare_payload();

@@ -1,5 +1,6 @@
 // A small blocking HTTP/1.1 client for the CLI's calls to the admin API (/v1/suppressions):
-// plain TCP (the admin port never speaks TLS), one keep-alive connection reused across
+// plain TCP only (an admin port with [admin.tls] cannot be reached with it yet), a bearer
+// token when one is given, one keep-alive connection reused across
 // requests and reopened once when the server closed it in between, a timeout on every
 // step. Failures are values that name the URL and the step that failed.
 //
@@ -32,12 +33,12 @@ struct admin_url {
   [[nodiscard]] std::string to_string() const;
 };
 
-// Refuses https:// with a message that says why (the admin port is plain HTTP).
+// Refuses https:// with a message that says why (this client speaks plain HTTP).
 [[nodiscard]] result<admin_url> parse_admin_url(std::string_view text);
 
 // Where a daemon configured with `admin` answers, for a client on the same host: a
 // wildcard listen address becomes loopback; port 0 (any free port) cannot be known and
-// is refused, naming `config_file`.
+// is refused, naming `config_file`, as is an admin port that speaks HTTPS.
 [[nodiscard]] result<admin_url> admin_url_of(const config::admin_config& admin,
                                              std::string_view config_file);
 
@@ -59,7 +60,9 @@ struct admin_reply {
 
 class admin_client {
  public:
-  explicit admin_client(admin_url url, std::chrono::seconds timeout = std::chrono::seconds(30));
+  // A non-empty `bearer_token` is sent as "Authorization: Bearer <token>" with every request.
+  explicit admin_client(admin_url url, std::chrono::seconds timeout = std::chrono::seconds(30),
+                        std::string bearer_token = {});
   ~admin_client();
   admin_client(const admin_client&) = delete;
   admin_client& operator=(const admin_client&) = delete;
@@ -72,6 +75,7 @@ class admin_client {
                                             const std::string& body = "");
 
   [[nodiscard]] const admin_url& url() const { return url_; }
+  [[nodiscard]] bool has_bearer_token() const { return !bearer_token_.empty(); }
 
  private:
   [[nodiscard]] result<void> connect();
@@ -81,6 +85,7 @@ class admin_client {
   boost::system::error_code finish(Start&& start);
 
   admin_url url_;
+  std::string bearer_token_;
   std::chrono::seconds timeout_;
   boost::asio::io_context io_;
   boost::beast::tcp_stream stream_;

@@ -1,5 +1,7 @@
 #include "app/admin_handler.h"
 
+#include <spdlog/spdlog.h>
+
 #include <string_view>
 
 namespace mailhook::app {
@@ -23,35 +25,98 @@ http::response readyz(const readiness& ready) {
                              std::move(body));
 }
 
+std::string_view target_of(const http::request_header& h) {
+  return {h.target().data(), h.target().size()};
+}
+
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+bool is_v1(std::string_view path) {
+  return path == "/v1" || path.starts_with("/v1/");
+}
+
+http::response not_found(std::string_view path) {
+  return http::json_error(http::status::not_found, "not_found",
+                          "no route for " + std::string(path));
+}
+
 }  // namespace
 
+std::optional<http::response> answer_probe(http::verb method, std::string_view path,
+                                           const readiness& ready,
+                                           const metrics::registry& registry) {
+  if (path != "/healthz" && path != "/readyz" && path != "/metrics") return std::nullopt;
+  if (method != http::verb::get) {
+    auto r = http::json_error(http::status::method_not_allowed, "method_not_allowed",
+                              "use GET on " + std::string(path));
+    r.set(http::field::allow, "GET");
+    return r;
+  }
+  if (path == "/healthz") return http::make_response(http::status::ok, R"({"status":"ok"})");
+  if (path == "/readyz") return readyz(ready);
+  return http::make_response(http::status::ok, registry.expose(), metrics::content_type);
+}
+
+admin_handler::admin_handler(const readiness& ready, metrics::registry& registry,
+                             const admin_access& access, suppression_api* suppressions)
+    : readiness_(ready),
+      registry_(registry),
+      access_(access),
+      suppressions_(suppressions),
+      refused_(registry.counter("mailhook_admin_requests_refused_total",
+                                "Admin listener requests refused before their body was read, by "
+                                "reason (Host, token, scope, body type)",
+                                {"reason"})) {
+  // Every reason from the start, so that a rate over them never begins with a gap.
+  for (auto e : all_admin_errc) (void)refused_.with({std::string(label(e))});
+}
+
+http::response admin_handler::refuse(const failure& why) {
+  refused_.with({std::string(label(static_cast<admin_errc>(why.code.value())))}).inc();
+  // Debug only: a refusal is a client's problem, and a flood of them must not flood the log.
+  spdlog::debug("admin: refused: {}", why.describe());
+  return reply_for(why);
+}
+
+std::optional<http::response> admin_handler::on_header(const http::request_header& header) {
+  if (auto host = access_.check_host(header); !host) return refuse(host.error());
+  auto path = path_of(target_of(header));
+  if (!is_v1(path)) return std::nullopt;
+  if (auto who = access_.check_v1(header, path); !who) return refuse(who.error());
+  return std::nullopt;
+}
+
 void admin_handler::on_request(http::request&& req, http::responder res) {
-  std::string_view target(req.target().data(), req.target().size());
-  std::string_view path = target.substr(0, target.find('?'));
-  auto reply = [&](http::response r) { res.send(std::move(r)); };
-  if (path.starts_with("/v1/suppressions")) {
+  std::string_view target = target_of(req.base());
+  std::string_view path = path_of(target);
+  if (is_v1(path)) {
+    // on_header admitted this header; asked again for the principal, which it cannot keep.
+    auto who = access_.check_v1(req.base(), path);
+    if (!who) return res.send(refuse(who.error()));
+    if (!path.starts_with("/v1/suppressions")) return res.send(not_found(path));
     if (suppressions_ == nullptr) {
-      return reply(http::json_error(http::status::not_found, "not_found",
-                                    "this process does not run the index role"));
+      return res.send(http::json_error(http::status::not_found, "not_found",
+                                       "this process does not run the index role"));
     }
     auto query = path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
-    return suppressions_->handle(std::move(req), path, query, std::move(res));
+    return suppressions_->handle(std::move(req), path, query, *who, std::move(res));
   }
+  if (auto probe = answer_probe(req.method(), path, readiness_, registry_)) {
+    return res.send(std::move(*probe));
+  }
+  res.send(not_found(path));
+}
 
-  if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
-    if (req.method() != http::verb::get) {
-      auto r = http::json_error(http::status::method_not_allowed, "method_not_allowed",
-                                "use GET on " + std::string(path));
-      r.set(http::field::allow, "GET");
-      return reply(std::move(r));
-    }
-    if (path == "/healthz")
-      return reply(http::make_response(http::status::ok, R"({"status":"ok"})"));
-    if (path == "/readyz") return reply(readyz(readiness_));
-    return reply(http::make_response(http::status::ok, registry_.expose(), metrics::content_type));
+void monitoring_handler::on_request(http::request&& req, http::responder res) {
+  std::string_view target = target_of(req.base());
+  std::string_view path = path_of(target);
+  if (auto probe = answer_probe(req.method(), path, readiness_, registry_)) {
+    return res.send(std::move(*probe));
   }
-  reply(
-      http::json_error(http::status::not_found, "not_found", "no route for " + std::string(path)));
+  res.send(http::json_error(http::status::not_found, "not_found",
+                            "the monitoring listener serves /healthz, /readyz and /metrics only"));
 }
 
 }  // namespace mailhook::app

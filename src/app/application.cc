@@ -100,17 +100,63 @@ result<void> application::build() {
     }
   }
 
-  admin_handler_ = std::make_unique<admin_handler>(readiness_, registry_, suppression_api_.get());
-  http::server_options admin_options;
-  admin_options.name = "admin";
-  admin_options.host = config_.admin.listen.host;
-  admin_options.port = config_.admin.listen.port;
-  admin_options.max_body_bytes = 1024 * 1024;
-  admin_options.max_connections = 256;
-  admin_server_ = std::make_unique<http::server>(io_, admin_options, *admin_handler_);
+  return start_admin();
+}
+
+// The listeners of the admin side, last: every readiness check is registered by now, so
+// the first probe answered is a true one. Monitoring first, then the admin API.
+result<void> application::start_admin() {
+  const auto& admin = config_.admin;
+  if (admin.monitoring_listen) {
+    monitoring_handler_ = std::make_unique<monitoring_handler>(readiness_, registry_);
+    http::server_options options;
+    options.name = "monitoring";
+    options.host = admin.monitoring_listen->host;
+    options.port = admin.monitoring_listen->port;
+    options.max_body_bytes = 64 * 1024;  // GET only
+    options.max_connections = 64;
+    monitoring_server_ = std::make_unique<http::server>(io_, options, *monitoring_handler_);
+    if (auto listening = monitoring_server_->listen(); !listening) return listening.error();
+    register_server_metrics(*monitoring_server_);
+    spdlog::info("monitoring listener on {}:{} (/metrics /healthz /readyz, no token)", options.host,
+                 monitoring_server_->port());
+  }
+
+  admin_access_ = std::make_unique<admin_access>(admin);
+  if (!admin.tokens.empty()) {
+    std::string names;
+    for (const auto& token : admin.tokens) {
+      names += (names.empty() ? "" : ", ") + token.name +
+               (token.scope == config::admin_scope::write ? " (write)" : " (read)");
+    }
+    spdlog::info("admin: /v1 takes {} token{}: {}", admin.tokens.size(),
+                 admin.tokens.size() == 1 ? "" : "s", names);
+  } else if (admin.allow_unauthenticated) {
+    spdlog::warn(
+        "admin: /v1 is open, with write scope, to anyone who reaches {} "
+        "(admin.allow_unauthenticated: for development only)",
+        config::to_string(admin.listen));
+  } else {
+    spdlog::warn(
+        "admin: /v1 is closed (403): no admin.tokens are configured and "
+        "admin.allow_unauthenticated is false (docs/security.md)");
+  }
+  admin_handler_ = std::make_unique<admin_handler>(readiness_, registry_, *admin_access_,
+                                                   suppression_api_.get());
+  http::server_options options;
+  options.name = "admin";
+  options.host = admin.listen.host;
+  options.port = admin.listen.port;
+  options.max_body_bytes = 1024 * 1024;
+  options.max_connections = 256;
+  // The same TLS as the ingest listener's.
+  options.tls_cert_file = admin.tls.certificate;
+  options.tls_key_file = admin.tls.private_key;
+  admin_server_ = std::make_unique<http::server>(io_, options, *admin_handler_);
   if (auto listening = admin_server_->listen(); !listening) return listening.error();
   register_server_metrics(*admin_server_);
-  spdlog::info("admin listener on {}:{}", admin_options.host, admin_server_->port());
+  spdlog::info("admin listener on {}:{} ({})", options.host, admin_server_->port(),
+               options.tls_cert_file.empty() ? "http" : "https");
   return {};
 }
 
@@ -267,21 +313,24 @@ void application::request_stop() {
 void application::shutdown() {
   if (stopped_) return;
   stopped_ = true;
-  // Intake first, then the admin port (kept to the end so that probes see the drain),
-  // then the threads and the Kafka monitor.
+  // Intake first, then the admin port and the monitoring port (kept to the end so that
+  // probes see the drain), then the threads and the Kafka monitor.
   if (ingest_) {
     // Accepted batches are answered before anything else stops: up to the request
     // deadline for Kafka to confirm them.
     ingest_->stop(config_.ingest.request_deadline + std::chrono::seconds(1));
     ingest_.reset();
   }
-  if (admin_server_) {
-    admin_server_->stop_accepting();
-    admin_server_->close_idle_connections();
-  }
-  // Give in-flight admin requests (a scrape, a probe) a moment to finish.
-  for (int i = 0; i < 50 && admin_server_ && admin_server_->open_connections() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // Then the admin API (a change in flight gets its answer), then the monitoring listener,
+  // the reverse of their start: probes and scrapes see the drain to its end.
+  for (http::server* server : {admin_server_.get(), monitoring_server_.get()}) {
+    if (server == nullptr) continue;
+    server->stop_accepting();
+    server->close_idle_connections();
+    // Give in-flight requests (a change, a scrape, a probe) a moment to finish.
+    for (int i = 0; i < 50 && server->open_connections() > 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
   io_.stop();
   for (auto& t : io_threads_) t.join();

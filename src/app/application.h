@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/admin_access.h"
 #include "app/admin_handler.h"
 #include "app/readiness.h"
 #include "app/suppression_api.h"
@@ -46,6 +47,7 @@ class application {
  private:
   explicit application(config::daemon_config config);
   result<void> build();
+  result<void> start_admin();
   void register_server_metrics(const http::server& server);
   result<void> start_index();
   void register_index_metrics();
@@ -79,6 +81,11 @@ class application {
   // Installed before any listener opens, so that a SIGTERM that comes early is still a
   // clean stop and not the default action.
   std::unique_ptr<boost::asio::signal_set> signals_;
+  // The monitoring listener (when configured) opens before the admin listener and closes
+  // after it, so that probes and scrapes see the whole drain.
+  std::unique_ptr<monitoring_handler> monitoring_handler_;
+  std::unique_ptr<http::server> monitoring_server_;
+  std::unique_ptr<admin_access> admin_access_;
   std::unique_ptr<admin_handler> admin_handler_;
   std::unique_ptr<http::server> admin_server_;
   std::vector<std::thread> io_threads_;

@@ -22,11 +22,13 @@ constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
 constexpr int exit_usage = 2;
 
-// The configuration from `file` (or defaults when empty) with MAILHOOK_* overrides.
-result<config::daemon_config> load_config(const std::string& file) {
+// The configuration from `file` (or defaults when empty) with MAILHOOK_* overrides, and
+// the secrets it names when the command needs them.
+result<config::daemon_config> load_config(const std::string& file,
+                                          config::load_options options = {}) {
   auto env = config::process_environment();
-  if (file.empty()) return config::load_string("", "defaults", env);
-  return config::load_file(file, env);
+  if (file.empty()) return config::load_string("", "defaults", env, options);
+  return config::load_file(file, env, options);
 }
 
 std::vector<std::string> split_roles(const std::string& text) {
@@ -93,7 +95,7 @@ int check_config(const std::string& file) {
 }
 
 int ensure_topics(const std::string& config_file) {
-  auto cfg = load_config(config_file);
+  auto cfg = load_config(config_file, {.read_secrets = false});
   if (!cfg) {
     std::fprintf(stderr, "%s\n", cfg.error().describe().c_str());
     return exit_usage;

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "app/admin_client.h"
+#include "app/admin_token.h"
 #include "config/daemon_config.h"
 #include "sender/delivery.h"
 #include "sender/mail_send.h"
@@ -19,12 +20,15 @@ constexpr int exit_sent = 0;
 constexpr int exit_not_sent = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_suppressed = 3;
+// The admin tokens' secrets are the daemon's; this command reads only its integration's key.
+constexpr config::load_options no_secrets{.read_secrets = false};
 
 struct options {
   std::string config_file;
   std::string integration;
   std::string to;
   std::string admin;
+  std::string token_file;
   std::string subject = "mailhook test email";
   bool skip_check = false;
   int exit_code = exit_usage;
@@ -46,7 +50,9 @@ result<std::string> suppression_of(const config::daemon_config& cfg, const optio
                                    const config::integration_config& integration) {
   auto url = o.admin.empty() ? admin_url_of(cfg.admin, o.config_file) : parse_admin_url(o.admin);
   if (!url) return url.error();
-  admin_client client(*url, std::chrono::seconds(10));
+  auto token = read_admin_token(o.token_file);
+  if (!token) return token.error();
+  admin_client client(*url, std::chrono::seconds(10), token->value_or(std::string()));
   std::string target = "/v1/suppressions/check?tenant=" + url_encode(integration.tenant) +
                        "&email=" + url_encode(o.to);
   if (integration.default_asm_group > 0) {
@@ -59,9 +65,10 @@ result<std::string> suppression_of(const config::daemon_config& cfg, const optio
   bool allowed = false;
   if (reply->status != 200 || parser.parse(reply->body).get(doc) != simdjson::SUCCESS ||
       doc["allowed"].get(allowed) != simdjson::SUCCESS) {
+    auto hint = token_hint(reply->status, client.has_bearer_token());
     return failure(std::make_error_code(std::errc::protocol_error),
                    url->to_string() + target + " answered " + std::to_string(reply->status) + ": " +
-                       reply->body.substr(0, 200));
+                       reply->body.substr(0, 200) + (hint.empty() ? "" : " (" + hint + ")"));
   }
   if (allowed) return std::string();
   simdjson::dom::element s = doc["suppression"];
@@ -75,7 +82,7 @@ result<std::string> suppression_of(const config::daemon_config& cfg, const optio
 }
 
 int run(const options& o) {
-  auto cfg = config::load_file(o.config_file, config::process_environment());
+  auto cfg = config::load_file(o.config_file, config::process_environment(), no_secrets);
   if (!cfg) {
     std::fprintf(stderr, "%s\n", cfg.error().describe().c_str());
     return exit_usage;
@@ -167,6 +174,11 @@ std::optional<int> send_test_command(CLI::App& cli, int argc, char** argv) {
   cmd->add_option("--admin", state->admin,
                   "Admin API of the running daemon, for the suppression check "
                   "(default: admin.listen of the configuration)");
+  cmd->add_option("--token-file", state->token_file,
+                  "File holding an admin API token with read scope, for the suppression check "
+                  "(default: $" +
+                      std::string(admin_token_env) + ")")
+      ->type_name("FILE");
   cmd->add_flag("--skip-check", state->skip_check,
                 "Send without asking the daemon whether the address is suppressed");
   cmd->footer(

@@ -1,7 +1,9 @@
 #include "app/suppression_api.h"
 
 #include <simdjson.h>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <map>
@@ -139,6 +141,10 @@ void append_record(std::string& out, const suppression::record& r) {
   append_string(out, "source", r.source());
   out += ',';
   append_number(out, "recorded_at_ms", r.recorded_at_ms());
+  out += ',';
+  append_string(out, "actor", r.actor());
+  out += ',';
+  append_string(out, "note", r.note());
   out += '}';
 }
 
@@ -168,7 +174,7 @@ suppression_api::suppression_api(const index::store& store, index::changelog_wri
                                  {"operation", "status"})) {}
 
 void suppression_api::handle(http::request&& req, std::string_view path, std::string_view query,
-                             http::responder res) {
+                             const admin_principal& who, http::responder res) {
   auto method = req.method();
   auto answer = [&](std::string_view operation, http::response r) {
     requests_.with({std::string(operation), std::to_string(r.result_int())}).inc();
@@ -185,7 +191,7 @@ void suppression_api::handle(http::request&& req, std::string_view path, std::st
   if (path == "/v1/suppressions") {
     if (method == http::verb::get) return answer("list", list(query, false));
     if (method == http::verb::post || method == http::verb::delete_) {
-      return change(req, query, method == http::verb::post, std::move(res));
+      return change(req, query, method == http::verb::post, who, std::move(res));
     }
     auto r = http::json_error(status::method_not_allowed, "method_not_allowed",
                               "use GET, POST or DELETE on /v1/suppressions");
@@ -342,9 +348,10 @@ http::response suppression_api::stats(std::string_view query) {
   return http::make_response(status::ok, std::move(body));
 }
 
-// POST (add) takes a JSON body; DELETE (remove) takes the same fields in the query.
+// POST (add) takes a JSON body; DELETE (remove) takes the same fields in the query. The
+// note (why) comes from the body's or the query's "note", or the X-Mailhook-Reason header.
 void suppression_api::change(const http::request& req, std::string_view query, bool suppress,
-                             http::responder res) {
+                             const admin_principal& who, http::responder res) {
   auto operation = suppress ? "add" : "remove";
   auto refuse = [&](http::response r) {
     requests_.with({operation, std::to_string(r.result_int())}).inc();
@@ -355,6 +362,7 @@ void suppression_api::change(const http::request& req, std::string_view query, b
   c.source = "api";
   std::string scope_word = "global";
   std::string reason_word = "manual";
+  std::optional<std::string> note;
   if (suppress) {
     simdjson::dom::parser parser;
     simdjson::dom::object doc;
@@ -379,6 +387,8 @@ void suppression_api::change(const http::request& req, std::string_view query, b
         reason_word = text;
       } else if (field.key == "detail") {
         c.detail = text;
+      } else if (field.key == "note") {
+        note = std::string(text);
       } else {
         return refuse(bad_request("unknown field '" + std::string(field.key) + "'"));
       }
@@ -388,6 +398,7 @@ void suppression_api::change(const http::request& req, std::string_view query, b
     c.tenant = params["tenant"];
     c.email = params["email"];
     c.detail = params["detail"];
+    if (auto it = params.find("note"); it != params.end()) note = it->second;
     if (!params["scope"].empty()) scope_word = params["scope"];
     std::string error;
     if (auto group = group_param(params, error)) {
@@ -410,6 +421,23 @@ void suppression_api::change(const http::request& req, std::string_view query, b
   if (c.scope != suppression_scope::tenant && c.email.empty()) {
     return refuse(bad_request("email is required"));
   }
+  if (auto header = req.find("X-Mailhook-Reason"); header != req.end()) {
+    if (note) return refuse(bad_request("give the note once: \"note\" or X-Mailhook-Reason"));
+    note = std::string(header->value());
+  }
+  if (!note || note->empty()) {
+    return refuse(bad_request(
+        "a note is required: say why in \"note\" (or the X-Mailhook-Reason header); it is kept "
+        "with the change, with the token's name"));
+  }
+  if (note->size() > max_note || !simdjson::validate_utf8(note->data(), note->size()) ||
+      std::any_of(note->begin(), note->end(),
+                  [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; })) {
+    return refuse(bad_request("the note must be UTF-8 text of at most " + std::to_string(max_note) +
+                              " bytes, without control characters"));
+  }
+  c.actor = who.name;
+  c.note = std::move(*note);
   if (writer_ == nullptr) {
     return refuse(http::json_error(status::service_unavailable, "unavailable",
                                    "changes are not accepted: no changelog writer"));
@@ -421,9 +449,19 @@ void suppression_api::change(const http::request& req, std::string_view query, b
   body += ',';
   append_string(body, "event_id", record->event_id());
   body += '}';
+  // Who did what and why, for the log once Kafka has answered: the record is moved away.
+  auto what = std::string(suppress ? "added " : "removed ") + suppression::key_of(*record) +
+              " (reason " + std::string(to_string(c.reason)) + ", event " + record->event_id() +
+              ")";
   auto shared_res = std::make_shared<http::responder>(std::move(res));
-  writer_->write({std::move(*record)}, [this, shared_res, body = std::move(body),
-                                        operation](const kafka::publish_outcome& outcome) mutable {
+  writer_->write({std::move(*record)}, [this, shared_res, body = std::move(body), operation,
+                                        what = std::move(what), actor = c.actor, note = c.note](
+                                           const kafka::publish_outcome& outcome) mutable {
+    if (outcome.ok()) {
+      spdlog::info("admin: {} {}: note \"{}\"", actor, what, note);
+    } else {
+      spdlog::warn("admin: {} {}: not written: {}", actor, what, outcome.first_error);
+    }
     auto r = outcome.ok() ? http::make_response(status::accepted, std::move(body))
                           : http::json_error(status::service_unavailable, "kafka_unavailable",
                                              "the change was not written: " + outcome.first_error);

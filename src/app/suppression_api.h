@@ -2,12 +2,15 @@
 // listing with a reason filter and a cursor, stats per tenant and reason, export, and
 // manual add and remove. Reads come from the local index replica; changes go to the
 // changelog topic, so that every replica (this one included) applies them the same way,
-// and are answered once Kafka has confirmed them.
+// and are answered once Kafka has confirmed them. Each change records who made it (the
+// admitted token's name) and why (the request's note), in the record and in the log.
+// admin_handler admits requests (admin_access) before they get here.
 #pragma once
 
 #include <memory>
 #include <string_view>
 
+#include "app/admin_access.h"
 #include "http/server.h"
 #include "index/changelog_writer.h"
 #include "index/store.h"
@@ -21,13 +24,14 @@ class suppression_api {
   suppression_api(const index::store& store, index::changelog_writer* writer,
                   metrics::registry& registry);
 
-  // Answers a request whose path starts with /v1/suppressions.
+  // Answers a request whose path starts with /v1/suppressions, made by `who`.
   void handle(http::request&& req, std::string_view path, std::string_view query,
-              http::responder res);
+              const admin_principal& who, http::responder res);
 
   static constexpr std::size_t max_batch_check = 1000;
   static constexpr std::size_t max_page = 1000;
   static constexpr std::size_t max_export_page = 100'000;
+  static constexpr std::size_t max_note = 1000;  // bytes of a change's note
 
  private:
   verdict timed_check(std::string_view tenant, std::string_view email,
@@ -36,7 +40,8 @@ class suppression_api {
   http::response check_batch(const http::request& req);
   http::response list(std::string_view query, bool as_export);
   http::response stats(std::string_view query);
-  void change(const http::request& req, std::string_view query, bool suppress, http::responder res);
+  void change(const http::request& req, std::string_view query, bool suppress,
+              const admin_principal& who, http::responder res);
 
   const index::store& store_;
   index::changelog_writer* writer_;

@@ -1,6 +1,8 @@
 #include "app/suppressions_cli.h"
 
+#include <pwd.h>
 #include <simdjson.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "app/admin_client.h"
+#include "app/admin_token.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "config/daemon_config.h"
@@ -46,6 +49,9 @@ constexpr int exit_usage = 2;
 constexpr int exit_suppressed = 3;
 
 constexpr std::string_view default_admin_url = "http://127.0.0.1:9464";
+// The configuration's secrets (admin tokens) are the daemon's: an operator who may not
+// read them still takes addresses and topics from the file.
+constexpr config::load_options no_secrets{.read_secrets = false};
 constexpr std::size_t check_chunk = 1000;     // the API's max_batch_check
 constexpr std::size_t list_page_size = 1000;  // the API's max_page
 
@@ -71,6 +77,8 @@ const std::vector<std::string> kind_words = {
 struct options {
   std::string admin;
   std::string config_file;
+  std::string token_file;
+  std::string note;
   std::string tenant;
   std::optional<std::int64_t> group;
   std::string scope;
@@ -155,13 +163,14 @@ std::string scope_text(simdjson::dom::element e, char separator) {
 result<admin_url> resolve_admin_url(const options& o) {
   if (!o.admin.empty()) return parse_admin_url(o.admin);
   if (o.config_file.empty()) return parse_admin_url(default_admin_url);
-  auto cfg = config::load_file(o.config_file, config::process_environment());
+  auto cfg = config::load_file(o.config_file, config::process_environment(), no_secrets);
   if (!cfg) return cfg.error();
   return admin_url_of(cfg->admin, o.config_file);
 }
 
-// Prints why a request failed: the API's own message when it sent one.
-void report_api_error(const admin_url& url, const admin_reply& reply) {
+// Prints why a request failed: the API's own message when it sent one, and what to do
+// about a missing token.
+void report_api_error(const admin_client& client, const admin_reply& reply) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string message;
@@ -169,7 +178,9 @@ void report_api_error(const admin_url& url, const admin_reply& reply) {
     message = string_member(doc, "message");
   }
   if (message.empty()) message = one_line(reply.body.substr(0, 200));
-  print_stderr("%s: %s (HTTP %d)", url.to_string().c_str(), message.c_str(), reply.status);
+  auto hint = token_hint(reply.status, client.has_bearer_token());
+  print_stderr("%s: %s (HTTP %d)%s%s", client.url().to_string().c_str(), message.c_str(),
+               reply.status, hint.empty() ? "" : ": ", hint.c_str());
 }
 
 // The reply of a request whose answer must have `expected_status`; prints the problem
@@ -182,7 +193,7 @@ std::optional<admin_reply> call(admin_client& client, verb method, const std::st
     return std::nullopt;
   }
   if (reply->status != expected_status) {
-    report_api_error(client.url(), *reply);
+    report_api_error(client, *reply);
     return std::nullopt;
   }
   return std::move(*reply);
@@ -197,7 +208,8 @@ bool parse_json(simdjson::dom::parser& parser, const admin_client& client, const
   return false;
 }
 
-// The client for a command, or the exit status of the usage error that prevents one.
+// The client for a command, with its token, or the exit status of the usage error that
+// prevents one.
 std::optional<admin_client> make_client(const options& o, int& exit_code) {
   auto url = resolve_admin_url(o);
   if (!url) {
@@ -205,7 +217,22 @@ std::optional<admin_client> make_client(const options& o, int& exit_code) {
     exit_code = exit_usage;
     return std::nullopt;
   }
-  return std::optional<admin_client>(std::in_place, std::move(*url));
+  auto token = read_admin_token(o.token_file);
+  if (!token) {
+    print_stderr("%s", token.error().describe().c_str());
+    exit_code = exit_usage;
+    return std::nullopt;
+  }
+  return std::optional<admin_client>(std::in_place, std::move(*url), std::chrono::seconds(30),
+                                     token->value_or(std::string()));
+}
+
+// The name of the user running this command, as the system knows it.
+std::string system_user() {
+  if (const passwd* entry = getpwuid(geteuid()); entry != nullptr && entry->pw_name != nullptr) {
+    return entry->pw_name;
+  }
+  return "uid " + std::to_string(geteuid());
 }
 
 bool check_tenant(const std::string& tenant) {
@@ -311,6 +338,7 @@ int run_change(const options& o, bool add) {
     if (o.group) body += ",\"group\":" + std::to_string(*o.group);
     if (!o.reason.empty()) append_json_field(body, "reason", o.reason);
     if (!o.detail.empty()) append_json_field(body, "detail", o.detail);
+    append_json_field(body, "note", o.note);
     body += '}';
     reply = call(*client, verb::post, "/v1/suppressions", body, 202);
   } else {
@@ -320,6 +348,7 @@ int run_change(const options& o, bool add) {
     if (o.group) add_param(target, "group", std::to_string(*o.group));
     if (*scope == "tenant") add_param(target, "scope", "tenant");
     if (!o.detail.empty()) add_param(target, "detail", o.detail);
+    add_param(target, "note", o.note);
     reply = call(*client, verb::delete_, target, "", 202);
   }
   if (!reply) return exit_failure;
@@ -548,9 +577,13 @@ int run_import(const options& o) {
     print_stderr("--config is required: it names the Kafka cluster and the changelog topic");
     return exit_usage;
   }
+  if (o.note.empty() && !o.dry_run) {
+    print_stderr("--note is required: say why; it is kept with every imported record");
+    return exit_usage;
+  }
   std::optional<config::daemon_config> cfg;
   if (!o.config_file.empty()) {
-    auto loaded = config::load_file(o.config_file, config::process_environment());
+    auto loaded = config::load_file(o.config_file, config::process_environment(), no_secrets);
     if (!loaded) {
       print_stderr("%s", loaded.error().describe().c_str());
       return exit_usage;
@@ -589,10 +622,15 @@ int run_import(const options& o) {
   (void)configure_logging(cfg->log.level, cfg->log.format);
   auto source = std::filesystem::path(o.file).filename().string();
   auto now = unix_ms();
+  // An import writes to Kafka with the configuration's credentials, not through the admin
+  // API: no token names the importer, so the record says which system user ran it.
+  auto actor = "import:" + system_user();
   std::vector<suppression::record> records;
   records.reserve(rows->size());
   for (const auto& row : *rows) {
     records.push_back(suppression::to_record(row, *kind, o.tenant, source, now));
+    records.back().set_actor(actor);
+    records.back().set_note(o.note);
   }
   rows->clear();
 
@@ -642,6 +680,10 @@ void add_admin_options(CLI::App* cmd, options& o) {
                       std::string(default_admin_url) + ")");
   cmd->add_option("-c,--config", o.config_file, "Configuration file (TOML) to take --admin from")
       ->check(CLI::ExistingFile);
+  cmd->add_option(
+         "--token-file", o.token_file,
+         "File holding the admin API token (default: $" + std::string(admin_token_env) + ")")
+      ->type_name("FILE");
 }
 
 void add_group_option(CLI::App* cmd, options& o, const std::string& help) {
@@ -708,6 +750,9 @@ void register_commands(CLI::App& cli, const std::shared_ptr<options>& state) {
           ->check(CLI::IsMember(reason_words));
     }
     cmd->add_option("--detail", o.detail, "Free text kept with the change");
+    cmd->add_option("--note", o.note,
+                    "Why: kept in the changelog record, with the token's name, and logged")
+        ->required();
     cmd->add_option("EMAIL", o.email, "Address (not with --scope tenant)")->type_name("EMAIL");
     on_run(
         cmd, state,
@@ -759,6 +804,9 @@ void register_commands(CLI::App& cli, const std::shared_ptr<options>& state) {
       ->check(CLI::IsMember(kind_words));
   add_group_option(import, o, "Group of a group_unsubscribes export whose rows carry no group id");
   import->add_flag("--dry-run", o.dry_run, "Parse and count only; write nothing");
+  import->add_option("--note", o.note,
+                     "Why: kept with every imported record, with the system user's name "
+                     "(required unless --dry-run)");
   import->add_option("EXPORT_FILE", o.file, "The export file")
       ->required()
       ->check(CLI::ExistingFile)

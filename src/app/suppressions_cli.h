@@ -1,8 +1,10 @@
 // `mailhook suppressions check|add|remove|list|export|stats|import`: the suppression index
 // from the command line. Every command but import talks to a running daemon's admin API
-// (/v1/suppressions, see docs/openapi.yaml) through app::admin_client; import writes an
+// (/v1/suppressions, see docs/openapi.yaml) through app::admin_client, with the token of
+// --token-file or MAILHOOK_ADMIN_TOKEN; add and remove say why (--note). Import writes an
 // account's SendGrid export straight to the changelog topic in Kafka (exports can hold
-// millions of rows), from where every index replica applies it like any other change.
+// millions of rows), from where every index replica applies it like any other change;
+// its records name the system user who ran it and the --note.
 //
 // Exit status: 0 success (check: every address allowed), 1 a failure (network, API error,
 // Kafka, unreadable file), 2 bad usage or configuration, 3 check: an address is suppressed.

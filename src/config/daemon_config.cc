@@ -4,14 +4,18 @@
 // deploy/config/mailhook.example.toml and docs/configuration.md.
 #include "config/daemon_config.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "common/check.h"
 #include "config/diagnostics.h"
 #include "config/env_overlay.h"
 #include "config/table_reader.h"
@@ -40,8 +44,228 @@ void read_log(table_reader& t, log_config& out) {
   t.read_choice("format", out.format, formats);
 }
 
-void read_admin(table_reader& t, admin_config& out) {
+// A portable environment variable name: letters, digits and '_', not starting with a digit.
+bool is_env_name(std::string_view name) {
+  auto first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
+  return !name.empty() && first(name.front()) && std::all_of(name.begin(), name.end(), [&](char c) {
+    return first(c) || (c >= '0' && c <= '9');
+  });
+}
+
+// A source name is a path segment of the webhook URL; integration and token names follow
+// the same rule, so that every name in the file looks alike (and logs as it is).
+bool is_section_name(std::string_view name) {
+  return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+constexpr std::size_t min_token_secret = 16;
+constexpr std::size_t max_token_secret = 4096;
+
+// Where a token's secret comes from, for messages; never the secret itself.
+std::string secret_origin(const admin_token_config& token) {
+  return token.file.empty() ? "the environment variable " + token.env : "the file " + token.file;
+}
+
+// The secret of `token` from its file or variable, checked as it will travel in an
+// "Authorization: Bearer" header. Problems are reported on the `file` or `env` key, and
+// no message repeats the secret or any part of it.
+std::optional<std::string> read_token_secret(table_reader& t, const admin_token_config& token,
+                                             const environment& env) {
+  const key_path at{token.file.empty() ? "env" : "file"};
+  std::string secret;
+  if (!token.file.empty()) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(token.file.c_str(), "rb"),
+                                                       &std::fclose);
+    if (!in) {
+      t.report(errc::bad_value, at,
+               "cannot read the secret of token '" + token.name + "' from " + token.file + ": " +
+                   std::strerror(errno));
+      return std::nullopt;
+    }
+    char buffer[1024];
+    // Reading stops past the longest secret: what is longer cannot be one.
+    while (secret.size() <= max_token_secret + 2) {
+      std::size_t n = std::fread(buffer, 1, sizeof buffer, in.get());
+      secret.append(buffer, n);
+      if (n < sizeof buffer) break;
+    }
+    if (std::ferror(in.get())) {
+      t.report(errc::bad_value, at,
+               "cannot read the secret of token '" + token.name + "' from " + token.file + ": " +
+                   std::strerror(errno));
+      return std::nullopt;
+    }
+  } else {
+    auto it = env.find(token.env);
+    if (it == env.end()) {
+      t.report(errc::bad_value, at,
+               "token '" + token.name + "': the environment variable " + token.env + " is not set");
+      return std::nullopt;
+    }
+    secret = it->second;
+  }
+  // Files written by `echo` or an editor end in a newline that is not part of the secret.
+  if (secret.ends_with('\n')) secret.pop_back();
+  if (secret.ends_with('\r')) secret.pop_back();
+  const std::string where = "token '" + token.name + "': the secret in " + secret_origin(token);
+  if (secret.empty()) {
+    t.report(errc::bad_value, at, where + " is empty");
+  } else if (secret.size() < min_token_secret) {
+    t.report(errc::bad_value, at,
+             where + " is " + std::to_string(secret.size()) + " bytes; it needs at least " +
+                 std::to_string(min_token_secret) + " (e.g. the output of openssl rand -hex 32)");
+  } else if (secret.size() > max_token_secret) {
+    t.report(errc::bad_value, at,
+             where + " is longer than " + std::to_string(max_token_secret) + " bytes");
+  } else if (!std::all_of(secret.begin(), secret.end(),
+                          [](char c) { return c > ' ' && c < '\x7f'; })) {
+    t.report(errc::bad_value, at,
+             where +
+                 " holds spaces, control or non-ASCII characters; it travels in an HTTP "
+                 "header, so it must be visible ASCII");
+  } else {
+    return secret;
+  }
+  return std::nullopt;
+}
+
+std::array<unsigned char, 32> sha256(std::string_view text) {
+  std::array<unsigned char, 32> digest{};
+  unsigned int size = 0;
+  bool ok = EVP_Digest(text.data(), text.size(), digest.data(), &size, EVP_sha256(), nullptr) == 1;
+  MAILHOOK_CHECK(ok && size == digest.size(), "SHA-256 is unavailable");
+  return digest;
+}
+
+void read_admin_token(table_reader& t, admin_token_config& out,
+                      const std::vector<admin_token_config>& earlier, const environment& env,
+                      const load_options& options) {
+  bool named = t.read("name", out.name);
+  if (!named && t.contains({"name"})) {
+    // Reported by read(): the wrong type.
+  } else if (!named || !is_section_name(out.name)) {
+    t.report(errc::bad_value, {"name"},
+             "every token has a name, 1 to 128 of a-z A-Z 0-9 . _ - (it is what logs and "
+             "changelog records show)");
+  } else {
+    for (std::size_t i = 0; i < earlier.size(); ++i) {
+      if (earlier[i].name == out.name) {
+        t.report(errc::bad_value, {"name"},
+                 "'" + out.name + "' is also the name of admin.tokens[" + std::to_string(i) +
+                     "]; names say who made a change, so each token needs its own");
+      }
+    }
+  }
+  static constexpr std::pair<std::string_view, admin_scope> scopes[] = {
+      {"read", admin_scope::read}, {"write", admin_scope::write}};
+  if (!t.contains({"scope"})) {
+    t.report(errc::bad_value, {"scope"}, "every token says its scope: \"read\" or \"write\"");
+  }
+  t.read_choice("scope", out.scope, scopes);
+  // The one mistake that must be caught before the file is copied around: a secret in it.
+  // Its value is not repeated in the message.
+  for (std::string_view key : {"secret", "token"}) {
+    if (!t.contains({std::string(key)})) continue;
+    std::string ignored;
+    t.read(key, ignored);
+    t.report(errc::bad_value, {std::string(key)},
+             "a token's secret is never written in the configuration: name a file holding it "
+             "(file) or an environment variable holding it (env)");
+  }
+  t.read("file", out.file);
+  if (t.read("env", out.env) && !out.env.empty() && !is_env_name(out.env)) {
+    t.report(errc::bad_value, {"env"},
+             "expected the name of the environment variable that holds the secret (letters, "
+             "digits and '_', not starting with a digit); the value is not shown, as it may be "
+             "the secret itself");
+    return;
+  }
+  if (out.file.empty() == out.env.empty()) {
+    t.report(errc::bad_value, {out.file.empty() ? "file" : "env"},
+             "a token reads its secret from exactly one of file (a file holding it) and env (an "
+             "environment variable holding it)");
+    return;
+  }
+  if (!options.read_secrets) return;
+  auto secret = read_token_secret(t, out, env);
+  if (!secret) return;
+  out.secret_sha256 = sha256(*secret);
+  for (std::size_t i = 0; i < earlier.size(); ++i) {
+    if (earlier[i].secret_sha256 == out.secret_sha256) {
+      t.report(errc::bad_value, {out.file.empty() ? "env" : "file"},
+               "token '" + out.name + "' has the same secret as admin.tokens[" + std::to_string(i) +
+                   "] ('" + earlier[i].name +
+                   "'); each token needs its own, or the logs could not tell who it was");
+    }
+  }
+}
+
+bool is_loopback(std::string_view host) {
+  if (host == "localhost" || host == "::1") return true;
+  return host.starts_with("127.") && std::all_of(host.begin(), host.end(), [](char c) {
+           return (c >= '0' && c <= '9') || c == '.';
+         });
+}
+
+// An allowed_hosts entry: "*", or a host name as it appears in a Host header, without port.
+bool is_host_pattern(std::string_view host) {
+  return host == "*" || (!host.empty() && host.size() <= 253 && host.front() != '.' &&
+                         host.front() != '-' && std::all_of(host.begin(), host.end(), [](char c) {
+                           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                  (c >= '0' && c <= '9') || c == '.' || c == '-';
+                         }));
+}
+
+void read_admin(table_reader& t, admin_config& out, const environment& env,
+                const load_options& options) {
   t.read("listen", out.listen);
+  t.array_section("tokens", [&](table_reader& s) {
+    admin_token_config token;
+    read_admin_token(s, token, out.tokens, env, options);
+    out.tokens.push_back(std::move(token));
+  });
+  if (t.read("allow_unauthenticated", out.allow_unauthenticated) && out.allow_unauthenticated) {
+    if (!out.tokens.empty()) {
+      t.report(errc::bad_value, {"allow_unauthenticated"},
+               "contradicts admin.tokens: with tokens configured, every /v1 request needs one");
+    } else if (!is_loopback(out.listen.host)) {
+      t.report(errc::bad_value, {"allow_unauthenticated"},
+               "is only for a development listener on loopback (127.0.0.1, ::1 or localhost), "
+               "but admin.listen is " +
+                   in_quotes(to_string(out.listen)) +
+                   "; configure [[admin.tokens]] instead (docs/security.md)");
+    }
+  }
+  if (t.read("allowed_hosts", out.allowed_hosts)) {
+    for (const auto& host : out.allowed_hosts) {
+      if (is_host_pattern(host)) continue;
+      t.report(errc::bad_value, {"allowed_hosts"},
+               "expected host names as the Host header carries them, without port or scheme "
+               "(\"mailhook.internal\"), or \"*\" for any; got " +
+                   in_quotes(host));
+    }
+  }
+  t.section("tls", [&](table_reader& s) {
+    s.read("certificate", out.tls.certificate);
+    s.read("private_key", out.tls.private_key);
+    if (out.tls.certificate.empty() != out.tls.private_key.empty()) {
+      s.report(errc::bad_value, {out.tls.certificate.empty() ? "certificate" : "private_key"},
+               "certificate and private_key go together");
+    }
+  });
+  t.section("monitoring", [&](table_reader& s) {
+    listen_address monitoring;
+    if (!s.read("listen", monitoring)) return;
+    if (monitoring == out.listen && monitoring.port != 0) {
+      s.report(errc::bad_value, {"listen"},
+               "must differ from admin.listen: the monitoring listener is a port of its own");
+      return;
+    }
+    out.monitoring_listen = monitoring;
+  });
 }
 
 void read_kafka(table_reader& t, kafka_config& out) {
@@ -152,15 +376,6 @@ void read_ingest(table_reader& t, ingest_config& out) {
       {"metadata.broker.list", "kafka.bootstrap_servers"},
       {"client.id", "kafka.client_id"}};
   t.read_text_map("producer", out.producer, reserved);
-}
-
-// A source name is a path segment of the webhook URL; integration names follow the same
-// rule, so that every name in the file looks alike.
-bool is_section_name(std::string_view name) {
-  return !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
 }
 
 void read_tenant(table_reader& t, std::string& out, std::string_view what) {
@@ -336,14 +551,6 @@ void check_email(table_reader& t, std::string_view key, const std::string& email
   }
 }
 
-// A portable environment variable name: letters, digits and '_', not starting with a digit.
-bool is_env_name(std::string_view name) {
-  auto first = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; };
-  return !name.empty() && first(name.front()) && std::all_of(name.begin(), name.end(), [&](char c) {
-    return first(c) || (c >= '0' && c <= '9');
-  });
-}
-
 // http[s]://HOST[:PORT][/PATH]: HOST a name, an IPv4 address or a bracketed IPv6 address.
 // No user info, query or fragment: the sender appends /v3/... to it.
 bool is_api_url(std::string_view url) {
@@ -490,10 +697,11 @@ void check_send_ledger(table_reader& t, const topics_config& topics) {
                "number");
 }
 
-void read_daemon(table_reader& t, daemon_config& out) {
+void read_daemon(table_reader& t, daemon_config& out, const environment& env,
+                 const load_options& options) {
   if (t.read("roles", out.roles)) check_roles(t, out.roles);
   t.section("log", [&](table_reader& s) { read_log(s, out.log); });
-  t.section("admin", [&](table_reader& s) { read_admin(s, out.admin); });
+  t.section("admin", [&](table_reader& s) { read_admin(s, out.admin, env, options); });
   t.section("kafka", [&](table_reader& s) { read_kafka(s, out.kafka); });
   t.section("topics", [&](table_reader& s) { read_topics(s, out.topics); });
   t.section("ingest", [&](table_reader& s) { read_ingest(s, out.ingest); });
@@ -508,7 +716,7 @@ void read_daemon(table_reader& t, daemon_config& out) {
 }  // namespace
 
 result<daemon_config> load_string(std::string_view toml_text, std::string_view source_name,
-                                  const environment& env) {
+                                  const environment& env, load_options options) {
   diagnostics errors{std::string(source_name)};
   toml::table root;
   try {
@@ -526,13 +734,14 @@ result<daemon_config> load_string(std::string_view toml_text, std::string_view s
   read_context context(origins, errors);
   table_reader reader(context, {}, &root);
   daemon_config config;
-  read_daemon(reader, config);
+  read_daemon(reader, config, env, options);
   reader.finish();
   if (!errors.empty()) return errors.to_failure();
   return config;
 }
 
-result<daemon_config> load_file(const std::filesystem::path& file, const environment& env) {
+result<daemon_config> load_file(const std::filesystem::path& file, const environment& env,
+                                load_options options) {
   auto cannot_read = [&](int error) {
     return failure(errc::io,
                    file.string() + ": cannot read: " + std::generic_category().message(error));
@@ -547,7 +756,7 @@ result<daemon_config> load_file(const std::filesystem::path& file, const environ
     if (n < sizeof buffer) break;
   }
   if (std::ferror(in.get())) return cannot_read(errno);
-  return load_string(text, file.string(), env);
+  return load_string(text, file.string(), env, options);
 }
 
 }  // namespace mailhook::config

@@ -4,10 +4,12 @@
 // the modules; nothing here is shared mutable state.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,8 +29,46 @@ struct log_config {
   bool operator==(const log_config&) const = default;
 };
 
+// What a token of the admin API may do (docs/security.md): read covers checks, listing,
+// stats and export; write covers manual changes as well.
+enum class admin_scope { read, write };
+
+// [[admin.tokens]]: one bearer token of the admin API. The secret is never written in the
+// configuration: `file` or `env` says where it is read from when the configuration loads.
+struct admin_token_config {
+  std::string name;  // who: goes into logs and into the changelog records of changes
+  admin_scope scope = admin_scope::read;
+  std::string file;  // a file holding the secret (one trailing newline is dropped)
+  std::string env;   // or an environment variable holding it; exactly one of the two
+  // SHA-256 of the secret, set by a load with load_options::read_secrets (all zero
+  // otherwise): the secret itself is not kept, so no copy of the configuration holds it.
+  std::array<unsigned char, 32> secret_sha256{};
+
+  bool operator==(const admin_token_config&) const = default;
+};
+
+// [admin.tls]: a PEM certificate chain and its private key; with both, the admin
+// listener speaks HTTPS.
+struct admin_tls_config {
+  std::string certificate;
+  std::string private_key;
+
+  bool operator==(const admin_tls_config&) const = default;
+};
+
 struct admin_config {
   listen_address listen{"127.0.0.1", 9464};  // /metrics, /healthz, /readyz, /v1
+  // Bearer tokens for /v1. With none, /v1 answers 403 unless allow_unauthenticated.
+  std::vector<admin_token_config> tokens;
+  // /v1 without tokens, for a development listener on loopback only.
+  bool allow_unauthenticated = false;
+  // Host header names accepted besides localhost, the listen host and IP literals
+  // (DNS rebinding defence); "*" accepts any.
+  std::vector<std::string> allowed_hosts;
+  admin_tls_config tls;
+  // [admin.monitoring] listen: a second, unauthenticated listener with /metrics, /healthz
+  // and /readyz only; none by default.
+  std::optional<listen_address> monitoring_listen;
 
   bool operator==(const admin_config&) const = default;
 };
@@ -232,16 +272,24 @@ struct daemon_config {
   bool operator==(const daemon_config&) const = default;
 };
 
+struct load_options {
+  // Read the secrets the configuration names (admin.tokens: files and variables of `env`)
+  // and check them. The daemon and `config check` do. Commands that only need addresses
+  // from the file (the suppressions CLI, send-test) do not, so that an operator who may
+  // not read the daemon's secrets can still run them.
+  bool read_secrets = true;
+};
+
 // Reads `file`, applies the MAILHOOK_* variables of `env` over it and checks the result.
 // On failure the message lists every problem found, one per line, each naming the key
 // and where it came from ("FILE:LINE:COL: KEY: ..." or "environment NAME: KEY: ...");
 // the code is errc::io when the file cannot be read, else the first problem's.
 [[nodiscard]] result<daemon_config> load_file(const std::filesystem::path& file,
-                                              const environment& env);
+                                              const environment& env, load_options options = {});
 
 // The same for text already in memory; `source_name` stands for the file in messages.
 [[nodiscard]] result<daemon_config> load_string(std::string_view toml_text,
                                                 std::string_view source_name,
-                                                const environment& env);
+                                                const environment& env, load_options options = {});
 
 }  // namespace mailhook::config

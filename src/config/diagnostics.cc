@@ -41,6 +41,11 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::string display(const key_path& path) {
   std::string out;
   for (const auto& segment : path) {
+    // An array element (table_reader::array_section): tokens[0], not tokens."[0]".
+    if (segment.starts_with('[') && segment.ends_with(']') && !out.empty()) {
+      out += segment;
+      continue;
+    }
     if (!out.empty()) out.push_back('.');
     if (is_bare_key(segment)) {
       out += segment;

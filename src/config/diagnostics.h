@@ -18,6 +18,7 @@ namespace mailhook::config {
 using key_path = std::vector<std::string>;
 
 // The path as an operator would type it in TOML: kafka.properties."security.protocol".
+// A segment "[N]" is an array index and follows its array without a dot: admin.tokens[0].
 [[nodiscard]] std::string display(const key_path& path);
 
 // Where a value came from: an environment variable if env_name is set, else the file

@@ -1,4 +1,4 @@
-// Snapshot of this process's MAILHOOK_* environment variables.
+// Snapshot of this process's environment variables.
 #include "config/environment.h"
 
 #include <unistd.h>
@@ -11,7 +11,6 @@ environment process_environment() {
   environment out;
   for (char** entry = ::environ; entry != nullptr && *entry != nullptr; ++entry) {
     std::string_view text(*entry);
-    if (!text.starts_with("MAILHOOK_")) continue;
     auto equals = text.find('=');
     if (equals == std::string_view::npos) continue;
     out.insert_or_assign(std::string(text.substr(0, equals)), std::string(text.substr(equals + 1)));

@@ -12,7 +12,8 @@ namespace mailhook::config {
 // Variable name → value.
 using environment = std::map<std::string, std::string, std::less<>>;
 
-// The MAILHOOK_* variables of this process; others cannot configure anything.
+// Every variable of this process. Only MAILHOOK_* ones configure keys; any variable may
+// hold a secret that the configuration names (admin.tokens env).
 [[nodiscard]] environment process_environment();
 
 }  // namespace mailhook::config

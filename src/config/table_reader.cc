@@ -371,6 +371,29 @@ table_reader table_reader::sub_table(std::string_view key) {
   return {context_, child(key), table};
 }
 
+std::vector<table_reader> table_reader::array_elements(std::string_view key) {
+  std::vector<table_reader> elements;
+  const toml::node* node = take(key);
+  if (node == nullptr) return elements;
+  const auto* array = node->as_array();
+  if (array == nullptr) {
+    wrong_type(key, *node, "an array of tables ([[" + display(child(key)) + "]])");
+    return elements;
+  }
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    key_path path = child(key);
+    path.push_back("[" + std::to_string(i) + "]");
+    const toml::node& element = *array->get(i);
+    if (const auto* table = element.as_table()) {
+      elements.emplace_back(context_, std::move(path), table);
+    } else {
+      context_.report(errc::wrong_type, path, &element,
+                      "expected a table, got " + std::string(type_name(element)));
+    }
+  }
+  return elements;
+}
+
 const toml::node* table_reader::find(const key_path& relative) const {
   const toml::node* node = nullptr;
   const toml::table* table = table_;

@@ -88,6 +88,17 @@ class table_reader {
     sub.finish();
   }
 
+  // Reads each table of the array `key` ([[KEY]] tables in the file, or an array of inline
+  // tables) with fn(table_reader&), then reports its unknown keys. An element's path ends
+  // in its index, shown as admin.tokens[0].name. Elements that are not tables are reported.
+  template <typename F>
+  void array_section(std::string_view key, F&& fn) {
+    for (table_reader& element : array_elements(key)) {
+      fn(element);
+      element.finish();
+    }
+  }
+
   // The keys of this table, in file order as toml++ keeps them (sorted): for maps of named
   // sections such as [sources.NAME]. The views point into the tree and live as long as
   // the load.
@@ -107,6 +118,7 @@ class table_reader {
 
  private:
   table_reader sub_table(std::string_view key);
+  std::vector<table_reader> array_elements(std::string_view key);
   // Marks `key` known and answers its node, or null when absent.
   const toml::node* take(std::string_view key);
   [[nodiscard]] key_path child(std::string_view key) const;

@@ -160,6 +160,8 @@ result<record> make_record(const manual_change& change, std::int64_t now_ms) {
   r.set_origin(mailhook::v1::SUPPRESSION_ORIGIN_MANUAL);
   r.set_source(change.source);
   r.set_recorded_at_ms(now_ms);
+  r.set_actor(change.actor);
+  r.set_note(change.note);
   return r;
 }
 

@@ -57,6 +57,8 @@ struct manual_change {
   suppression_reason reason = suppression_reason::manual;
   std::string detail;
   std::string source;  // "api", "cli"
+  std::string actor;   // who: the admin token's name
+  std::string note;    // why, as they gave it
 };
 [[nodiscard]] result<record> make_record(const manual_change& change, std::int64_t now_ms);
 

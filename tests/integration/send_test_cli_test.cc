@@ -48,11 +48,13 @@ class send_test_cli : public ::testing::Test {
     return path;
   }
 
+  // With the daemon's reader token in MAILHOOK_ADMIN_TOKEN, for the suppression check.
   run_result send_test(const std::filesystem::path& config_file, const std::string& to,
                        const std::string& key = "SG.right") const {
-    return run({mailhook_binary(), "send-test", "-c", config_file.string(), "--integration", "acme",
-                "--to", to},
-               {{"SENDGRID_API_KEY", key}});
+    return run(
+        {mailhook_binary(), "send-test", "-c", config_file.string(), "--integration", "acme",
+         "--to", to},
+        {{"SENDGRID_API_KEY", key}, {"MAILHOOK_ADMIN_TOKEN", std::string(daemon::read_token)}});
   }
 
   temp_dir dir_;
@@ -88,11 +90,9 @@ TEST_F(send_test_cli, an_unverified_from_address_is_named) {
 }
 
 TEST_F(send_test_cli, a_suppressed_address_is_not_sent_and_says_why) {
-  http_client admin("127.0.0.1", daemon_->admin_port());
-  auto added = admin.post(
-      "/v1/suppressions",
-      R"({"tenant":"acme","email":"gone@example.com","reason":"spam_report","detail":"complained"})",
-      {{"Content-Type", "application/json"}});
+  auto added = daemon_->admin_write(
+      boost::beast::http::verb::post, "/v1/suppressions",
+      R"({"tenant":"acme","email":"gone@example.com","reason":"spam_report","detail":"complained"})");
   ASSERT_EQ(added.status, 202) << added.body;
   for (int i = 0; i < 100; ++i) {
     auto check = daemon_->admin_get("/v1/suppressions/check?tenant=acme&email=gone@example.com");
@@ -106,6 +106,23 @@ TEST_F(send_test_cli, a_suppressed_address_is_not_sent_and_says_why) {
                        "spam_report (global): complained"))
       << r.output;
   EXPECT_EQ(sim_->call_count(), 0u);
+}
+
+TEST_F(send_test_cli, the_suppression_check_needs_a_token_and_says_how_to_give_one) {
+  const std::vector<std::string> command{mailhook_binary(), "send-test", "-c",   config().string(),
+                                         "--integration",   "acme",      "--to", "ann@example.com"};
+  auto without = run(command, {{"SENDGRID_API_KEY", "SG.right"}});
+  EXPECT_EQ(without.status, 1) << without.output;
+  EXPECT_TRUE(contains(without.output, "answered 401")) << without.output;
+  EXPECT_TRUE(contains(without.output, "give --token-file FILE or set MAILHOOK_ADMIN_TOKEN"))
+      << without.output;
+  EXPECT_EQ(sim_->call_count(), 0u);
+
+  auto with_file = command;
+  with_file.insert(with_file.end(), {"--token-file", daemon_->read_token_file().string()});
+  auto sent = run(with_file, {{"SENDGRID_API_KEY", "SG.right"}});
+  EXPECT_EQ(sent.status, 0) << sent.output;
+  EXPECT_EQ(sim_->call_count(), 1u);
 }
 
 TEST_F(send_test_cli, an_unreachable_api_is_said_plainly) {

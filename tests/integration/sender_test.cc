@@ -137,10 +137,8 @@ TEST_F(sender, a_suppressed_address_makes_no_call_and_an_allowed_one_exactly_one
   mail_send_simulator sim(simulator_options());
   auto d = start(toml(sim.url()));
   // A manual suppression through the admin API, then one request each way.
-  http_client admin("127.0.0.1", d->admin_port());
-  auto added = admin.post("/v1/suppressions",
-                          R"({"tenant":"acme","email":"gone@example.com","reason":"bounce"})",
-                          {{"Content-Type", "application/json"}});
+  auto added = d->admin_write(boost::beast::http::verb::post, "/v1/suppressions",
+                              R"({"tenant":"acme","email":"gone@example.com","reason":"bounce"})");
   ASSERT_EQ(added.status, 202) << added.body;
   ASSERT_TRUE(eventually(
       [&] {

@@ -163,8 +163,8 @@ TEST_F(suppression_index, a_restarted_index_resumes_and_a_deleted_one_rebuilds_t
     post(*d, batch(events));
     ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == 51; }, 15s))
         << d->output();
-    auto manual = http_client("127.0.0.1", d->admin_port())
-                      .post("/v1/suppressions", R"({"tenant":"acme","email":"m@x.com"})");
+    auto manual = d->admin_write(boost::beast::http::verb::post, "/v1/suppressions",
+                                 R"({"tenant":"acme","email":"m@x.com"})");
     ASSERT_EQ(manual.status, 202) << manual.body;
     ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == 52; }, 10s));
     before = export_all(*d);
@@ -209,7 +209,7 @@ TEST_F(suppression_index, a_bootstrap_sizes_the_in_memory_table_once_for_the_who
     auto d = start({"--roles", "index"});
     auto imported =
         run({mailhook_binary(), "suppressions", "import", "--config", cli_config.string(),
-             "--tenant", "acme", "--kind", "bounces", files.string()});
+             "--tenant", "acme", "--kind", "bounces", "--note", "bootstrap test", files.string()});
     ASSERT_EQ(imported.status, 0) << imported.output;
     ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == total; }, 30s))
         << d->output();

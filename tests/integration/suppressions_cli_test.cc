@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <regex>
 #include <sstream>
@@ -39,10 +40,15 @@ std::string read_file(const std::filesystem::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// `mailhook suppressions <args>`.
-run_result cli(std::vector<std::string> args) {
+// The daemon fixture's writer token, as an operator exports it.
+const std::map<std::string, std::string> writer_env{
+    {"MAILHOOK_ADMIN_TOKEN", std::string(daemon::write_token)}};
+
+// `mailhook suppressions <args>`, with the writer token unless `env` says otherwise.
+run_result cli(std::vector<std::string> args,
+               const std::map<std::string, std::string>& env = writer_env) {
   args.insert(args.begin(), {mailhook_binary(), "suppressions"});
-  return run(args);
+  return run(args, env);
 }
 
 // Runs the command until `done` holds for its result or `timeout` passes; the last result.
@@ -106,7 +112,7 @@ TEST_F(suppressions_cli, add_makes_check_report_suppressed_and_remove_allows_aga
   EXPECT_EQ(before.output, "allowed  a@example.com\n");
 
   auto added = cli({"add", "--admin", admin, "--tenant", "acme", "--reason", "bounce", "--detail",
-                    "550 5.1.1 user unknown", "a@example.com"});
+                    "550 5.1.1 user unknown", "--note", "ticket 1", "a@example.com"});
   ASSERT_EQ(added.status, 0) << added.output;
   EXPECT_TRUE(contains(added.output, "added acme/global/a@example.com (event manual:"))
       << added.output;
@@ -123,7 +129,8 @@ TEST_F(suppressions_cli, add_makes_check_report_suppressed_and_remove_allows_aga
   EXPECT_TRUE(contains(suppressed.output, "allowed  b@example.com\n")) << suppressed.output;
 
   // The admin URL may come from the configuration file instead of --admin.
-  auto removed = cli({"remove", "--config", config_file(), "--tenant", "acme", "a@example.com"});
+  auto removed = cli({"remove", "--config", config_file(), "--tenant", "acme", "--note", "ticket 2",
+                      "a@example.com"});
   ASSERT_EQ(removed.status, 0) << removed.output;
   EXPECT_TRUE(contains(removed.output, "removed acme/global/a@example.com (event manual:"))
       << removed.output;
@@ -136,8 +143,10 @@ TEST_F(suppressions_cli, add_makes_check_report_suppressed_and_remove_allows_aga
 TEST_F(suppressions_cli, group_and_tenant_scopes_are_checked_as_the_api_defines_them) {
   start();
   auto admin = admin_url();
-  ASSERT_EQ(cli({"add", "--admin", admin, "-t", "acme", "--group", "42", "g@example.com"}).status,
-            0);
+  ASSERT_EQ(
+      cli({"add", "--admin", admin, "-t", "acme", "--group", "42", "--note", "n", "g@example.com"})
+          .status,
+      0);
   auto in_group =
       cli_until({"check", "--admin", admin, "-t", "acme", "--group", "42", "g@example.com"},
                 [](const run_result& r) { return r.status == 3; });
@@ -149,14 +158,16 @@ TEST_F(suppressions_cli, group_and_tenant_scopes_are_checked_as_the_api_defines_
   EXPECT_EQ(elsewhere.status, 0) << elsewhere.output;
 
   auto suspended = cli({"add", "--admin", admin, "-t", "acme", "--scope", "tenant", "--reason",
-                        "account_suspended"});
+                        "account_suspended", "--note", "compliance hold"});
   ASSERT_EQ(suspended.status, 0) << suspended.output;
   EXPECT_TRUE(contains(suspended.output, "added acme/tenant/ (event manual:")) << suspended.output;
   auto any = cli_until({"check", "--admin", admin, "-t", "acme", "x@example.com"},
                        [](const run_result& r) { return r.status == 3; });
   EXPECT_TRUE(contains(any.output, "suppressed  x@example.com  account_suspended (tenant) since"))
       << any.output;
-  ASSERT_EQ(cli({"remove", "--admin", admin, "-t", "acme", "--scope", "tenant"}).status, 0);
+  ASSERT_EQ(cli({"remove", "--admin", admin, "-t", "acme", "--scope", "tenant", "--note", "lifted"})
+                .status,
+            0);
   auto lifted = cli_until({"check", "--admin", admin, "-t", "acme", "x@example.com"},
                           [](const run_result& r) { return r.status == 0; });
   EXPECT_EQ(lifted.status, 0) << lifted.output;
@@ -170,8 +181,8 @@ TEST_F(suppressions_cli, imports_of_a_bounce_csv_and_a_group_json_show_in_list_a
                           "b1@example.com,1700000000,mailbox does not exist,5.1.1\r\n"
                           "b2@example.com,1700000100,domain not found,5.1.2\r\n"
                           "b3@example.com,2023-11-14 22:20:00,user unknown,5.1.1\r\n");
-  auto imported =
-      cli({"import", "--config", config, "--tenant", "acme", "--kind", "bounces", csv.string()});
+  auto imported = cli({"import", "--config", config, "--tenant", "acme", "--kind", "bounces",
+                       "--note", "moving from SendGrid", csv.string()});
   ASSERT_EQ(imported.status, 0) << imported.output;
   EXPECT_TRUE(contains(imported.output, "imported 3 suppressions (bounces) from " + csv.string() +
                                             " into tenant acme"))
@@ -179,8 +190,9 @@ TEST_F(suppressions_cli, imports_of_a_bounce_csv_and_a_group_json_show_in_list_a
 
   auto json = files_.write("group_7.json",
                            R"(["u1@example.com",{"email":"u2@example.com","created":1700000200}])");
-  auto group_import = cli({"import", "--config", config, "--tenant", "acme", "--kind",
-                           "group_unsubscribes", "--group", "7", json.string()});
+  auto group_import =
+      cli({"import", "--config", config, "--tenant", "acme", "--kind", "group_unsubscribes",
+           "--group", "7", "--note", "group 7", json.string()});
   ASSERT_EQ(group_import.status, 0) << group_import.output;
   EXPECT_TRUE(contains(group_import.output, "imported 2 suppressions (group_unsubscribes)"))
       << group_import.output;
@@ -219,6 +231,13 @@ TEST_F(suppressions_cli, imports_of_a_bounce_csv_and_a_group_json_show_in_list_a
   EXPECT_EQ(count_lines(ndjson, R"("scope":"group","group":7,)"), 2u) << ndjson;
   EXPECT_EQ(count_lines(ndjson, R"("source":"bounces.csv")"), 3u) << ndjson;
   EXPECT_EQ(count_lines(ndjson, R"("source":"group_7.json")"), 2u) << ndjson;
+  // Who imported (the system user running the command) and why.
+  std::smatch user;
+  ASSERT_TRUE(std::regex_search(ndjson, user, std::regex(R"re("actor":"import:([^"]+)")re")))
+      << ndjson;
+  EXPECT_EQ(count_lines(ndjson, R"("note":"moving from SendGrid")"), 3u) << ndjson;
+  EXPECT_EQ(count_lines(ndjson, R"("note":"group 7")"), 2u) << ndjson;
+  EXPECT_EQ(count_lines(ndjson, "\"actor\":\"import:" + user[1].str() + "\""), 5u) << ndjson;
 
   // To stdout, with a reason filter.
   auto to_stdout =
@@ -236,7 +255,7 @@ TEST_F(suppressions_cli, list_and_export_follow_the_cursor_across_pages) {
   for (int i = 0; i < 2500; ++i) csv += "p" + std::to_string(i) + "@example.com,1700000000\n";
   auto file = files_.write("many.csv", csv);
   auto imported = cli({"import", "--config", config, "--tenant", "acme", "--kind", "invalid_emails",
-                       file.string()});
+                       "--note", "n", file.string()});
   ASSERT_EQ(imported.status, 0) << imported.output;
 
   auto list = cli_until({"list", "--config", config, "--tenant", "acme"}, [](const run_result& r) {
@@ -282,7 +301,7 @@ TEST_F(suppressions_cli, stats_count_suppressions_per_tenant_scope_and_reason) {
            {"-t", "acme", "--group", "3", "--reason", "group_unsubscribe", "s3@example.com"},
            {"-t", "globex", "--reason", "spam_report", "s4@example.com"}}) {
     auto command = args;
-    command.insert(command.begin(), {"add", "--admin", admin});
+    command.insert(command.begin(), {"add", "--admin", admin, "--note", "n"});
     auto r = cli(command);
     ASSERT_EQ(r.status, 0) << r.output;
   }
@@ -321,18 +340,30 @@ TEST_F(suppressions_cli, usage_errors_exit_2_with_a_message) {
            {{"check", "--tenant", "acme"}, "EMAIL is required"},
            {{"check", "--tenant", "a/b", "a@example.com"}, "is not a tenant"},
            {{"check", "--tenant", "acme", "--group", "seven", "a@example.com"}, "--group"},
-           {{"add", "--tenant", "acme"}, "EMAIL is required"},
-           {{"add", "--tenant", "acme", "--reason", "annoyed", "a@example.com"}, "--reason"},
-           {{"add", "--tenant", "acme", "--scope", "group", "a@example.com"}, "--group N"},
-           {{"add", "--tenant", "acme", "--scope", "tenant", "a@example.com"}, "give no EMAIL"},
-           {{"remove", "--tenant", "acme", "--scope", "global", "--group", "3", "a@example.com"},
+           {{"add", "--tenant", "acme", "--note", "n"}, "EMAIL is required"},
+           {{"add", "--tenant", "acme", "--note", "n", "--reason", "annoyed", "a@example.com"},
+            "--reason"},
+           {{"add", "--tenant", "acme", "--note", "n", "--scope", "group", "a@example.com"},
+            "--group N"},
+           {{"add", "--tenant", "acme", "--note", "n", "--scope", "tenant", "a@example.com"},
+            "give no EMAIL"},
+           {{"remove", "--tenant", "acme", "--note", "n", "--scope", "global", "--group", "3",
+             "a@example.com"},
             "--scope group"},
+           {{"add", "--tenant", "acme", "a@example.com"}, "--note is required"},
+           {{"remove", "--tenant", "acme", "a@example.com"}, "--note is required"},
+           {{"check", "--tenant", "acme", "--token-file", (files_.path() / "no-token").string(),
+             "a@example.com"},
+            "--token-file: cannot read"},
            {{"list", "--tenant", "acme", "--limit", "0"}, "at least 1"},
            {{"check", "--admin", "https://127.0.0.1:9464", "-t", "acme", "a@example.com"},
             "plain HTTP"},
            {{"check", "--admin", "http://127.0.0.1", "-t", "acme", "a@example.com"}, "HOST:PORT"},
            {{"import", "--tenant", "acme", "--kind", "bounces", csv.string()},
             "--config is required"},
+           {{"import", "--config", files_.write("k.toml", "").string(), "--tenant", "acme",
+             "--kind", "bounces", csv.string()},
+            "--note is required"},
            {{"import", "--tenant", "acme", "--kind", "complaints", "--dry-run", csv.string()},
             "--kind"},
            {{"import", "--tenant", "acme", "--kind", "bounces", "--group", "3", "--dry-run",
@@ -372,6 +403,62 @@ TEST_F(suppressions_cli, an_api_error_prints_the_apis_message_and_exits_1) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "this process does not run the index role")) << r.output;
   EXPECT_TRUE(contains(r.output, "HTTP 404")) << r.output;
+}
+
+TEST_F(suppressions_cli, takes_the_token_from_the_environment_or_a_file_and_fails_clearly_without) {
+  start();
+  auto admin = admin_url();
+  const std::vector<std::string> check{"check", "--admin", admin, "-t", "acme", "a@example.com"};
+
+  auto without = cli(check, {});
+  EXPECT_EQ(without.status, 1) << without.output;
+  EXPECT_TRUE(contains(without.output,
+                       "(HTTP 401): the admin API needs a token: give "
+                       "--token-file FILE or set MAILHOOK_ADMIN_TOKEN"))
+      << without.output;
+
+  auto from_env = cli(check, {{"MAILHOOK_ADMIN_TOKEN", std::string(daemon::read_token)}});
+  EXPECT_EQ(from_env.status, 0) << from_env.output;
+  EXPECT_EQ(from_env.output, "allowed  a@example.com\n");
+
+  auto with_file = check;
+  with_file.insert(with_file.end(), {"--token-file", daemon_->read_token_file().string()});
+  auto from_file = cli(with_file, {});
+  EXPECT_EQ(from_file.status, 0) << from_file.output;
+  // The file wins over the variable.
+  auto both = cli(with_file, {{"MAILHOOK_ADMIN_TOKEN", "not-the-token-at-all"}});
+  EXPECT_EQ(both.status, 0) << both.output;
+
+  auto wrong = cli(check, {{"MAILHOOK_ADMIN_TOKEN", "not-the-token-at-all"}});
+  EXPECT_EQ(wrong.status, 1) << wrong.output;
+  EXPECT_TRUE(contains(wrong.output, "the bearer token is not accepted (HTTP 401)"))
+      << wrong.output;
+
+  // A read token cannot change anything, and says so.
+  auto add_as_reader = cli({"add", "--admin", admin, "-t", "acme", "--note", "n", "--token-file",
+                            daemon_->read_token_file().string(), "a@example.com"},
+                           {});
+  EXPECT_EQ(add_as_reader.status, 1) << add_as_reader.output;
+  EXPECT_TRUE(contains(add_as_reader.output,
+                       "token 'test-reader' has read scope; this route needs write (HTTP 403)"))
+      << add_as_reader.output;
+  auto still = cli(check);
+  EXPECT_EQ(still.status, 0) << still.output;
+}
+
+TEST_F(suppressions_cli, a_change_records_the_tokens_name_and_the_note) {
+  start();
+  auto admin = admin_url();
+  ASSERT_EQ(cli({"add", "--admin", admin, "-t", "acme", "--note", "ticket 77: complained by phone",
+                 "n@example.com"})
+                .status,
+            0);
+  auto exported = cli_until({"export", "--admin", admin, "-t", "acme"}, [](const run_result& r) {
+    return contains(r.output, "n@example.com");
+  });
+  EXPECT_TRUE(
+      contains(exported.output, R"("actor":"test-writer","note":"ticket 77: complained by phone")"))
+      << exported.output;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <regex>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 namespace mailhook::testing {
 
@@ -56,8 +57,19 @@ void kafka_broker::stop() {
 }
 
 daemon::daemon(const std::string& kafka_bootstrap, const std::string& extra_toml,
-               std::vector<std::string> extra_args) {
-  std::string toml = "[admin]\nlisten = \"127.0.0.1:0\"\n\n" + extra_toml;
+               std::vector<std::string> extra_args, admin_settings admin) {
+  std::string toml = "[admin]\nlisten = \"127.0.0.1:0\"\n" + admin.keys + "\n";
+  if (admin.tokens) {
+    dir_.write("read-token", std::string(read_token) + "\n");
+    dir_.write("write-token", std::string(write_token) + "\n");
+    for (const auto& [name, scope, file] :
+         {std::tuple{"test-reader", "read", read_token_file()},
+          std::tuple{"test-writer", "write", write_token_file()}}) {
+      toml += std::string("[[admin.tokens]]\nname = \"") + name + "\"\nscope = \"" + scope +
+              "\"\nfile = \"" + file.string() + "\"\n\n";
+    }
+  }
+  toml += extra_toml;
   auto config = dir_.write("mailhook.toml", toml);
   std::vector<std::string> argv{mailhook_binary(), "serve", "--config", config.string()};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
@@ -94,6 +106,43 @@ daemon::daemon(const std::string& kafka_bootstrap, const std::string& extra_toml
   if (auto w = process_->wait_for_line(webhook, std::chrono::milliseconds(0))) {
     webhook_port_ = static_cast<std::uint16_t>(std::stoi((*w)[1]));
   }
+  // And the monitoring listener, when there is one, just before the admin listener.
+  static const std::regex monitoring(R"(monitoring listener on [0-9.]+:(\d+))");
+  if (auto m = process_->wait_for_line(monitoring, std::chrono::milliseconds(0))) {
+    monitoring_port_ = static_cast<std::uint16_t>(std::stoi((*m)[1]));
+  }
+}
+
+std::filesystem::path daemon::read_token_file() const {
+  return dir_.path() / "read-token";
+}
+
+std::filesystem::path daemon::write_token_file() const {
+  return dir_.path() / "write-token";
+}
+
+http_reply daemon::admin_get(const std::string& target) const {
+  try {
+    http_client client("127.0.0.1", admin_port_);
+    return client.request(boost::beast::http::verb::get, target, "", bearer(read_token));
+  } catch (const std::exception& e) {
+    http_reply failed;
+    failed.body = e.what();
+    return failed;
+  }
+}
+
+http_reply daemon::admin_write(boost::beast::http::verb method, const std::string& target,
+                               const std::string& body, const std::string& note) const {
+  http_client client("127.0.0.1", admin_port_);
+  auto headers = bearer(write_token);
+  if (!body.empty()) headers["Content-Type"] = "application/json";
+  if (!note.empty()) headers["X-Mailhook-Reason"] = note;
+  return client.request(method, target, body, headers);
+}
+
+std::map<std::string, std::string> bearer(std::string_view token) {
+  return {{"Authorization", "Bearer " + std::string(token)}};
 }
 
 daemon::~daemon() {

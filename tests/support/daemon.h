@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "support/http_client.h"
@@ -39,19 +40,44 @@ class kafka_broker {
   std::string bootstrap_;
 };
 
+// The [admin] table of the generated configuration.
+struct admin_settings {
+  // Two tokens, "test-reader" (read scope) and "test-writer" (write scope), whose secrets
+  // (daemon::read_token, daemon::write_token) are in files of the daemon's directory.
+  bool tokens = true;
+  // More keys of [admin] itself, e.g. "allow_unauthenticated = true\n". Its sub-tables
+  // ([admin.monitoring], [admin.tls]) may go in extra_toml instead.
+  std::string keys{};
+};
+
 // `mailhook serve` with a generated configuration: the admin and webhook listeners on
 // free ports, fast Kafka health probes, and `extra_toml` appended for the test's own
-// settings (any table but [admin]; the listeners' addresses come from the environment).
+// settings (any table but [admin] itself; the listeners' addresses come from the
+// environment).
 class daemon {
  public:
+  static constexpr std::string_view read_token = "test-read-token-0123456789abcdef";
+  static constexpr std::string_view write_token = "test-write-token-0123456789abcdef";
+
   daemon(const std::string& kafka_bootstrap, const std::string& extra_toml = "",
-         std::vector<std::string> extra_args = {});
+         std::vector<std::string> extra_args = {}, admin_settings admin = {});
   ~daemon();
 
   [[nodiscard]] std::uint16_t admin_port() const { return admin_port_; }
   // The public webhook port; 0 when the ingest role does not run.
   [[nodiscard]] std::uint16_t webhook_port() const { return webhook_port_; }
-  http_reply admin_get(const std::string& target) const { return http_get(admin_port_, target); }
+  // The monitoring listener's port; 0 without [admin.monitoring].
+  [[nodiscard]] std::uint16_t monitoring_port() const { return monitoring_port_; }
+  // The files holding read_token and write_token (with admin_settings::tokens).
+  [[nodiscard]] std::filesystem::path read_token_file() const;
+  [[nodiscard]] std::filesystem::path write_token_file() const;
+  // A GET on the admin port with the reader token: probes need none, /v1 reads need one.
+  [[nodiscard]] http_reply admin_get(const std::string& target) const;
+  // A change through the admin API as an operator makes it: the writer token, a JSON body
+  // and the note in X-Mailhook-Reason.
+  [[nodiscard]] http_reply admin_write(boost::beast::http::verb method, const std::string& target,
+                                       const std::string& body = "",
+                                       const std::string& note = "test change") const;
   // Polls /readyz until it answers `status` (200 or 503); false after `timeout`.
   bool wait_for_readyz(int status, std::chrono::milliseconds timeout) const;
   // SIGTERM, then the exit status (nullopt if it did not exit within `timeout`).
@@ -64,6 +90,10 @@ class daemon {
   std::unique_ptr<process> process_;
   std::uint16_t admin_port_ = 0;
   std::uint16_t webhook_port_ = 0;
+  std::uint16_t monitoring_port_ = 0;
 };
+
+// "Authorization: Bearer <token>" as a header map for http_client.
+[[nodiscard]] std::map<std::string, std::string> bearer(std::string_view token);
 
 }  // namespace mailhook::testing

@@ -49,5 +49,26 @@ TEST(SuppressionWords, RoundTrip) {
   EXPECT_TRUE(email::tenant_id::valid("acme"));
 }
 
+TEST(manual_record, carries_who_made_the_change_and_why) {
+  manual_change c;
+  c.tenant = "acme";
+  c.email = "Bob@Example.com";
+  c.suppressed = false;
+  c.source = "api";
+  c.actor = "ops-oncall";
+  c.note = "ticket 4711: the customer asked to be mailed again";
+  record r = make_record(c, 1'700'000'000'000).value();
+  EXPECT_EQ(r.actor(), "ops-oncall");
+  EXPECT_EQ(r.note(), "ticket 4711: the customer asked to be mailed again");
+  EXPECT_EQ(r.origin(), mailhook::v1::SUPPRESSION_ORIGIN_MANUAL);
+  EXPECT_EQ(r.email_normalized(), "bob@example.com");
+  EXPECT_FALSE(r.suppressed());
+  // Both survive the wire, as every replica reads them from the changelog.
+  record back;
+  ASSERT_TRUE(back.ParseFromString(r.SerializeAsString()));
+  EXPECT_EQ(back.actor(), "ops-oncall");
+  EXPECT_EQ(back.note(), r.note());
+}
+
 }  // namespace
 }  // namespace mailhook::suppression
