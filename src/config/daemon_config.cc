@@ -406,8 +406,11 @@ void read_source(table_reader& t, source_config& out) {
   t.read("bearer_tokens", out.bearer_tokens);
   if (t.read("basic_auth", out.basic_auth)) {
     for (const auto& pair : out.basic_auth) {
-      if (pair.find(':') == std::string::npos) {
-        t.report(errc::bad_value, {"basic_auth"}, "each entry is \"user:password\"");
+      // ":" or "user:" would accept an empty password (or user) as a credential.
+      const auto colon = pair.find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == pair.size()) {
+        t.report(errc::bad_value, {"basic_auth"},
+                 "each entry is \"user:password\", neither of them empty");
         break;
       }
     }

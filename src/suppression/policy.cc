@@ -163,6 +163,8 @@ std::string_view to_string(no_change why) noexcept {
       return "rule_disabled";
     case no_change::missing_field:
       return "missing_field";
+    case no_change::bad_timestamp:
+      return "bad_timestamp";
     case no_change::below_threshold:
       return "below_threshold";
   }
@@ -173,6 +175,9 @@ decision decide(const EmailEvent& event, const config::policy_config& rules,
                 soft_bounce_counter& soft_bounces, std::int64_t now_ms) {
   using enum mailhook::v1::EventType;
   using enum mailhook::v1::SuppressionReason;
+  constexpr std::int64_t last_second_of_9999 = 253'402'300'799;
+  if (event.timestamp() < 0 || event.timestamp() > last_second_of_9999)
+    return {std::nullopt, no_change::bad_timestamp};
   switch (event.type()) {
     case EVENT_TYPE_BOUNCE:
       return from_bounce(event, rules, soft_bounces, now_ms);

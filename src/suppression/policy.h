@@ -64,6 +64,7 @@ enum class no_change : std::uint8_t {
   rule_disabled,      // the row is switched off in [policy]
   missing_field,      // no address, no asm_group_id, unknown account status type
   below_threshold,    // a soft bounce that has not reached the threshold
+  bad_timestamp,      // before 1970 or after 9999: no event time to order changes by
 };
 [[nodiscard]] std::string_view to_string(no_change why) noexcept;
 
@@ -73,6 +74,8 @@ struct decision {
 };
 
 // The change `event` makes under `rules`. `now_ms` is stamped as recorded_at_ms.
+// Timestamps are SendGrid's Unix seconds, refused outside 1970-9999 (in milliseconds
+// they would overflow, and a far-future time would win every later change).
 [[nodiscard]] decision decide(const mailhook::v1::EmailEvent& event,
                               const config::policy_config& rules, soft_bounce_counter& soft_bounces,
                               std::int64_t now_ms);

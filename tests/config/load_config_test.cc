@@ -177,6 +177,15 @@ TEST(load_config, a_signed_source_has_a_replay_window_unless_it_says_0) {
   EXPECT_EQ(loaded->sources.at(0).replay_window, 0ms);
 }
 
+TEST(load_config, refuses_basic_auth_with_an_empty_user_or_password) {
+  for (const char* pair : {":", "user:", ":password", "nocolon"}) {
+    EXPECT_THAT(error_of(load(std::string("[sources.a]\ntenant = \"t\"\nbasic_auth = [\"") + pair +
+                              "\"]\n")),
+                HasSubstr("sources.a.basic_auth: each entry is \"user:password\", neither"))
+        << pair;
+  }
+}
+
 TEST(load_config, refuses_a_replay_window_that_is_not_whole_seconds) {
   // "500ms" used to become 0, which turned the check off without a word.
   const std::string keyed = "[sources.a]\ntenant = \"t\"\npublic_keys = [\"k\"]\n";

@@ -93,9 +93,10 @@ class attack_matrix : public ::testing::Test {
     const std::string identity = unique_topic("attack.policy");
     const std::string toml =
         // Small limits, so that floods meet them within seconds.
-        std::string("[ingest]\nmax_body = \"1MiB\"\ninflight_budget = \"16MiB\"\nmax_header = \"8KiB\"\n"
-        "header_timeout = \"2s\"\nerror_idle_timeout = \"200ms\"\n"
-        "max_body_bytes_per_client = \"4MiB\"\nmax_connections_per_client = 256\n\n") +
+        std::string(
+            "[ingest]\nmax_body = \"1MiB\"\ninflight_budget = \"16MiB\"\nmax_header = \"8KiB\"\n"
+            "header_timeout = \"2s\"\nerror_idle_timeout = \"200ms\"\n"
+            "max_body_bytes_per_client = \"4MiB\"\nmax_connections_per_client = 256\n\n") +
         "[topics.events]\nname = \"" + events_ + "\"\npartitions = 1\n\n" +
         "[topics.dlq]\nname = \"" + dlq_ + "\"\npartitions = 1\n\n" +
         "[topics.suppressions]\nname = \"" + changelog_ + "\"\npartitions = 1\n\n" +
@@ -120,7 +121,8 @@ class attack_matrix : public ::testing::Test {
     return "X-Twilio-Email-Event-Webhook-Signature: " + *signature +
            "\r\nX-Twilio-Email-Event-Webhook-Timestamp: " + timestamp + "\r\n";
   }
-  std::string signed_post(const std::string& body, const std::string& timestamp = now_text()) const {
+  std::string signed_post(const std::string& body,
+                          const std::string& timestamp = now_text()) const {
     return post(body, signature_headers(body, timestamp, *key_));
   }
   // Well-formed signature headers that no key verifies: they pass every header-time check.
@@ -178,8 +180,8 @@ class attack_matrix : public ::testing::Test {
     const bool ok = got == expected && healthy();
     std::string answers;
     for (int s : got) answers += (answers.empty() ? "" : ",") + std::to_string(s);
-    std::printf("attack %-58s %-9s %s\n", name.c_str(), answers.empty() ? "closed" : answers.c_str(),
-                ok ? "ok" : "FAILED");
+    std::printf("attack %-58s %-9s %s\n", name.c_str(),
+                answers.empty() ? "closed" : answers.c_str(), ok ? "ok" : "FAILED");
     EXPECT_EQ(got, expected) << name;
     EXPECT_TRUE(healthy()) << name << "\n" << daemon_->output();
   }
@@ -222,17 +224,16 @@ TEST_F(attack_matrix, nothing_unauthenticated_is_published_changes_a_suppression
               exchange(signed_post(body, now_text(-26h))));
   expect_case("future timestamp, correctly signed (+10 min)", v{403},
               exchange(signed_post(body, now_text(10min))));
-  expect_case("duplicate signature header", v{400},
-              exchange(post(body, good + sig_header(*sig))));
+  expect_case("duplicate signature header", v{400}, exchange(post(body, good + sig_header(*sig))));
   expect_case("duplicate timestamp header", v{400}, exchange(post(body, good + ts_header(ts))));
   // --- refused once the body is read ---
   expect_case("tampered body under a genuine signature", v{403},
               exchange(post("[" + event_json("mallory@example.com", "x") + "]\r\n", good)));
   expect_case("another key's signature", v{403},
               exchange(post(body, signature_headers(body, ts, *stranger_))));
-  expect_case("signature over another timestamp", v{403},
-              exchange(post(body, sig_header(*sig) +
-                                      ts_header(std::to_string(std::stoll(ts) - 100)))));
+  expect_case(
+      "signature over another timestamp", v{403},
+      exchange(post(body, sig_header(*sig) + ts_header(std::to_string(std::stoll(ts) - 100)))));
   // --- routing and framing ---
   expect_case("unknown source", v{404}, exchange(post(body, good, "/webhooks/sendgrid/nope")));
   expect_case("GET on the webhook", v{405},
@@ -314,7 +315,8 @@ TEST_F(attack_matrix, nothing_unauthenticated_is_published_changes_a_suppression
   expect_case("admin: write token, browser-style text/plain POST", v{415},
               admin(verb::post, "/v1/suppressions", add, form));
   // A lookup of a bypass spelling is never "allowed".
-  auto check = daemon_->admin_get("/v1/suppressions/check?tenant=acme&email=Alex%20%3Cvictim%40example.com%3E");
+  auto check = daemon_->admin_get(
+      "/v1/suppressions/check?tenant=acme&email=Alex%20%3Cvictim%40example.com%3E");
   EXPECT_EQ(check.status, 200) << check.body;
   EXPECT_NE(check.body.find("\"allowed\":false"), std::string::npos) << check.body;
 
@@ -327,12 +329,13 @@ TEST_F(attack_matrix, nothing_unauthenticated_is_published_changes_a_suppression
     for (int i = 0; i < 256; ++i) {
       sockets.push_back(connect_from(io, "127.0.0." + std::to_string(10 + i / 200)));
       boost::system::error_code ec;  // refused at once: the write may find the socket closed
-      asio::write(sockets.back(),
-                  asio::buffer("POST /webhooks/sendgrid/signed HTTP/1.1\r\nHost: m\r\n"
-                               "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-                               "10000\r\n" +
-                               std::string(65536, '[')),
-                  ec);
+      asio::write(
+          sockets.back(),
+          asio::buffer("POST /webhooks/sendgrid/signed HTTP/1.1\r\nHost: m\r\n"
+                       "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "10000\r\n" +
+                       std::string(65536, '[')),
+          ec);
     }
     // Each is answered 401 and closed with its body unread; the kernel may then reset the
     // connection before the client reads the answer, so "closed" counts as refused too.
@@ -377,9 +380,10 @@ TEST_F(attack_matrix, nothing_unauthenticated_is_published_changes_a_suppression
     }
     std::size_t limited = 0;
     for (int s : refused) limited += (s == 503 || s == 429 || s == 413) ? 1u : 0u;
-    std::printf("attack %-58s rss +%llu MiB (budget 16 MiB)\n",
-                "64 endless chunked bodies with forged signatures",
-                static_cast<unsigned long long>((rss_during - std::min(rss_during, rss_before)) >> 20));
+    std::printf(
+        "attack %-58s rss +%llu MiB (budget 16 MiB)\n",
+        "64 endless chunked bodies with forged signatures",
+        static_cast<unsigned long long>((rss_during - std::min(rss_during, rss_before)) >> 20));
     EXPECT_EQ(limited, refused.size());
     EXPECT_GT(limited, 0u);
     // The in-flight budget plus what each connection's buffers may hold, with a margin.
@@ -429,7 +433,8 @@ TEST_F(attack_matrix, nothing_unauthenticated_is_published_changes_a_suppression
   // The idle connections time out (header_timeout 2 s): the listener serves again.
   std::this_thread::sleep_for(3s);
   const std::string last = "[" + event_json("bo@example.com", "genuine-3") + "]\r\n";
-  expect_case("genuine request after the idle flood", v{200}, exchange(signed_post(last), "127.0.4.1"));
+  expect_case("genuine request after the idle flood", v{200},
+              exchange(signed_post(last), "127.0.4.1"));
   {
     // A body that trickles in below min_upload_rate is cut off.
     asio::io_context io;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace mailhook::suppression {
 namespace {
 
@@ -30,6 +32,19 @@ class PolicyTest : public ::testing::Test {
   config::policy_config rules;
   soft_bounce_counter soft;
 };
+
+TEST_F(PolicyTest, a_timestamp_outside_1970_to_9999_changes_nothing) {
+  // timestamp * 1000 overflowed int64 for these, and a far-future time would win forever.
+  for (std::int64_t t : {std::int64_t{-1}, std::int64_t{253'402'300'800},
+                         std::numeric_limits<std::int64_t>::max()}) {
+    auto e = event(mailhook::v1::EVENT_TYPE_SPAMREPORT, "spamreport", t);
+    auto d = run(e);
+    EXPECT_FALSE(d.change) << t;
+    EXPECT_EQ(d.why_not, no_change::bad_timestamp) << t;
+  }
+  EXPECT_TRUE(
+      run(event(mailhook::v1::EVENT_TYPE_SPAMREPORT, "spamreport", 253'402'300'799)).change);
+}
 
 TEST_F(PolicyTest, HardBounceSuppressesGlobally) {
   auto e = event(mailhook::v1::EVENT_TYPE_BOUNCE, "bounce");
