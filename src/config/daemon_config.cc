@@ -364,6 +364,10 @@ void read_ingest(table_reader& t, ingest_config& out) {
       {"protobuf", event_encoding::protobuf}, {"json", event_encoding::json}};
   t.read_choice("encoding", out.encoding, encodings);
   t.read("keep_raw_event", out.keep_raw_event);
+  if (t.read_byte_size("dead_letter_part_bytes", out.dead_letter_part_bytes) &&
+      (out.dead_letter_part_bytes < 1024 || out.dead_letter_part_bytes > 64 * 1024 * 1024)) {
+    t.report(errc::bad_value, {"dead_letter_part_bytes"}, "must be between 1KiB and 64MiB");
+  }
   t.read("kafka_headers", out.kafka_headers);
   t.read("tls_cert_file", out.tls_cert_file);
   t.read("tls_key_file", out.tls_key_file);

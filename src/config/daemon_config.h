@@ -141,8 +141,12 @@ struct ingest_config {
   std::chrono::milliseconds retry_after{5'000};  // the Retry-After of a 503
   event_encoding encoding = event_encoding::protobuf;
   bool keep_raw_event = false;  // also publish each event's JSON exactly as received
-  bool kafka_headers = true;    // mailhook-event-id, mailhook-tenant, mailhook-schema
-  std::string tls_cert_file;    // PEM chain; with tls_key_file, the listener speaks HTTPS
+  // A dead letter's payload larger than this is split over several dead letters: the
+  // broker refuses a record over its message.max.bytes (1 MB by default), and an
+  // authentic body that can never be dead-lettered would be answered 503 forever.
+  std::uint64_t dead_letter_part_bytes = 512 * 1024;
+  bool kafka_headers = true;  // mailhook-event-id, mailhook-tenant, mailhook-schema
+  std::string tls_cert_file;  // PEM chain; with tls_key_file, the listener speaks HTTPS
   std::string tls_key_file;
   // [ingest.producer]: librdkafka settings for the events producer, over mailhook's
   // defaults (idempotence, lz4, batching) and over [kafka.properties].

@@ -517,7 +517,8 @@ void base64(Out& o, std::string_view in) {
 
 template <class Out>
 void dead_letter_value(Out& o, const batch_context& ctx, std::string_view reason,
-                       std::string_view detail, std::string_view payload, std::int32_t index) {
+                       std::string_view detail, std::string_view payload, std::int32_t index,
+                       const payload_part& part) {
   if (ctx.encoding == output_encoding::protobuf) {
     pb_string(o, 1, ctx.tenant);
     pb_string(o, 2, ctx.source);
@@ -526,6 +527,10 @@ void dead_letter_value(Out& o, const batch_context& ctx, std::string_view reason
     pb_string(o, 5, detail);
     pb_string(o, 6, payload);
     pb_int_nonzero(o, 7, index);
+    pb_int_nonzero(o, 8, part.part);
+    pb_int_nonzero(o, 9, part.parts);
+    pb_int_nonzero(o, 10, part.payload_size);
+    pb_string(o, 11, part.payload_sha256);
     return;
   }
   json_object<Out> j(o);
@@ -541,6 +546,15 @@ void dead_letter_value(Out& o, const batch_context& ctx, std::string_view reason
     o.put('"');
   }
   j.nonzero("\"event_index\":", index);
+  j.nonzero("\"part\":", part.part);
+  j.nonzero("\"parts\":", part.parts);
+  j.nonzero("\"payload_size\":", part.payload_size);
+  if (!part.payload_sha256.empty()) {
+    j.key("\"payload_sha256\":");
+    o.put('"');
+    base64(o, part.payload_sha256);
+    o.put('"');
+  }
   j.close();
 }
 
@@ -628,12 +642,12 @@ bool record_writer::append(const batch_context& ctx, event_type type, const pars
 
 void encode_dead_letter(const batch_context& ctx, std::string_view reason, std::string_view detail,
                         std::string_view payload, std::int32_t index, std::string& out_key,
-                        std::string& out_value) {
+                        std::string& out_value, const payload_part& part) {
   out_key.clear();
   out_key.reserve(ctx.tenant.size() + 1 + ctx.source.size());
   out_key.append(ctx.tenant).append("/").append(ctx.source);
   assign_encoded(out_value,
-                 [&](auto& o) { dead_letter_value(o, ctx, reason, detail, payload, index); });
+                 [&](auto& o) { dead_letter_value(o, ctx, reason, detail, payload, index, part); });
 }
 
 }  // namespace mailhook::webhook

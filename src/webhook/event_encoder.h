@@ -133,8 +133,15 @@ class record_writer {
 // the reason word, a detail for people, the payload bytes (an event's bytes, or the whole
 // body when index is -1) and the event's index in the batch. In JSON the payload is
 // base64, as proto3 JSON writes bytes. Replaces the content of out_key and out_value.
+// A payload split over several dead letters (DeadLetter.part and what goes with it).
+struct payload_part {
+  std::int32_t part = 0;
+  std::int32_t parts = 0;
+  std::int64_t payload_size = 0;    // of the whole payload
+  std::string_view payload_sha256;  // 32 bytes, of the whole payload
+};
 void encode_dead_letter(const batch_context& ctx, std::string_view reason, std::string_view detail,
                         std::string_view payload, std::int32_t index, std::string& out_key,
-                        std::string& out_value);
+                        std::string& out_value, const payload_part& part = {});
 
 }  // namespace mailhook::webhook

@@ -1,5 +1,7 @@
 #include "webhook/ingest_handler.h"
 
+#include <openssl/evp.h>
+
 #include <array>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
@@ -256,8 +258,25 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
   auto encoded = encoder.encode(body, ctx, b->encoded);
   auto dead_letter = [&](std::string_view reason, std::string_view detail, std::string_view payload,
                          std::int32_t index) {
-    auto& [key, value] = b->dead_letters.emplace_back();
-    encode_dead_letter(ctx, reason, detail, payload, index, key, value);
+    const std::size_t part_bytes = static_cast<std::size_t>(config_.dead_letter_part_bytes);
+    if (payload.size() <= part_bytes) {
+      auto& [key, value] = b->dead_letters.emplace_back();
+      encode_dead_letter(ctx, reason, detail, payload, index, key, value);
+    } else {
+      std::array<unsigned char, 32> digest{};
+      EVP_Digest(payload.data(), payload.size(), digest.data(), nullptr, EVP_sha256(), nullptr);
+      payload_part part;
+      part.parts = static_cast<std::int32_t>((payload.size() + part_bytes - 1) / part_bytes);
+      part.payload_size = static_cast<std::int64_t>(payload.size());
+      part.payload_sha256 = {reinterpret_cast<const char*>(digest.data()), digest.size()};
+      for (; part.part < part.parts; ++part.part) {
+        auto& [key, value] = b->dead_letters.emplace_back();
+        encode_dead_letter(
+            ctx, reason, detail,
+            payload.substr(static_cast<std::size_t>(part.part) * part_bytes, part_bytes), index,
+            key, value, part);
+      }
+    }
     b->dead_letter_reasons.push_back(reason);
   };
   if (!encoded) {
@@ -316,7 +335,7 @@ void ingest_handler::publish(std::shared_ptr<batch> b,
     finish(b, unavailable("kafka_timeout", "Kafka did not confirm the batch in time; retry later"));
   });
   const std::size_t accepted = b->encoded.records.size();
-  const std::size_t dead_lettered = b->dead_letters.size();
+  const std::size_t dead_lettered = b->dead_letter_reasons.size();  // a split payload is one
   producer_.publish(
       records, b, [this, b, accepted, dead_lettered](const kafka::publish_outcome& outcome) {
         // Counted when Kafka holds them, whoever answered first: a batch that beat its

@@ -338,6 +338,36 @@ TEST(encode_dead_letter, writes_a_dead_letter_message) {
   EXPECT_EQ(value, expected.SerializeAsString());
 }
 
+TEST(encode_dead_letter, a_part_of_a_split_payload_says_which_and_of_what_in_both_encodings) {
+  const std::string digest(32, '\x5a');
+  payload_part part;
+  part.part = 2;
+  part.parts = 3;
+  part.payload_size = 1'500'000;
+  part.payload_sha256 = digest;
+  v1::DeadLetter expected;
+  expected.set_tenant("acme");
+  expected.set_source("main");
+  expected.set_received_at_ms(1700000000123);
+  expected.set_reason("invalid_json");
+  expected.set_detail("d");
+  expected.set_payload("tail");
+  expected.set_event_index(-1);
+  expected.set_part(2);
+  expected.set_parts(3);
+  expected.set_payload_size(1'500'000);
+  expected.set_payload_sha256(digest);
+  std::string key, value;
+  encode_dead_letter(context(), "invalid_json", "d", "tail", -1, key, value, part);
+  EXPECT_EQ(value, expected.SerializeAsString());
+  encode_dead_letter(context(output_encoding::json), "invalid_json", "d", "tail", -1, key, value,
+                     part);
+  v1::DeadLetter from_json;
+  auto status = google::protobuf::util::JsonStringToMessage(value, &from_json);
+  ASSERT_TRUE(status.ok()) << status.ToString() << "\n" << value;
+  EXPECT_TRUE(MessageDifferencer::Equals(from_json, expected)) << value;
+}
+
 TEST(encode_dead_letter, writes_index_minus_one_for_a_whole_body) {
   std::string key, value;
   encode_dead_letter(context(), "invalid_json", "x", "[", -1, key, value);
