@@ -241,7 +241,7 @@ struct sender_config {
   std::string transactional_id;
   int max_batch = 200;  // requests per transaction, at most
   std::chrono::milliseconds max_batch_wait{50};
-  // API calls per request at most (429, 5xx and timeouts are retried), with jittered
+  // API calls per request at most (429, 5xx and failed connections are retried), with jittered
   // exponential backoff from retry_backoff up to max_retry_backoff.
   int max_attempts = 5;
   std::chrono::milliseconds retry_backoff{500};

@@ -217,6 +217,17 @@ mailhook::v1::SendResult deliver(delivery_plan plan, const mailhook::v1::SendReq
       result.set_finished_at_ms(unix_ms());
       return std::move(result);
     }
+    if (report.kind == answer_kind::indeterminate) {
+      // The request may be with SendGrid: calling again could send the email twice.
+      if (observe) observe(report);
+      result.set_status(mailhook::v1::SEND_STATUS_INDETERMINATE);
+      result.set_detail(explain(answer) +
+                        "; SendGrid may have accepted it, so it is not sent again (look for "
+                        "mailhook_request_id in the webhook events)");
+      mark_allowed(result, mailhook::v1::RECIPIENT_STATUS_INDETERMINATE);
+      result.set_finished_at_ms(unix_ms());
+      return std::move(result);
+    }
     last_problem = explain(answer);
     if (attempt == settings.max_attempts) {
       if (observe) observe(report);

@@ -71,9 +71,11 @@ struct call_report {
 
 // Calls Mail Send for the plan's allowed recipients until SendGrid accepts or refuses
 // them, or the attempts run out: 429 waits until X-RateLimit-Reset (at most
-// max_rate_limit_wait), 5xx and no answer wait a jittered, doubling backoff. Fills
-// status, message id, errors, attempts and the recipients' statuses of plan.result.
-// When `stopping` is set between attempts, the result is failed with "stopped".
+// max_rate_limit_wait), 5xx and a connection that could not be opened wait a jittered,
+// doubling backoff. A call left without an answer after its request began to go out
+// (answer_kind::indeterminate) ends the delivery at once as indeterminate: it is never
+// made again. Fills status, message id, errors, attempts and the recipients' statuses of
+// plan.result. When `stopping` is set between attempts, the result is failed with "stopped".
 mailhook::v1::SendResult deliver(delivery_plan plan, const mailhook::v1::SendRequest& request,
                                  const config::integration_config& integration,
                                  const config::sender_config& settings, mail_send_client& client,

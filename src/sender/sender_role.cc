@@ -85,6 +85,8 @@ result<std::unique_ptr<sender_role>> sender_role::start(const config::daemon_con
     auto lane = std::make_unique<integration_lane>(integration.rate_limit);
     lane->integration = &integration;
     lane->api_key = std::move(*key);
+    // At zero from the start, so that an alert on its rate sees the first one.
+    (void)role->indeterminate_.with({integration.name});
     role->lanes_.push_back(std::move(lane));
   }
   if (role->lanes_.empty()) {
@@ -124,8 +126,14 @@ sender_role::sender_role(const config::daemon_config& config, const index::store
                        .get()),
       retries_(registry
                    .counter("mailhook_sender_retries_total",
-                            "Mail Send API calls made again after a 429, 5xx or no answer")
+                            "Mail Send API calls made again after a 429, a 5xx or a connection "
+                            "that could not be opened")
                    .get()),
+      indeterminate_(registry.counter(
+          "mailhook_sender_indeterminate_total",
+          "Mail Send calls left without an answer after their request began to go out, by "
+          "integration: SendGrid may have the email, so it is not sent again",
+          {"integration"})),
       rate_limit_waits_(registry
                             .counter("mailhook_sender_rate_limit_waits_total",
                                      "429 answers that held an integration's calls back")
@@ -467,6 +475,9 @@ void sender_role::work(integration_lane& lane) {
               api_seconds_.observe(std::chrono::duration<double>(answer.latency).count());
             }
             if (report.waited.count() > 0) retries_.inc();
+            if (report.kind == answer_kind::indeterminate) {
+              indeterminate_.with({lane.integration->name}).inc();
+            }
             if (report.rate_limit_wait) {
               rate_limit_waits_.inc();
               rate_limit_wait_seconds_.inc(std::chrono::duration<double>(report.waited).count());

@@ -104,6 +104,7 @@ class sender_role final : public kafka::transactional_loop {
   metrics::counter_family& api_calls_;
   metrics::histogram& api_seconds_;
   metrics::counter& retries_;
+  metrics::counter_family& indeterminate_;
   metrics::counter& rate_limit_waits_;
   metrics::counter& rate_limit_wait_seconds_;
   metrics::histogram& batch_seconds_;
