@@ -177,20 +177,118 @@ TEST(plan_delivery, an_unusable_request_or_no_integration_fails_at_once) {
   EXPECT_EQ(plan.result.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_FAILED);
 }
 
-TEST(find_integration, named_then_default_then_the_only_one) {
+TEST(choose_integration, named_then_default_then_the_only_one) {
   std::vector<config::integration_config> all{integration("a"), integration("b"),
                                               integration("c", "other")};
   auto r = request({"ann@example.com"});
-  EXPECT_EQ(find_integration(all, r), nullptr);  // two for acme, none default
+  auto choice = choose_integration(all, r);
+  EXPECT_EQ(choice.integration, nullptr);  // two for acme, none default
+  EXPECT_EQ(choice.refusal, "no_default");
   all[1].is_default = true;
-  EXPECT_EQ(find_integration(all, r)->name, "b");
+  EXPECT_EQ(choose_integration(all, r).integration->name, "b");
   r.set_integration("a");
-  EXPECT_EQ(find_integration(all, r)->name, "a");
-  r.set_integration("c");  // another tenant's
-  EXPECT_EQ(find_integration(all, r), nullptr);
+  EXPECT_EQ(choose_integration(all, r).integration->name, "a");
   r.clear_integration();
   r.set_tenant("other");
-  EXPECT_EQ(find_integration(all, r)->name, "c");
+  EXPECT_EQ(choose_integration(all, r).integration->name, "c");
+  EXPECT_TRUE(choose_integration(all, r).refusal.empty());
+}
+
+TEST(choose_integration, another_tenants_integration_is_refused_not_replaced_by_the_default) {
+  std::vector<config::integration_config> all{integration("acme-main", "acme"),
+                                              integration("globex-main", "globex")};
+  auto r = request({"ann@example.com"});
+  r.set_integration("globex-main");
+  const auto choice = choose_integration(all, r);
+  EXPECT_EQ(choice.integration, nullptr);
+  EXPECT_EQ(choice.refusal, "other_tenant");
+  EXPECT_EQ(choice.detail,
+            "refused: integration \"globex-main\" is not configured for tenant \"acme\"; nothing "
+            "sent");
+  EXPECT_EQ(choice.detail.find("globex\""), std::string::npos);  // the other tenant unnamed
+}
+
+TEST(choose_integration, a_tenant_without_an_integration_or_an_unknown_name_is_refused) {
+  std::vector<config::integration_config> all{integration("acme-main", "acme")};
+  auto r = request({"ann@example.com"});
+  r.set_tenant("initech");
+  auto choice = choose_integration(all, r);
+  EXPECT_EQ(choice.integration, nullptr);
+  EXPECT_EQ(choice.refusal, "no_integration");
+  EXPECT_EQ(choice.detail,
+            "refused: no integration is configured for tenant \"initech\"; nothing sent");
+
+  r.set_tenant("acme");
+  r.set_integration("acme-other");
+  choice = choose_integration(all, r);
+  EXPECT_EQ(choice.integration, nullptr);
+  EXPECT_EQ(choice.refusal, "unknown_integration");
+  EXPECT_EQ(choice.detail, "refused: no integration \"acme-other\" is configured; nothing sent");
+
+  // Tenants are compared exactly: a near spelling is another tenant.
+  r.clear_integration();
+  r.set_tenant("Acme");
+  EXPECT_EQ(choose_integration(all, r).refusal, "no_integration");
+}
+
+// Counts lookups, to show that a refused request is not even checked.
+class counting_lookup final : public suppression_lookup {
+ public:
+  mutable int checks = 0;
+  verdict check(std::string_view, std::string_view, std::optional<std::int64_t>) const override {
+    ++checks;
+    return {};
+  }
+  verdict describe(std::string_view, std::string_view, std::optional<std::int64_t>) const override {
+    ++checks;
+    return {};
+  }
+};
+
+TEST(plan_delivery, a_refused_choice_fails_with_its_reason_and_nothing_to_call) {
+  counting_lookup index;
+  std::vector<config::integration_config> all{integration("acme-main", "acme"),
+                                              integration("globex-main", "globex")};
+  auto r = request({"ann@example.com", "bob@example.com"});
+  r.set_integration("globex-main");
+  const auto plan = plan_delivery(r, choose_integration(all, r), index);
+  EXPECT_TRUE(plan.final);
+  EXPECT_TRUE(plan.allowed.empty());
+  EXPECT_EQ(plan.refusal, "other_tenant");
+  EXPECT_EQ(plan.result.status(), mailhook::v1::SEND_STATUS_FAILED);
+  EXPECT_TRUE(plan.result.detail().starts_with("refused: integration \"globex-main\""))
+      << plan.result.detail();
+  EXPECT_EQ(plan.result.integration(), "");
+  ASSERT_EQ(plan.result.errors_size(), 1);
+  EXPECT_EQ(plan.result.errors(0).message(), plan.result.detail());
+  EXPECT_EQ(plan.result.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_FAILED);
+  EXPECT_EQ(plan.result.recipients(1).status(), mailhook::v1::RECIPIENT_STATUS_FAILED);
+  EXPECT_EQ(index.checks, 0);
+}
+
+TEST(plan_delivery, refuses_an_integration_of_another_tenant_whoever_chose_it) {
+  counting_lookup index;
+  const auto globex = integration("globex-main", "globex");
+  const auto r = request({"ann@example.com"});  // tenant acme
+  auto plan = plan_delivery(r, &globex, index);
+  EXPECT_TRUE(plan.final);
+  EXPECT_EQ(plan.refusal, "other_tenant");
+  EXPECT_EQ(plan.result.status(), mailhook::v1::SEND_STATUS_FAILED);
+  EXPECT_EQ(plan.result.integration(), "");
+
+  // A choice that carries it without saying why is refused the same.
+  plan = plan_delivery(r, integration_choice{&globex, {}, {}}, index);
+  EXPECT_TRUE(plan.final);
+  EXPECT_EQ(plan.refusal, "other_tenant");
+  EXPECT_TRUE(plan.result.detail().starts_with("refused: ")) << plan.result.detail();
+  EXPECT_EQ(index.checks, 0);
+
+  // An unusable request stays "invalid", not a refusal.
+  auto no_subject = r;
+  no_subject.clear_subject();
+  plan = plan_delivery(no_subject, &globex, index);
+  EXPECT_TRUE(plan.refusal.empty());
+  EXPECT_TRUE(plan.result.detail().starts_with("invalid request: ")) << plan.result.detail();
 }
 
 TEST(deliver, a_429_waits_for_the_reset_and_a_500_backs_off_then_sent) {
