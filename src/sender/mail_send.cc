@@ -165,7 +165,7 @@ result<api_endpoint> parse_api_url(const config::integration_config& integration
     url.tls = false;
     url.port = 80;
   } else {
-    return bad("the scheme must be https (or http for test servers)");
+    return bad("the scheme must be https (or http for a loopback test server)");
   }
   rest.remove_prefix(scheme_end + 3);
   if (rest.find_first_of("?#") != std::string_view::npos) {
@@ -203,6 +203,12 @@ result<api_endpoint> parse_api_url(const config::integration_config& integration
   if (url.host.empty()) return bad("the host is missing");
   for (char c : url.host) {
     if (c == ' ' || static_cast<unsigned char>(c) < 0x20) return bad("the host is malformed");
+  }
+  // The configuration refuses it too; this client carries the key either way.
+  if (!url.tls && !config::is_loopback_host(url.host)) {
+    return bad(
+        "http:// is allowed only for a loopback host (127.0.0.0/8, [::1], localhost); any other "
+        "host needs https://");
   }
   const bool default_port = port_text.empty();
   if (!default_port) {

@@ -95,7 +95,8 @@ enum class answer_kind {
 // (the answer says request_started); calling again is the caller's decision, by classify().
 class mail_send_client {
  public:
-  // Fails (naming the integration) on an api_url it cannot use, an unreadable ca_file, or
+  // Fails (naming the integration) on an api_url it cannot use (http:// to a host that is
+  // not loopback included), an unreadable ca_file, or
   // a key that is empty or has characters a header cannot carry (without showing it).
   [[nodiscard]] static result<std::unique_ptr<mail_send_client>> create(
       const config::integration_config& integration, std::string api_key);

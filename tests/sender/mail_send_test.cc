@@ -556,7 +556,8 @@ TEST(explain, keeps_to_one_line) {
 TEST(mail_send_client_create, refuses_urls_it_cannot_use) {
   for (const char* url :
        {"ftp://api.sendgrid.com", "api.sendgrid.com", "https://", "https://:443", "https://h:0",
-        "https://h:65536", "https://h:x", "https://h/path?q=1", "https://user:pw@h"}) {
+        "https://h:65536", "https://h:x", "https://h/path?q=1", "https://user:pw@h",
+        "http://api.sendgrid.com", "http://10.0.0.1:8080", "http://[::2]:80"}) {
     auto client = mail_send_client::create(integration_for(url), test_key);
     ASSERT_FALSE(client) << url;
     EXPECT_NE(client.error().describe().find("api_url"), std::string::npos)
@@ -564,9 +565,21 @@ TEST(mail_send_client_create, refuses_urls_it_cannot_use) {
   }
 }
 
+TEST(mail_send_client_create, refuses_plain_http_to_a_host_that_is_not_loopback) {
+  auto client = mail_send_client::create(integration_for("http://api.sendgrid.com"), test_key);
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.error().describe().find(
+                "integration 'acme-main': api_url 'http://api.sendgrid.com': http:// is allowed "
+                "only for a loopback host (127.0.0.0/8, [::1], localhost); any other host needs "
+                "https://"),
+            0u)
+      << client.error().describe();
+}
+
 TEST(mail_send_client_create, accepts_sendgrids_urls) {
-  for (const char* url : {"https://api.sendgrid.com", "https://api.eu.sendgrid.com/",
-                          "http://127.0.0.1:8080/base", "https://[::1]:8443"}) {
+  for (const char* url :
+       {"https://api.sendgrid.com", "https://api.eu.sendgrid.com/", "http://127.0.0.1:8080/base",
+        "https://[::1]:8443", "http://[::1]:8080", "http://localhost:8025"}) {
     auto client = mail_send_client::create(integration_for(url), test_key);
     EXPECT_TRUE(client) << url << ": " << client.error().describe();
   }
