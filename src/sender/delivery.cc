@@ -101,7 +101,8 @@ delivery_plan plan_delivery(const mailhook::v1::SendRequest& request,
   integration_choice choice{integration, {}, {}};
   if (integration == nullptr) {
     choice.refusal = "no_integration";
-    choice.detail = "refused: no integration for tenant \"" + request.tenant() + "\"; nothing sent";
+    choice.detail = "refused: no integration is configured for tenant \"" + request.tenant() +
+                    "\"; nothing sent";
   } else if (integration->tenant != request.tenant()) {
     choice = {nullptr, "other_tenant",
               "refused: integration \"" + integration->name + "\" is not configured for tenant \"" +
