@@ -151,7 +151,11 @@ int run(const options& o) {
   auto result =
       sender::deliver(std::move(plan), request, *integration, one_call, **client, unlimited, never);
   bool sent = result.status() == mailhook::v1::SEND_STATUS_SENT;
-  std::printf("%s: %s (integration %s, from %s%s%s, to %s)\n", sent ? "sent" : "not sent",
+  // No answer after the request went out: SendGrid may have sent it, so "not sent" would
+  // be a guess.
+  bool unknown = result.status() == mailhook::v1::SEND_STATUS_INDETERMINATE;
+  std::printf("%s: %s (integration %s, from %s%s%s, to %s)\n",
+              sent ? "sent" : (unknown ? "unknown whether sent" : "not sent"),
               result.detail().c_str(), integration->name.c_str(), integration->from_email.c_str(),
               integration->reply_to_email.empty() ? "" : ", reply-to ",
               integration->reply_to_email.c_str(), o.to.c_str());
@@ -182,8 +186,8 @@ std::optional<int> send_test_command(CLI::App& cli, int argc, char** argv) {
   cmd->add_flag("--skip-check", state->skip_check,
                 "Send without asking the daemon whether the address is suppressed");
   cmd->footer(
-      "Exit status: 0 sent, 1 not sent (refused, unreachable), 2 usage or configuration "
-      "error, 3 the address is suppressed.");
+      "Exit status: 0 sent, 1 not sent (refused, unreachable) or unknown (no answer after "
+      "the request went out), 2 usage or configuration error, 3 the address is suppressed.");
   cmd->callback([state] { state->exit_code = run(*state); });
   if (argc < 2 || std::string_view(argv[1]) != "send-test") return std::nullopt;
   try {

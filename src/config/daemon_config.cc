@@ -559,36 +559,39 @@ void check_email(table_reader& t, std::string_view key, const std::string& email
 }
 
 // http[s]://HOST[:PORT][/PATH]: HOST a name, an IPv4 address or a bracketed IPv6 address.
-// No user info, query or fragment: the sender appends /v3/... to it.
-bool is_api_url(std::string_view url) {
+// No user info, query or fragment: the sender appends /v3/... to it. The host (without
+// brackets) of such a URL, or nullopt when it is not one.
+std::optional<std::string_view> api_url_host(std::string_view url) {
   std::string_view rest;
   if (url.starts_with("https://")) {
     rest = url.substr(8);
   } else if (url.starts_with("http://")) {
     rest = url.substr(7);
   } else {
-    return false;
+    return std::nullopt;
   }
   std::size_t host_end = 0;
+  std::string_view host;
   if (rest.starts_with('[')) {
     host_end = rest.find(']');
-    if (host_end == std::string_view::npos || host_end == 1) return false;
+    if (host_end == std::string_view::npos || host_end == 1) return std::nullopt;
     bool ipv6 = std::all_of(rest.begin() + 1, rest.begin() + static_cast<std::ptrdiff_t>(host_end),
                             [](char c) {
                               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
                                      (c >= 'A' && c <= 'F') || c == ':' || c == '.';
                             });
-    if (!ipv6) return false;
+    if (!ipv6) return std::nullopt;
+    host = rest.substr(1, host_end - 1);
     ++host_end;
   } else {
     host_end = std::min(rest.find_first_of(":/"), rest.size());
-    std::string_view host = rest.substr(0, host_end);
+    host = rest.substr(0, host_end);
     bool name = !host.empty() && host.front() != '.' && host.front() != '-' &&
                 std::all_of(host.begin(), host.end(), [](char c) {
                   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                          (c >= '0' && c <= '9') || c == '.' || c == '-';
                 });
-    if (!name) return false;
+    if (!name) return std::nullopt;
   }
   rest.remove_prefix(host_end);
   if (rest.starts_with(':')) {
@@ -596,16 +599,20 @@ bool is_api_url(std::string_view url) {
     std::string_view port = rest.substr(1, digits);
     if (port.empty() || port.size() > 5 ||
         !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      return false;
+      return std::nullopt;
     }
-    if (int number = std::stoi(std::string(port)); number == 0 || number > 65535) return false;
+    if (int number = std::stoi(std::string(port)); number == 0 || number > 65535) {
+      return std::nullopt;
+    }
     rest.remove_prefix(1 + digits);
   }
-  if (rest.empty()) return true;
+  if (rest.empty()) return host;
   // A path: visible ASCII, no query or fragment.
-  return rest.front() == '/' && std::all_of(rest.begin(), rest.end(), [](char c) {
-           return c > ' ' && c < '\x7f' && c != '?' && c != '#';
-         });
+  const bool path = rest.front() == '/' && std::all_of(rest.begin(), rest.end(), [](char c) {
+                      return c > ' ' && c < '\x7f' && c != '?' && c != '#';
+                    });
+  if (!path) return std::nullopt;
+  return host;
 }
 
 void read_integration(table_reader& t, integration_config& out) {
@@ -650,11 +657,22 @@ void read_integration(table_reader& t, integration_config& out) {
   }
   t.read("reply_to_name", out.reply_to_name);
   t.read("default_asm_group", out.default_asm_group, 0, std::numeric_limits<int>::max());
-  if (t.read("api_url", out.api_url) && !is_api_url(out.api_url)) {
-    t.report(errc::bad_value, {"api_url"},
-             "expected https://HOST[:PORT][/PATH] (US accounts: https://api.sendgrid.com, EU "
-             "subusers: https://api.eu.sendgrid.com; http:// only for test servers), got " +
-                 in_quotes(out.api_url));
+  if (t.read("api_url", out.api_url)) {
+    const auto host = api_url_host(out.api_url);
+    if (!host) {
+      t.report(
+          errc::bad_value, {"api_url"},
+          "expected https://HOST[:PORT][/PATH] (US accounts: https://api.sendgrid.com, EU "
+          "subusers: https://api.eu.sendgrid.com; http:// only for a loopback test server), got " +
+              in_quotes(out.api_url));
+    } else if (out.api_url.starts_with("http://") && !is_loopback_host(*host)) {
+      // The API key travels in every request's Authorization header: in clear text only
+      // to this machine (a local test server), never over a network.
+      t.report(errc::bad_value, {"api_url"},
+               "http:// is allowed only for a loopback host (127.0.0.0/8, [::1], localhost), "
+               "such as a local test server; any other host needs https://, got " +
+                   in_quotes(out.api_url));
+    }
   }
   t.read("ca_file", out.ca_file);
   t.read("rate_limit", out.rate_limit, 0);

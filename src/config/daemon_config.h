@@ -226,7 +226,7 @@ struct integration_config {
   std::string reply_to_name;
   int default_asm_group = 0;  // unsubscribe group for requests that name none; 0 = none
   // https://api.sendgrid.com (US) or https://api.eu.sendgrid.com (EU subusers); http:// only
-  // for test servers.
+  // for a loopback host (127.0.0.0/8, ::1, localhost): a local test server.
   std::string api_url = "https://api.sendgrid.com";
   std::string ca_file;    // PEM bundle trusted instead of the system's; empty = system
   double rate_limit = 0;  // API calls per second at most; 0 = no limit of our own
@@ -245,7 +245,7 @@ struct sender_config {
   std::string transactional_id;
   int max_batch = 200;  // requests per transaction, at most
   std::chrono::milliseconds max_batch_wait{50};
-  // API calls per request at most (429, 5xx and timeouts are retried), with jittered
+  // API calls per request at most (429, 5xx and failed connections are retried), with jittered
   // exponential backoff from retry_backoff up to max_retry_backoff.
   int max_attempts = 5;
   std::chrono::milliseconds retry_backoff{500};

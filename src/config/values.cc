@@ -1,9 +1,12 @@
-// Parsers for durations, byte sizes and listen addresses (see values.h).
+// Parsers for durations, byte sizes and listen addresses, and the loopback test (see
+// values.h).
 #include "config/values.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
 #include <optional>
 
@@ -177,6 +180,23 @@ result<listen_address> parse_listen_address(std::string_view text) {
     return address_error(text, "the port must be a number from 0 to 65535");
   }
   return listen_address{std::move(host), static_cast<std::uint16_t>(*port)};
+}
+
+bool is_loopback_host(std::string_view host) {
+  constexpr std::string_view localhost = "localhost";
+  if (host.size() == localhost.size() &&
+      std::equal(host.begin(), host.end(), localhost.begin(),
+                 [](char a, char b) { return ascii_lower(a) == b; })) {
+    return true;
+  }
+  const std::string text(host);
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, text.c_str(), &v6) == 1 &&
+         std::memcmp(&v6, &in6addr_loopback, sizeof v6) == 0;
 }
 
 std::string to_string(const listen_address& address) {

@@ -1,7 +1,7 @@
 // Parsers for the value syntaxes every config section shares: durations, byte sizes and
-// listen addresses. Pure functions, safe from any thread. Failures carry errc::bad_value
-// and a message that quotes the text ("expected HOST:PORT, got 'abc'"); the caller adds
-// where the text came from.
+// listen addresses, and the loopback test for hosts. Pure functions, safe from any thread. Failures
+// carry errc::bad_value and a message that quotes the text ("expected HOST:PORT, got 'abc'"); the
+// caller adds where the text came from.
 #pragma once
 
 #include <chrono>
@@ -35,6 +35,11 @@ struct listen_address {
 // "localhost:8080". The host is required: an empty one would silently mean "all
 // interfaces", which should be asked for as 0.0.0.0 or [::].
 [[nodiscard]] result<listen_address> parse_listen_address(std::string_view text);
+
+// Whether `host` (a name, or an IP address without brackets) is this machine's loopback:
+// "localhost" (in any case), an IPv4 address in 127.0.0.0/8 in dotted-quad form, or ::1
+// (in any spelling). No name is resolved: "localhost.example.com" is not loopback.
+[[nodiscard]] bool is_loopback_host(std::string_view host);
 
 // "host:port", bracketing IPv6 hosts; parse_listen_address(to_string(a)) == a.
 [[nodiscard]] std::string to_string(const listen_address& address);

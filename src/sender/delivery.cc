@@ -65,27 +65,54 @@ void take_errors(mailhook::v1::SendResult& result, const api_answer& answer) {
 
 }  // namespace
 
-const config::integration_config* find_integration(
-    const std::vector<config::integration_config>& integrations,
-    const mailhook::v1::SendRequest& request) {
+integration_choice choose_integration(const std::vector<config::integration_config>& integrations,
+                                      const mailhook::v1::SendRequest& request) {
+  const auto refuse = [](std::string_view reason, std::string detail) {
+    return integration_choice{nullptr, reason, "refused: " + std::move(detail) + "; nothing sent"};
+  };
+  const std::string tenant = "tenant \"" + request.tenant() + "\"";
+  if (!request.integration().empty()) {
+    for (const auto& integration : integrations) {
+      if (integration.name != request.integration()) continue;
+      if (integration.tenant == request.tenant()) return {&integration, {}, {}};
+      // The other tenant is not named: results are read by the platform's services.
+      return refuse("other_tenant", "integration \"" + request.integration() +
+                                        "\" is not configured for " + tenant);
+    }
+    return refuse("unknown_integration",
+                  "no integration \"" + request.integration() + "\" is configured");
+  }
   const config::integration_config* only = nullptr;
   int of_tenant = 0;
   for (const auto& integration : integrations) {
     if (integration.tenant != request.tenant()) continue;
-    if (!request.integration().empty()) {
-      if (integration.name == request.integration()) return &integration;
-      continue;
-    }
-    if (integration.is_default) return &integration;
+    if (integration.is_default) return {&integration, {}, {}};
     only = &integration;
     ++of_tenant;
   }
-  return of_tenant == 1 ? only : nullptr;
+  if (of_tenant == 1) return {only, {}, {}};
+  if (of_tenant == 0) return refuse("no_integration", "no integration is configured for " + tenant);
+  return refuse("no_default", tenant + " has several integrations and none is_default");
 }
 
 delivery_plan plan_delivery(const mailhook::v1::SendRequest& request,
                             const config::integration_config* integration,
                             const suppression_lookup& index) {
+  integration_choice choice{integration, {}, {}};
+  if (integration == nullptr) {
+    choice.refusal = "no_integration";
+    choice.detail = "refused: no integration is configured for tenant \"" + request.tenant() +
+                    "\"; nothing sent";
+  } else if (integration->tenant != request.tenant()) {
+    choice = {nullptr, "other_tenant",
+              "refused: integration \"" + integration->name + "\" is not configured for tenant \"" +
+                  request.tenant() + "\"; nothing sent"};
+  }
+  return plan_delivery(request, choice, index);
+}
+
+delivery_plan plan_delivery(const mailhook::v1::SendRequest& request,
+                            const integration_choice& choice, const suppression_lookup& index) {
   delivery_plan plan;
   auto& result = plan.result;
   result.set_request_id(request.request_id());
@@ -102,11 +129,17 @@ delivery_plan plan_delivery(const mailhook::v1::SendRequest& request,
     return plan;
   };
   if (auto why = invalid_request(request)) return fail("invalid request: " + *why);
-  if (integration == nullptr) {
-    return fail(request.integration().empty() ? "no integration for tenant \"" + request.tenant() +
-                                                    "\" (none, or several and none is_default)"
-                                              : "no integration \"" + request.integration() +
-                                                    "\" for tenant \"" + request.tenant() + "\"");
+  const config::integration_config* integration = choice.integration;
+  // Checked here again, whoever chose: another tenant's key must never send this request.
+  if (integration == nullptr || integration->tenant != request.tenant()) {
+    plan.refusal = choice.refusal;
+    std::string detail = choice.detail;
+    if (plan.refusal.empty()) {
+      plan.refusal = integration == nullptr ? "no_integration" : "other_tenant";
+      detail = "refused: no integration configured for tenant \"" + request.tenant() +
+               "\" was chosen; nothing sent";
+    }
+    return fail(std::move(detail));
   }
   result.set_integration(integration->name);
 
@@ -214,6 +247,17 @@ mailhook::v1::SendResult deliver(delivery_plan plan, const mailhook::v1::SendReq
       result.set_detail(explain(answer));
       mark_allowed(result, accepted ? mailhook::v1::RECIPIENT_STATUS_SENT
                                     : mailhook::v1::RECIPIENT_STATUS_FAILED);
+      result.set_finished_at_ms(unix_ms());
+      return std::move(result);
+    }
+    if (report.kind == answer_kind::indeterminate) {
+      // The request may be with SendGrid: calling again could send the email twice.
+      if (observe) observe(report);
+      result.set_status(mailhook::v1::SEND_STATUS_INDETERMINATE);
+      result.set_detail(explain(answer) +
+                        "; SendGrid may have accepted it, so it is not sent again (look for "
+                        "mailhook_request_id in the webhook events)");
+      mark_allowed(result, mailhook::v1::RECIPIENT_STATUS_INDETERMINATE);
       result.set_finished_at_ms(unix_ms());
       return std::move(result);
     }

@@ -165,7 +165,7 @@ result<api_endpoint> parse_api_url(const config::integration_config& integration
     url.tls = false;
     url.port = 80;
   } else {
-    return bad("the scheme must be https (or http for test servers)");
+    return bad("the scheme must be https (or http for a loopback test server)");
   }
   rest.remove_prefix(scheme_end + 3);
   if (rest.find_first_of("?#") != std::string_view::npos) {
@@ -203,6 +203,12 @@ result<api_endpoint> parse_api_url(const config::integration_config& integration
   if (url.host.empty()) return bad("the host is missing");
   for (char c : url.host) {
     if (c == ' ' || static_cast<unsigned char>(c) < 0x20) return bad("the host is malformed");
+  }
+  // The configuration refuses it too; this client carries the key either way.
+  if (!url.tls && !config::is_loopback_host(url.host)) {
+    return bad(
+        "http:// is allowed only for a loopback host (127.0.0.0/8, [::1], localhost); any other "
+        "host needs https://");
   }
   const bool default_port = port_text.empty();
   if (!default_port) {
@@ -245,14 +251,6 @@ class host_check {
   bool ip_;
 };
 
-// Errors that mean the server closed a kept-alive connection before it read our request:
-// worth one more try on a new connection.
-bool stale_connection(const beast::error_code& ec) {
-  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == asio::error::connection_aborted || ec == ssl::error::stream_truncated;
-}
-
 class beast_client final : public mail_send_client {
  public:
   beast_client(const config::integration_config& integration, api_endpoint url, std::string api_key,
@@ -269,11 +267,13 @@ class beast_client final : public mail_send_client {
   api_answer send(const std::string& body) override {
     api_answer answer;
     try {
-      send_once_or_twice(body, answer);
+      send_once(body, answer);
     } catch (const std::exception& e) {
       // Beast and Asio report failures as error codes here; only allocation can throw.
       close();
+      const bool started = answer.request_started;
       answer = api_answer{};
+      answer.request_started = started;  // what may have gone out stays so
       answer.transport_error = std::string("cannot call ") + url_.origin + ": " + e.what();
     }
     return answer;
@@ -281,9 +281,8 @@ class beast_client final : public mail_send_client {
 
  private:
   using tls_stream = beast::ssl_stream<beast::tcp_stream>;
-  enum class outcome { done, stale };
 
-  void send_once_or_twice(const std::string& body, api_answer& answer) {
+  void send_once(const std::string& body, api_answer& answer) {
     const steady::time_point deadline = steady::now() + timeout_;
     bhttp::request<bhttp::span_body<const char>> req{bhttp::verb::post, url_.target, 11};
     req.set(bhttp::field::host, url_.host_header);
@@ -295,23 +294,21 @@ class beast_client final : public mail_send_client {
     req.body() = beast::span<const char>(body.data(), body.size());
     req.prepare_payload();
 
-    // A kept-alive connection the server has closed since the last call is noticed
-    // before anything is sent; if the close crosses our request on the wire, the
-    // request is sent once more on a new connection, but only when no byte of an
-    // answer came back (then the server cannot have answered it).
-    for (int attempt = 0;; ++attempt) {
-      if (connected() && peer_closed()) close();
-      const bool reused = connected();
-      if (!connected()) {
-        if (std::string error = connect(deadline); !error.empty()) {
-          answer.transport_error = std::move(error);
-          return;
-        }
+    // A kept-alive connection the server has closed since the last call is replaced
+    // before any byte of this request is written, which is safe. Nothing after the first
+    // byte is ever written again: a server that read the request before the connection
+    // broke may have accepted it, and a second copy would be a second email.
+    if (connected() && !reusable()) close();
+    if (!connected()) {
+      if (std::string error = connect(deadline); !error.empty()) {
+        answer.transport_error = std::move(error);
+        return;
       }
-      const outcome o = tls_context_ ? exchange(*secure_, req, deadline, answer)
-                                     : exchange(*plain_, req, deadline, answer);
-      if (o == outcome::stale && reused && attempt == 0) continue;
-      return;
+    }
+    if (tls_context_) {
+      exchange(*secure_, req, deadline, answer);
+    } else {
+      exchange(*plain_, req, deadline, answer);
     }
   }
 
@@ -331,13 +328,23 @@ class beast_client final : public mail_send_client {
     buffer_.clear();
   }
 
-  // Whether the server closed (or wrote to) the connection while it was idle. Nothing is
-  // expected between answers, so any readable event means it cannot be reused.
-  bool peer_closed() {
+  // Whether the idle connection can take a request. Nothing is expected from the server
+  // between answers, so bytes left over from the last answer, TLS records not yet read, or
+  // a readable socket (its end, a reset, stray bytes) all mean it cannot; so does a
+  // failed poll. A wrong "no" costs a new connection; a wrong "yes" an indeterminate call.
+  bool reusable() {
+    if (buffer_.size() != 0) return false;
+    if (secure_) {
+      SSL* ssl = secure_->native_handle();
+      // (What the macro BIO_pending expands to, without its C cast.)
+      if (SSL_has_pending(ssl) != 0 ||
+          BIO_ctrl(SSL_get_rbio(ssl), BIO_CTRL_PENDING, 0, nullptr) > 0)
+        return false;
+    }
     pollfd p{};
     p.fd = lowest().socket().native_handle();
     p.events = POLLIN;
-    return ::poll(&p, 1, 0) != 0;
+    return ::poll(&p, 1, 0) == 0;
   }
 
   // Runs one asynchronous operation to completion on io_; returns its error.
@@ -418,18 +425,18 @@ class beast_client final : public mail_send_client {
     return {};
   }
 
+  // Writes the request and reads the answer. From the first write on, SendGrid may have
+  // the request whatever happens next (even a write that fails may have put part or all
+  // of it on the wire), so the answer says request_started and nothing here retries.
   template <class Stream, class Request>
-  outcome exchange(Stream& stream, Request& req, steady::time_point deadline, api_answer& answer) {
+  void exchange(Stream& stream, Request& req, steady::time_point deadline, api_answer& answer) {
     const steady::time_point started = steady::now();
     lowest().expires_at(deadline);
+    answer.request_started = true;
     if (auto ec = run([&](auto handler) { bhttp::async_write(stream, req, handler); })) {
       close();
-      if (stale_connection(ec)) {
-        answer.transport_error = step_error("the connection closed while sending to", ec);
-        return outcome::stale;
-      }
       answer.transport_error = step_error("cannot send the request to", ec);
-      return outcome::done;
+      return;
     }
 
     bhttp::response_parser<bhttp::string_body> parser;
@@ -437,10 +444,9 @@ class beast_client final : public mail_send_client {
     lowest().expires_at(deadline);
     if (auto ec = run(
             [&](auto handler) { bhttp::async_read_header(stream, buffer_, parser, handler); })) {
-      const bool nothing_read = !parser.got_some() && buffer_.size() == 0;
       close();
       answer.transport_error = step_error("cannot read the answer of", ec);
-      return stale_connection(ec) && nothing_read ? outcome::stale : outcome::done;
+      return;
     }
     // From here on the status is known: a 202 stays a 202 even if its body is lost, or
     // the caller would send the email again.
@@ -466,11 +472,10 @@ class beast_client final : public mail_send_client {
     if (ec) {
       close();
       answer.transport_error = step_error("cannot read the body of the answer of", ec);
-      return outcome::done;
+      return;
     }
     read_errors(parser.get().body(), answer.errors);
     if (!parser.get().keep_alive()) close();
-    return outcome::done;
   }
 
   // SendGrid's {"errors":[{"message","field","help"}]}; anything else is ignored.
@@ -736,17 +741,24 @@ result<std::string> load_api_key(const config::integration_config& integration) 
 
 answer_kind classify(const api_answer& answer) {
   const int s = answer.status;
+  // Without a status, only a call that never began to write its request provably left
+  // SendGrid without it.
+  if (s == 0) return answer.request_started ? answer_kind::indeterminate : answer_kind::retryable;
   if (s >= 200 && s < 300) return answer_kind::accepted;
+  // SendGrid's documented "not taken, try again" answers. An explicit answer is kept to
+  // its word even when its body was cut off: the status line is the server's decision.
   if (s == 429) return answer_kind::rate_limited;
-  if (s == 0 || (s >= 500 && s < 600)) return answer_kind::retryable;
+  if (s >= 500 && s < 600) return answer_kind::retryable;
   return answer_kind::rejected;
 }
 
 std::string explain(const api_answer& answer) {
   const int s = answer.status;
   if (s == 0) {
-    return "unreachable: " +
-           (answer.transport_error.empty() ? std::string("no answer") : answer.transport_error);
+    const std::string why =
+        answer.transport_error.empty() ? std::string("no answer") : answer.transport_error;
+    return (answer.request_started ? "no answer after the request was sent: " : "unreachable: ") +
+           why;
   }
   std::string headline;
   if (s >= 200 && s < 300) {

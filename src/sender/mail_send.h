@@ -53,38 +53,50 @@ struct api_answer {
   // Why there was no answer: resolve, connect, TLS, send, timeout. Also set, with the
   // status kept, when the status line arrived but the body did not (a 202 stays a 202).
   std::string transport_error;
+  // Whether the client had begun writing the request when the call ended. Before that
+  // (resolve, connect, TLS handshake) SendGrid provably has nothing; after it, a call
+  // without an answer may or may not have reached SendGrid.
+  bool request_started = false;
   std::string message_id;                        // X-Message-Id of a 202
   std::vector<mailhook::v1::ApiError> errors;    // the body's "errors", when it has them
   std::optional<std::int64_t> rate_limit_reset;  // X-RateLimit-Reset, Unix seconds
   std::chrono::microseconds latency{0};          // from sending the request to the answer
 };
 
+// What the sender may do after a call. The rule (docs/sending.md, "When a call is made
+// again"): a request is sent again only when it provably did not reach SendGrid, or
+// SendGrid said that it did not take it.
 enum class answer_kind {
   accepted,      // 2xx: SendGrid took the email
-  rate_limited,  // 429: wait for rate_limit_reset, then call again
-  retryable,     // 5xx, or no answer: call again after a backoff
-  rejected,      // any other 4xx: calling again would not help
+  rate_limited,  // 429: not taken; wait for rate_limit_reset, then call again
+  retryable,     // 5xx, or no connection (resolve, connect, TLS handshake): call again
+  rejected,      // any other status: calling again would not help
+  // No answer after the request began to go out (write error, connection closed, read
+  // timeout, malformed answer): SendGrid may have it, so it is never sent again.
+  indeterminate,
 };
 
 [[nodiscard]] answer_kind classify(const api_answer& answer);
 
 // One line for people, as `mailhook send-test` prints it: "API key rejected (401: ...)",
-// "From address is not a verified sender (403: ...)", "unreachable: ...", and so on.
+// "From address is not a verified sender (403: ...)", "unreachable: ..." (nothing was
+// sent), "no answer after the request was sent: ..." (indeterminate), and so on.
 [[nodiscard]] std::string explain(const api_answer& answer);
 
 // A client for one integration's api_url: one keep-alive connection (HTTPS with the
-// certificate and host name verified; http:// only for test servers), reopened when the
-// server closed it, the integration's timeout on every call. The key goes only into
-// the Authorization header.
+// certificate and host name verified; http:// only for loopback test servers), the
+// integration's timeout on every call. The key goes only into the Authorization header.
 //
 // integration.timeout is one deadline per send(), covering resolve, connect, TLS handshake,
-// sending and the whole answer. A kept-alive connection the server closed while idle is
-// noticed before sending; when a close crosses the request on the wire (the request was
-// written on a reused connection and the connection ended before any byte of an answer),
-// the request is sent once more on a new connection. Nothing else is retried here.
+// sending and the whole answer. send() writes the request at most once: a kept-alive
+// connection is checked before anything is written (the idle socket must show neither an
+// end nor data), and when the server has closed it, a new connection is opened before the
+// first byte goes out. Once writing has begun, no failure makes it write the request again
+// (the answer says request_started); calling again is the caller's decision, by classify().
 class mail_send_client {
  public:
-  // Fails (naming the integration) on an api_url it cannot use, an unreadable ca_file, or
+  // Fails (naming the integration) on an api_url it cannot use (http:// to a host that is
+  // not loopback included), an unreadable ca_file, or
   // a key that is empty or has characters a header cannot carry (without showing it).
   [[nodiscard]] static result<std::unique_ptr<mail_send_client>> create(
       const config::integration_config& integration, std::string api_key);

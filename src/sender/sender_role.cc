@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/check.h"
 #include "common/clock.h"
 #include "kafka/transactions.h"
 
@@ -57,6 +58,7 @@ struct sender_role::job {
   delivery_plan plan;
   integration_lane* lane = nullptr;
   bool needs_call = false;
+  std::string_view refusal;  // why no integration may send it (delivery_plan::refusal)
   batch_tracker* tracker = nullptr;
   mailhook::v1::SendResult result;  // written by the worker, read once tracker says done
 };
@@ -85,7 +87,13 @@ result<std::unique_ptr<sender_role>> sender_role::start(const config::daemon_con
     auto lane = std::make_unique<integration_lane>(integration.rate_limit);
     lane->integration = &integration;
     lane->api_key = std::move(*key);
+    // At zero from the start, so that an alert on its rate sees the first one.
+    (void)role->indeterminate_.with({integration.name});
     role->lanes_.push_back(std::move(lane));
+  }
+  for (std::string_view reason :
+       {"no_integration", "unknown_integration", "other_tenant", "no_default"}) {
+    (void)role->refused_requests_.with({reason});
   }
   if (role->lanes_.empty()) {
     spdlog::warn("sender: no [integrations] configured: every request will fail");
@@ -114,6 +122,11 @@ sender_role::sender_role(const config::daemon_config& config, const index::store
       skipped_recipients_(registry.counter(
           "mailhook_sender_skipped_recipients_total",
           "Recipients not sent to, by why: a suppression reason, or invalid", {"reason"})),
+      refused_requests_(registry.counter(
+          "mailhook_sender_refused_requests_total",
+          "Send requests failed without a call because no integration of their tenant may send "
+          "them, by why: no_integration, unknown_integration, other_tenant, no_default",
+          {"reason"})),
       api_calls_(registry.counter("mailhook_sender_api_calls_total",
                                   "Mail Send API calls by HTTP status (\"none\" when no answer)",
                                   {"status"})),
@@ -124,8 +137,14 @@ sender_role::sender_role(const config::daemon_config& config, const index::store
                        .get()),
       retries_(registry
                    .counter("mailhook_sender_retries_total",
-                            "Mail Send API calls made again after a 429, 5xx or no answer")
+                            "Mail Send API calls made again after a 429, a 5xx or a connection "
+                            "that could not be opened")
                    .get()),
+      indeterminate_(registry.counter(
+          "mailhook_sender_indeterminate_total",
+          "Mail Send calls left without an answer after their request began to go out, by "
+          "integration: SendGrid may have the email, so it is not sent again",
+          {"integration"})),
       rate_limit_waits_(registry
                             .counter("mailhook_sender_rate_limit_waits_total",
                                      "429 answers that held an integration's calls back")
@@ -333,12 +352,17 @@ result<void> sender_role::run_one_batch() {
       result.set_detail("request_id already handled by this sender; not sent again");
       j.plan.final = true;
     } else {
-      const auto* integration = find_integration(config_.integrations, j.request);
-      j.plan = plan_delivery(j.request, integration, index_);
+      // The request's tenant decides which integrations it may use; plan_delivery refuses
+      // any other, so a request never travels with another tenant's API key.
+      const auto choice = choose_integration(config_.integrations, j.request);
+      j.plan = plan_delivery(j.request, choice, index_);
+      j.refusal = j.plan.refusal;
       for (auto& lane : lanes_) {
-        if (lane->integration == integration) j.lane = lane.get();
+        if (lane->integration == choice.integration) j.lane = lane.get();
       }
       j.needs_call = !j.plan.final;
+      // Every configured integration has a lane (start()).
+      MAILHOOK_CHECK(!j.needs_call || j.lane != nullptr, "no lane for a chosen integration");
     }
     if (!j.request.request_id().empty() && state.seen_ids.insert(j.request.request_id()).second) {
       state.seen_order.push_back(j.request.request_id());
@@ -381,7 +405,7 @@ result<void> sender_role::run_one_batch() {
   // 3. Commit the results and the offsets together.
   auto committed = commit(jobs, next_offsets);
   if (!committed) return committed;
-  for (const auto& j : jobs) count(j.result);
+  for (const auto& j : jobs) count(j);
   batch_seconds_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return {};
@@ -467,6 +491,9 @@ void sender_role::work(integration_lane& lane) {
               api_seconds_.observe(std::chrono::duration<double>(answer.latency).count());
             }
             if (report.waited.count() > 0) retries_.inc();
+            if (report.kind == answer_kind::indeterminate) {
+              indeterminate_.with({lane.integration->name}).inc();
+            }
             if (report.rate_limit_wait) {
               rate_limit_waits_.inc();
               rate_limit_wait_seconds_.inc(std::chrono::duration<double>(report.waited).count());
@@ -519,8 +546,10 @@ result<void> sender_role::commit(std::vector<job>& jobs,
   return {};
 }
 
-void sender_role::count(const mailhook::v1::SendResult& result) {
+void sender_role::count(const job& j) {
+  const auto& result = j.result;
   requests_.with({to_string(result.status())}).inc();
+  if (!j.refusal.empty()) refused_requests_.with({j.refusal}).inc();
   for (const auto& recipient : result.recipients()) {
     if (recipient.status() == mailhook::v1::RECIPIENT_STATUS_SUPPRESSED) {
       skipped_recipients_.with({recipient.suppression_reason()}).inc();

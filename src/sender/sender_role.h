@@ -72,7 +72,7 @@ class sender_role final : public kafka::transactional_loop {
   result<void> write_attempts(std::vector<job>& jobs);
   void write_done(const job& j);
   result<void> commit(std::vector<job>& jobs, const std::map<std::int32_t, std::int64_t>& next);
-  void count(const mailhook::v1::SendResult& result);
+  void count(const job& j);
 
   config::daemon_config config_;
   std::string transactional_id_;
@@ -101,9 +101,11 @@ class sender_role final : public kafka::transactional_loop {
 
   metrics::counter_family& requests_;
   metrics::counter_family& skipped_recipients_;
+  metrics::counter_family& refused_requests_;
   metrics::counter_family& api_calls_;
   metrics::histogram& api_seconds_;
   metrics::counter& retries_;
+  metrics::counter_family& indeterminate_;
   metrics::counter& rate_limit_waits_;
   metrics::counter& rate_limit_wait_seconds_;
   metrics::histogram& batch_seconds_;

@@ -377,11 +377,12 @@ TEST(integrations_config, refuses_a_negative_default_asm_group) {
             "2147483647, got -1");
 }
 
-TEST(integrations_config, accepts_http_and_https_api_urls) {
+TEST(integrations_config, accepts_https_api_urls_and_http_ones_to_loopback_hosts) {
   for (const char* url :
        {"https://api.sendgrid.com", "https://api.eu.sendgrid.com", "http://127.0.0.1:8025",
         "http://localhost:8025/", "https://sendgrid-proxy.internal/prefix/v1", "http://[::1]:8080",
-        "https://API.SendGrid.com:443"}) {
+        "https://API.SendGrid.com:443", "http://127.255.0.9/base", "http://LocalHost",
+        "http://[0:0:0:0:0:0:0:1]:80", "https://10.0.0.7:8443"}) {
     auto loaded = load(integration("api_url = \"" + std::string(url) + "\"\n"));
     ASSERT_TRUE(loaded) << url << ": " << error_of(loaded);
     EXPECT_EQ(loaded->integrations[0].api_url, url);
@@ -399,10 +400,29 @@ TEST(integrations_config, refuses_other_api_urls_naming_the_us_and_eu_ones) {
     EXPECT_EQ(error_of(load(integration("api_url = \"" + std::string(url) + "\"\n"))),
               "mailhook.toml:5:11: integrations.acme_us.api_url: expected "
               "https://HOST[:PORT][/PATH] (US accounts: https://api.sendgrid.com, EU subusers: "
-              "https://api.eu.sendgrid.com; http:// only for test servers), got '" +
+              "https://api.eu.sendgrid.com; http:// only for a loopback test server), got '" +
                   std::string(url) + "'")
         << url;
   }
+}
+
+TEST(integrations_config, refuses_plain_http_to_any_host_but_a_loopback_one) {
+  for (const char* url :
+       {"http://api.sendgrid.com", "http://10.0.0.7:8080", "http://128.0.0.1", "http://[::2]:80",
+        "http://[::ffff:127.0.0.1]", "http://localhost.example.com", "http://127.0.0.1.nip.io",
+        "http://0.0.0.0:8025", "http://sendgrid-proxy.internal/prefix"}) {
+    EXPECT_EQ(error_of(load(integration("api_url = \"" + std::string(url) + "\"\n"))),
+              "mailhook.toml:5:11: integrations.acme_us.api_url: http:// is allowed only for a "
+              "loopback host (127.0.0.0/8, [::1], localhost), such as a local test server; any "
+              "other host needs https://, got '" +
+                  std::string(url) + "'")
+        << url;
+  }
+  EXPECT_EQ(error_of(load(integration(), {{"MAILHOOK_INTEGRATIONS__ACME_US__API_URL",
+                                           "http://api.sendgrid.com"}})),
+            "environment MAILHOOK_INTEGRATIONS__ACME_US__API_URL: integrations.acme_us.api_url: "
+            "http:// is allowed only for a loopback host (127.0.0.0/8, [::1], localhost), such as "
+            "a local test server; any other host needs https://, got 'http://api.sendgrid.com'");
 }
 
 TEST(integrations_config, checks_rate_limit_concurrency_and_timeout) {
@@ -477,7 +497,8 @@ TEST(integrations_config, environment_error_names_the_variable) {
   EXPECT_EQ(error_of(load(integration(), {{"MAILHOOK_INTEGRATIONS__ACME_US__API_URL", "ftp://x"}})),
             "environment MAILHOOK_INTEGRATIONS__ACME_US__API_URL: integrations.acme_us.api_url: "
             "expected https://HOST[:PORT][/PATH] (US accounts: https://api.sendgrid.com, EU "
-            "subusers: https://api.eu.sendgrid.com; http:// only for test servers), got 'ftp://x'");
+            "subusers: https://api.eu.sendgrid.com; http:// only for a loopback test server), got "
+            "'ftp://x'");
   EXPECT_EQ(error_of(load(integration(), {{"MAILHOOK_INTEGRATIONS__ACME_US__TIMEOUTT", "1s"}})),
             "environment MAILHOOK_INTEGRATIONS__ACME_US__TIMEOUTT: integrations.acme_us.timeoutt: "
             "unknown key (did you mean 'integrations.acme_us.timeout'?)");

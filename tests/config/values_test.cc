@@ -108,5 +108,21 @@ TEST(listen_address, prints_what_it_parses) {
   }
 }
 
+TEST(is_loopback_host, knows_localhost_127_slash_8_and_ipv6_loopback) {
+  for (const char* host : {"localhost", "LOCALHOST", "127.0.0.1", "127.1.2.3", "127.255.255.255",
+                           "::1", "0:0:0:0:0:0:0:1", "0000::0001"}) {
+    EXPECT_TRUE(is_loopback_host(host)) << host;
+  }
+}
+
+TEST(is_loopback_host, refuses_every_other_host_without_resolving_names) {
+  for (const char* host :
+       {"", "localhost.", "localhost.example.com", "mylocalhost", "127.0.0.1.nip.io", "127.1",
+        "128.0.0.1", "126.255.255.255", "0.0.0.0", "10.0.0.1", "::", "::2", "::ffff:127.0.0.1",
+        "[::1]", "api.sendgrid.com"}) {
+    EXPECT_FALSE(is_loopback_host(host)) << host;
+  }
+}
+
 }  // namespace
 }  // namespace mailhook::config

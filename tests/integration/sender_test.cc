@@ -94,8 +94,10 @@ class sender : public ::testing::Test {
     std::ofstream(key_file_) << api_key << "\n";
   }
 
+  // `main_extra`: more keys of [integrations.main]; `more`: more tables at the end.
   std::string toml(const std::string& url, const std::string& from = "sender@example.com",
-                   const std::string& sources = "") const {
+                   const std::string& sources = "", const std::string& main_extra = "",
+                   const std::string& more = "") const {
     return "[topics.events]\nname = \"" + events_ + "\"\npartitions = 3\n\n" +
            "[topics.suppressions]\nname = \"" + changelog_ + "\"\npartitions = 3\n\n" +
            "[topics.send_requests]\nname = \"" + requests_ + "\"\npartitions = 3\n\n" +
@@ -108,9 +110,11 @@ class sender : public ::testing::Test {
            "\"\nmax_batch = 20\nmax_batch_wait = \"20ms\"\nretry_backoff = \"50ms\"\n\n" +
            "[integrations.main]\ntenant = \"acme\"\napi_key_file = \"" + key_file_.string() +
            "\"\nfrom_email = \"" + from + "\"\nfrom_name = \"Acme\"\n" +
-           "reply_to_email = \"help@acme.example\"\napi_url = \"" + url + "\"\n\n" +
+           "reply_to_email = \"help@acme.example\"\napi_url = \"" + url + "\"\n" + main_extra +
+           "\n" +
            (sources.empty() ? "[sources.open]\ntenant = \"acme\"\nallow_unauthenticated = true\n"
-                            : sources);
+                            : sources) +
+           more;
   }
 
   std::unique_ptr<daemon> start(const std::string& config) const {
@@ -220,6 +224,72 @@ TEST_F(sender, an_unverified_from_address_fails_with_sendgrids_reason) {
   EXPECT_EQ(failed.status(), mailhook::v1::SEND_STATUS_FAILED);
   EXPECT_EQ(failed.http_status(), 403);
   EXPECT_NE(failed.detail().find("not a verified sender"), std::string::npos) << failed.detail();
+}
+
+TEST_F(sender, no_answer_after_the_request_went_out_is_indeterminate_and_not_sent_again) {
+  mail_send_simulator sim(simulator_options());
+  sim.set_response_delay(3s);  // longer than the integration's timeout
+  auto d = start(toml(sim.url(), "sender@example.com", "", "timeout = \"500ms\"\n"));
+  produce(requests_, {request("r-late", "ann@example.com")});
+  auto results = wait_for_results(1);
+  ASSERT_EQ(results.size(), 1u) << d->output();
+  const auto& late = results["r-late"];
+  EXPECT_EQ(late.status(), mailhook::v1::SEND_STATUS_INDETERMINATE) << late.DebugString();
+  EXPECT_EQ(late.attempts(), 1);
+  ASSERT_EQ(late.recipients_size(), 1);
+  EXPECT_EQ(late.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_INDETERMINATE);
+  EXPECT_NE(late.detail().find("no answer within 500 ms"), std::string::npos) << late.detail();
+  // Retries happen before the result is committed: one request is all there will be.
+  EXPECT_EQ(sim.requests_received(), 1u);
+
+  auto metrics = d->admin_get("/metrics").body;
+  EXPECT_NE(metrics.find(R"(mailhook_sender_indeterminate_total{integration="main"} 1)"),
+            std::string::npos);
+  EXPECT_NE(metrics.find(R"(mailhook_sender_requests_total{result="indeterminate"} 1)"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("mailhook_sender_retries_total 0"), std::string::npos);
+}
+
+TEST_F(sender, a_request_no_integration_of_its_tenant_may_send_is_refused_without_a_call) {
+  mail_send_simulator sim(simulator_options());
+  const std::string globex =
+      "\n[integrations.globex]\ntenant = \"globex\"\napi_key_file = \"" + key_file_.string() +
+      "\"\nfrom_email = \"sender@example.com\"\napi_url = \"" + sim.url() + "\"\n";
+  auto d = start(toml(sim.url(), "sender@example.com", "", "", globex));
+  auto no_integration = request("r-initech", "ann@example.com");
+  no_integration.set_tenant("initech");
+  auto other_tenants = request("r-borrowed", "bob@example.com");
+  other_tenants.set_integration("globex");  // tenant acme
+  produce(requests_, {no_integration, other_tenants, request("r-own", "carol@example.com")});
+  auto results = wait_for_results(3);
+  ASSERT_EQ(results.size(), 3u) << d->output();
+
+  const auto& initech = results["r-initech"];
+  EXPECT_EQ(initech.status(), mailhook::v1::SEND_STATUS_FAILED) << initech.DebugString();
+  EXPECT_EQ(initech.detail(),
+            "refused: no integration is configured for tenant \"initech\"; nothing sent");
+  EXPECT_EQ(initech.attempts(), 0);
+  const auto& borrowed = results["r-borrowed"];
+  EXPECT_EQ(borrowed.status(), mailhook::v1::SEND_STATUS_FAILED) << borrowed.DebugString();
+  EXPECT_EQ(borrowed.detail(),
+            "refused: integration \"globex\" is not configured for tenant \"acme\"; nothing sent");
+  EXPECT_EQ(borrowed.attempts(), 0);
+  EXPECT_EQ(borrowed.integration(), "");
+  EXPECT_EQ(results["r-own"].status(), mailhook::v1::SEND_STATUS_SENT)
+      << results["r-own"].DebugString();
+
+  const auto calls = sim.calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].custom_args.at("mailhook_request_id"), "r-own");
+  EXPECT_EQ(calls[0].custom_args.at("mailhook_tenant"), "acme");
+
+  auto metrics = d->admin_get("/metrics").body;
+  EXPECT_NE(metrics.find(R"(mailhook_sender_refused_requests_total{reason="no_integration"} 1)"),
+            std::string::npos);
+  EXPECT_NE(metrics.find(R"(mailhook_sender_refused_requests_total{reason="other_tenant"} 1)"),
+            std::string::npos);
+  EXPECT_NE(metrics.find(R"(mailhook_sender_requests_total{result="failed"} 2)"),
+            std::string::npos);
 }
 
 TEST_F(sender, kill_9_mid_stream_and_restart_sends_nothing_twice) {

@@ -1,6 +1,7 @@
 // The sender's decisions apart from Kafka: which recipients a plan keeps, which
-// integration a request goes through, how answers turn into retries and results, and
-// the ledger position carried in commit metadata.
+// integration a request goes through, how answers turn into retries and results (with
+// the real client against a bare peer where the wire decides), and the ledger position
+// carried in commit metadata.
 #include "sender/delivery.h"
 
 #include <gtest/gtest.h>
@@ -8,8 +9,10 @@
 #include <deque>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "sender/ledger.h"
+#include "support/scripted_peer.h"
 
 namespace mailhook::sender {
 namespace {
@@ -174,20 +177,118 @@ TEST(plan_delivery, an_unusable_request_or_no_integration_fails_at_once) {
   EXPECT_EQ(plan.result.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_FAILED);
 }
 
-TEST(find_integration, named_then_default_then_the_only_one) {
+TEST(choose_integration, named_then_default_then_the_only_one) {
   std::vector<config::integration_config> all{integration("a"), integration("b"),
                                               integration("c", "other")};
   auto r = request({"ann@example.com"});
-  EXPECT_EQ(find_integration(all, r), nullptr);  // two for acme, none default
+  auto choice = choose_integration(all, r);
+  EXPECT_EQ(choice.integration, nullptr);  // two for acme, none default
+  EXPECT_EQ(choice.refusal, "no_default");
   all[1].is_default = true;
-  EXPECT_EQ(find_integration(all, r)->name, "b");
+  EXPECT_EQ(choose_integration(all, r).integration->name, "b");
   r.set_integration("a");
-  EXPECT_EQ(find_integration(all, r)->name, "a");
-  r.set_integration("c");  // another tenant's
-  EXPECT_EQ(find_integration(all, r), nullptr);
+  EXPECT_EQ(choose_integration(all, r).integration->name, "a");
   r.clear_integration();
   r.set_tenant("other");
-  EXPECT_EQ(find_integration(all, r)->name, "c");
+  EXPECT_EQ(choose_integration(all, r).integration->name, "c");
+  EXPECT_TRUE(choose_integration(all, r).refusal.empty());
+}
+
+TEST(choose_integration, another_tenants_integration_is_refused_not_replaced_by_the_default) {
+  std::vector<config::integration_config> all{integration("acme-main", "acme"),
+                                              integration("globex-main", "globex")};
+  auto r = request({"ann@example.com"});
+  r.set_integration("globex-main");
+  const auto choice = choose_integration(all, r);
+  EXPECT_EQ(choice.integration, nullptr);
+  EXPECT_EQ(choice.refusal, "other_tenant");
+  EXPECT_EQ(choice.detail,
+            "refused: integration \"globex-main\" is not configured for tenant \"acme\"; nothing "
+            "sent");
+  EXPECT_EQ(choice.detail.find("globex\""), std::string::npos);  // the other tenant unnamed
+}
+
+TEST(choose_integration, a_tenant_without_an_integration_or_an_unknown_name_is_refused) {
+  std::vector<config::integration_config> all{integration("acme-main", "acme")};
+  auto r = request({"ann@example.com"});
+  r.set_tenant("initech");
+  auto choice = choose_integration(all, r);
+  EXPECT_EQ(choice.integration, nullptr);
+  EXPECT_EQ(choice.refusal, "no_integration");
+  EXPECT_EQ(choice.detail,
+            "refused: no integration is configured for tenant \"initech\"; nothing sent");
+
+  r.set_tenant("acme");
+  r.set_integration("acme-other");
+  choice = choose_integration(all, r);
+  EXPECT_EQ(choice.integration, nullptr);
+  EXPECT_EQ(choice.refusal, "unknown_integration");
+  EXPECT_EQ(choice.detail, "refused: no integration \"acme-other\" is configured; nothing sent");
+
+  // Tenants are compared exactly: a near spelling is another tenant.
+  r.clear_integration();
+  r.set_tenant("Acme");
+  EXPECT_EQ(choose_integration(all, r).refusal, "no_integration");
+}
+
+// Counts lookups, to show that a refused request is not even checked.
+class counting_lookup final : public suppression_lookup {
+ public:
+  mutable int checks = 0;
+  verdict check(std::string_view, std::string_view, std::optional<std::int64_t>) const override {
+    ++checks;
+    return {};
+  }
+  verdict describe(std::string_view, std::string_view, std::optional<std::int64_t>) const override {
+    ++checks;
+    return {};
+  }
+};
+
+TEST(plan_delivery, a_refused_choice_fails_with_its_reason_and_nothing_to_call) {
+  counting_lookup index;
+  std::vector<config::integration_config> all{integration("acme-main", "acme"),
+                                              integration("globex-main", "globex")};
+  auto r = request({"ann@example.com", "bob@example.com"});
+  r.set_integration("globex-main");
+  const auto plan = plan_delivery(r, choose_integration(all, r), index);
+  EXPECT_TRUE(plan.final);
+  EXPECT_TRUE(plan.allowed.empty());
+  EXPECT_EQ(plan.refusal, "other_tenant");
+  EXPECT_EQ(plan.result.status(), mailhook::v1::SEND_STATUS_FAILED);
+  EXPECT_TRUE(plan.result.detail().starts_with("refused: integration \"globex-main\""))
+      << plan.result.detail();
+  EXPECT_EQ(plan.result.integration(), "");
+  ASSERT_EQ(plan.result.errors_size(), 1);
+  EXPECT_EQ(plan.result.errors(0).message(), plan.result.detail());
+  EXPECT_EQ(plan.result.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_FAILED);
+  EXPECT_EQ(plan.result.recipients(1).status(), mailhook::v1::RECIPIENT_STATUS_FAILED);
+  EXPECT_EQ(index.checks, 0);
+}
+
+TEST(plan_delivery, refuses_an_integration_of_another_tenant_whoever_chose_it) {
+  counting_lookup index;
+  const auto globex = integration("globex-main", "globex");
+  const auto r = request({"ann@example.com"});  // tenant acme
+  auto plan = plan_delivery(r, &globex, index);
+  EXPECT_TRUE(plan.final);
+  EXPECT_EQ(plan.refusal, "other_tenant");
+  EXPECT_EQ(plan.result.status(), mailhook::v1::SEND_STATUS_FAILED);
+  EXPECT_EQ(plan.result.integration(), "");
+
+  // A choice that carries it without saying why is refused the same.
+  plan = plan_delivery(r, integration_choice{&globex, {}, {}}, index);
+  EXPECT_TRUE(plan.final);
+  EXPECT_EQ(plan.refusal, "other_tenant");
+  EXPECT_TRUE(plan.result.detail().starts_with("refused: ")) << plan.result.detail();
+  EXPECT_EQ(index.checks, 0);
+
+  // An unusable request stays "invalid", not a refusal.
+  auto no_subject = r;
+  no_subject.clear_subject();
+  plan = plan_delivery(no_subject, &globex, index);
+  EXPECT_TRUE(plan.refusal.empty());
+  EXPECT_TRUE(plan.result.detail().starts_with("invalid request: ")) << plan.result.detail();
 }
 
 TEST(deliver, a_429_waits_for_the_reset_and_a_500_backs_off_then_sent) {
@@ -266,6 +367,159 @@ TEST(deliver, only_the_allowed_recipients_are_in_the_call) {
   EXPECT_NE(client.bodies[0].find("ann@example.com"), std::string::npos);
   EXPECT_EQ(result.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_SUPPRESSED);
   EXPECT_EQ(result.recipients(1).status(), mailhook::v1::RECIPIENT_STATUS_SENT);
+}
+
+TEST(deliver, an_indeterminate_call_ends_the_delivery_without_another_call) {
+  map_lookup index;
+  auto i = integration();
+  auto r = request({"ann@example.com"});
+  api_answer unanswered;
+  unanswered.request_started = true;
+  unanswered.transport_error = "cannot read the answer of http://x: end of stream";
+  scripted_client client({status(500), unanswered, status(202)});
+  rate_limiter limiter(0);
+  std::atomic<bool> stopping{false};
+  std::vector<call_report> reports;
+  auto result = deliver(plan_delivery(r, &i, index), r, i, fast_retries(), client, limiter,
+                        stopping, [&](const call_report& report) { reports.push_back(report); });
+  EXPECT_EQ(result.status(), mailhook::v1::SEND_STATUS_INDETERMINATE);
+  EXPECT_EQ(result.attempts(), 2);  // the 500 was retried, the silence after writing not
+  EXPECT_EQ(client.bodies.size(), 2u);
+  EXPECT_EQ(result.http_status(), 0);
+  EXPECT_EQ(result.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_INDETERMINATE);
+  EXPECT_TRUE(result.detail().starts_with("no answer after the request was sent: "))
+      << result.detail();
+  EXPECT_NE(result.detail().find("not sent again"), std::string::npos) << result.detail();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[1].kind, answer_kind::indeterminate);
+  EXPECT_EQ(reports[1].waited.count(), 0);
+}
+
+// ---- deliver through the real client, against a bare peer ----
+
+using testing::scripted_peer;
+using step = scripted_peer::step;
+
+class deliver_on_the_wire : public ::testing::Test {
+ protected:
+  // Delivers `r` through a new client for `peer` with up to 5 attempts.
+  mailhook::v1::SendResult deliver_to(const scripted_peer& peer, const mailhook::v1::SendRequest& r,
+                                      std::chrono::milliseconds timeout = 5s,
+                                      const std::function<void(const call_report&)>& observe = {}) {
+    if (!client_) {
+      integration_.api_url = "http://127.0.0.1:" + std::to_string(peer.port());
+      integration_.timeout = timeout;
+      auto made = mail_send_client::create(integration_, "SG.test-key");
+      EXPECT_TRUE(made) << made.error().describe();
+      if (!made) return {};
+      client_ = std::move(*made);
+    }
+    auto settings = fast_retries();
+    settings.max_attempts = 5;
+    return deliver(plan_delivery(r, &integration_, index_), r, integration_, settings, *client_,
+                   limiter_, stopping_, observe);
+  }
+
+  void expect_indeterminate_after_one_post(const mailhook::v1::SendResult& result,
+                                           const scripted_peer& peer) {
+    EXPECT_EQ(result.status(), mailhook::v1::SEND_STATUS_INDETERMINATE) << result.DebugString();
+    EXPECT_EQ(result.attempts(), 1);
+    ASSERT_EQ(result.recipients_size(), 1);
+    EXPECT_EQ(result.recipients(0).status(), mailhook::v1::RECIPIENT_STATUS_INDETERMINATE);
+    EXPECT_NE(result.detail().find("not sent again"), std::string::npos) << result.detail();
+    EXPECT_EQ(peer.requests(), 1);  // a second POST would have been answered 202
+  }
+
+  void TearDown() override { client_.reset(); }  // lets the peer see the close
+
+  map_lookup index_;
+  config::integration_config integration_ = integration();
+  std::unique_ptr<mail_send_client> client_;
+  rate_limiter limiter_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+TEST_F(deliver_on_the_wire, a_request_read_and_never_answered_is_indeterminate_after_one_post) {
+  scripted_peer peer({{step::close}, {step::answer}, {step::answer}});
+  expect_indeterminate_after_one_post(deliver_to(peer, request({"ann@example.com"})), peer);
+}
+
+TEST_F(deliver_on_the_wire,
+       a_timeout_after_the_request_was_written_is_indeterminate_after_one_post) {
+  testing::scripted_peer_options options;
+  options.late_by = 3s;
+  scripted_peer peer({{step::late_answer}, {step::answer}, {step::answer}}, options);
+  const auto result = deliver_to(peer, request({"ann@example.com"}), 300ms);
+  expect_indeterminate_after_one_post(result, peer);
+  EXPECT_NE(result.detail().find("no answer within 300 ms"), std::string::npos) << result.detail();
+}
+
+TEST_F(deliver_on_the_wire, a_reset_while_writing_is_indeterminate_after_one_post) {
+  scripted_peer peer({{step::reset_mid_request}, {step::answer}, {step::answer}});
+  auto r = request({"ann@example.com"});
+  r.mutable_content(0)->set_value(std::string(64 * 1024 * 1024, 'x'));
+  expect_indeterminate_after_one_post(deliver_to(peer, r), peer);
+}
+
+TEST_F(deliver_on_the_wire, a_malformed_answer_is_indeterminate_after_one_post) {
+  scripted_peer peer({{step::malformed_answer}, {step::answer}, {step::answer}});
+  expect_indeterminate_after_one_post(deliver_to(peer, request({"ann@example.com"})), peer);
+}
+
+TEST_F(deliver_on_the_wire, a_connection_closed_under_a_kept_alive_request_is_not_resent) {
+  scripted_peer peer({{step::answer, step::close}, {step::answer}, {step::answer}});
+  ASSERT_EQ(deliver_to(peer, request({"ann@example.com"})).status(),
+            mailhook::v1::SEND_STATUS_SENT);
+  auto second = request({"bob@example.com"});
+  second.set_request_id("r2");
+  const auto result = deliver_to(peer, second);
+  EXPECT_EQ(result.status(), mailhook::v1::SEND_STATUS_INDETERMINATE) << result.DebugString();
+  EXPECT_EQ(result.attempts(), 1);
+  EXPECT_EQ(peer.requests(), 2);  // one per email
+  EXPECT_EQ(peer.connections(), 1);
+}
+
+TEST_F(deliver_on_the_wire, a_stale_idle_connection_is_replaced_and_the_email_sent_once) {
+  scripted_peer peer({{step::answer_then_close}, {step::answer}});
+  ASSERT_EQ(deliver_to(peer, request({"ann@example.com"})).status(),
+            mailhook::v1::SEND_STATUS_SENT);
+  ASSERT_TRUE(peer.wait_closed_idle(1, 5s));
+  std::this_thread::sleep_for(20ms);  // the close on its way through the loopback
+  auto second = request({"bob@example.com"});
+  second.set_request_id("r2");
+  const auto result = deliver_to(peer, second);
+  EXPECT_EQ(result.status(), mailhook::v1::SEND_STATUS_SENT) << result.DebugString();
+  EXPECT_EQ(result.attempts(), 1);
+  EXPECT_EQ(result.message_id(), "peer-2");
+  EXPECT_EQ(peer.requests(), 2);
+  EXPECT_EQ(peer.connections(), 2);
+}
+
+TEST_F(deliver_on_the_wire, a_refused_connection_is_retried_and_the_email_sent_once) {
+  testing::scripted_peer_options options;
+  options.listening = false;  // refuses connections until listen()
+  scripted_peer peer({{step::answer}}, options);
+  std::vector<call_report> reports;
+  const auto result =
+      deliver_to(peer, request({"ann@example.com"}), 5s, [&](const call_report& report) {
+        reports.push_back(report);
+        if (reports.size() == 1) peer.listen();
+      });
+  EXPECT_EQ(result.status(), mailhook::v1::SEND_STATUS_SENT) << result.DebugString();
+  EXPECT_EQ(result.attempts(), 2);
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].kind, answer_kind::retryable);
+  EXPECT_NE(reports[0].answer.transport_error.find("cannot connect"), std::string::npos)
+      << reports[0].answer.transport_error;
+  EXPECT_EQ(peer.requests(), 1);
+}
+
+TEST_F(deliver_on_the_wire, a_500_is_retried_and_the_email_sent_by_the_next_call) {
+  scripted_peer peer({{step::answer_500, step::answer}});
+  const auto result = deliver_to(peer, request({"ann@example.com"}));
+  EXPECT_EQ(result.status(), mailhook::v1::SEND_STATUS_SENT) << result.DebugString();
+  EXPECT_EQ(result.attempts(), 2);
+  EXPECT_EQ(peer.requests(), 2);
 }
 
 TEST(rate_limiter, holds_calls_to_the_rate_after_a_burst) {

@@ -1,19 +1,15 @@
 // The Mail Send client: the body, the request checks, the API key and the meaning of
 // answers as pure functions; the client against the Mail Send simulator (a real HTTP
 // server on a loopback port, plain and TLS) and against a bare TCP peer where the wire
-// matters (connections closed under a request). Also the webhook signer the sender's
+// matters (connections closed under a request or while idle, late, cut off or malformed
+// answers): a request is written at most once per send(). Also the webhook signer the sender's
 // end-to-end tests use, against mailhook's own verifier.
 #include "sender/mail_send.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
-#include <sys/socket.h>
 
-#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <future>
@@ -22,6 +18,7 @@
 #include <thread>
 
 #include "support/mail_send_simulator.h"
+#include "support/scripted_peer.h"
 #include "support/temp_dir.h"
 #include "support/webhook_signer.h"
 #include "webhook/signature.h"
@@ -33,6 +30,8 @@ using namespace std::chrono_literals;
 using mailhook::testing::mail_send_call;
 using mailhook::testing::mail_send_simulator;
 using mailhook::testing::mail_send_simulator_options;
+using mailhook::testing::scripted_peer;
+using step = mailhook::testing::scripted_peer::step;
 namespace dom = simdjson::dom;
 
 constexpr const char* test_key = "SG.test-key";
@@ -485,6 +484,20 @@ TEST(classify, maps_each_status_to_what_the_sender_does_next) {
   for (int s : {0, 500, 502, 503, 504}) {
     EXPECT_EQ(classify(answer_with(s)), answer_kind::retryable) << s;
   }
+  // No answer is retryable only while nothing of the request was written.
+  api_answer silent = answer_with(0);
+  silent.request_started = true;
+  EXPECT_EQ(classify(silent), answer_kind::indeterminate);
+  // An explicit answer keeps its meaning even when its body was lost.
+  for (auto [s, kind] : {std::pair{202, answer_kind::accepted},
+                         {500, answer_kind::retryable},
+                         {429, answer_kind::rate_limited},
+                         {400, answer_kind::rejected}}) {
+    api_answer cut = answer_with(s);
+    cut.request_started = true;
+    cut.transport_error = "cannot read the body of the answer of http://x: end of stream";
+    EXPECT_EQ(classify(cut), kind) << s;
+  }
   for (int s : {400, 401, 403, 404, 405, 406, 413, 451}) {
     EXPECT_EQ(classify(answer_with(s)), answer_kind::rejected) << s;
   }
@@ -525,6 +538,12 @@ TEST(explain, says_what_each_answer_means_with_sendgrids_errors) {
   unreachable.transport_error = "cannot connect to http://127.0.0.1:1: Connection refused";
   EXPECT_EQ(explain(unreachable),
             "unreachable: cannot connect to http://127.0.0.1:1: Connection refused");
+  api_answer unanswered;
+  unanswered.request_started = true;
+  unanswered.transport_error = "cannot read the answer of http://127.0.0.1:1: end of stream";
+  EXPECT_EQ(explain(unanswered),
+            "no answer after the request was sent: cannot read the answer of "
+            "http://127.0.0.1:1: end of stream");
 }
 
 TEST(explain, keeps_to_one_line) {
@@ -537,7 +556,8 @@ TEST(explain, keeps_to_one_line) {
 TEST(mail_send_client_create, refuses_urls_it_cannot_use) {
   for (const char* url :
        {"ftp://api.sendgrid.com", "api.sendgrid.com", "https://", "https://:443", "https://h:0",
-        "https://h:65536", "https://h:x", "https://h/path?q=1", "https://user:pw@h"}) {
+        "https://h:65536", "https://h:x", "https://h/path?q=1", "https://user:pw@h",
+        "http://api.sendgrid.com", "http://10.0.0.1:8080", "http://[::2]:80"}) {
     auto client = mail_send_client::create(integration_for(url), test_key);
     ASSERT_FALSE(client) << url;
     EXPECT_NE(client.error().describe().find("api_url"), std::string::npos)
@@ -545,9 +565,21 @@ TEST(mail_send_client_create, refuses_urls_it_cannot_use) {
   }
 }
 
+TEST(mail_send_client_create, refuses_plain_http_to_a_host_that_is_not_loopback) {
+  auto client = mail_send_client::create(integration_for("http://api.sendgrid.com"), test_key);
+  ASSERT_FALSE(client);
+  EXPECT_EQ(client.error().describe().find(
+                "integration 'acme-main': api_url 'http://api.sendgrid.com': http:// is allowed "
+                "only for a loopback host (127.0.0.0/8, [::1], localhost); any other host needs "
+                "https://"),
+            0u)
+      << client.error().describe();
+}
+
 TEST(mail_send_client_create, accepts_sendgrids_urls) {
-  for (const char* url : {"https://api.sendgrid.com", "https://api.eu.sendgrid.com/",
-                          "http://127.0.0.1:8080/base", "https://[::1]:8443"}) {
+  for (const char* url :
+       {"https://api.sendgrid.com", "https://api.eu.sendgrid.com/", "http://127.0.0.1:8080/base",
+        "https://[::1]:8443", "http://[::1]:8080", "http://localhost:8025"}) {
     auto client = mail_send_client::create(integration_for(url), test_key);
     EXPECT_TRUE(client) << url << ": " << client.error().describe();
   }
@@ -819,6 +851,7 @@ TEST_F(mail_send_client_test, reconnects_when_the_server_closed_the_idle_connect
   EXPECT_EQ(answer.status, 202) << explain(answer);
   EXPECT_EQ(sim.connections_accepted(), 2u);
   EXPECT_EQ(sim.call_count(), 2u);
+  EXPECT_EQ(sim.requests_received(), 2u);  // the closed connection got nothing
 }
 
 TEST_F(mail_send_client_test, reconnects_after_the_servers_idle_timeout) {
@@ -850,6 +883,7 @@ TEST_F(mail_send_client_test, an_unreachable_port_is_status_0_with_the_reason) {
   ASSERT_NE(client, nullptr);
   const api_answer answer = client->send(body_of(content_request(), integration));
   EXPECT_EQ(answer.status, 0);
+  EXPECT_FALSE(answer.request_started);
   EXPECT_EQ(classify(answer), answer_kind::retryable);
   EXPECT_NE(
       answer.transport_error.find("cannot connect to http://127.0.0.1:" + std::to_string(port)),
@@ -860,7 +894,7 @@ TEST_F(mail_send_client_test, an_unreachable_port_is_status_0_with_the_reason) {
 }
 
 TEST_F(mail_send_client_test,
-       an_answer_later_than_the_timeout_is_status_0_then_the_next_call_works) {
+       an_answer_later_than_the_timeout_is_indeterminate_then_the_next_call_works) {
   mail_send_simulator sim;
   auto integration = integration_for(sim.url());
   integration.timeout = 300ms;
@@ -873,7 +907,9 @@ TEST_F(mail_send_client_test,
   const api_answer late = client->send(body);
   const auto took = std::chrono::steady_clock::now() - started;
   EXPECT_EQ(late.status, 0);
-  EXPECT_EQ(classify(late), answer_kind::retryable);
+  // The simulator has the request: calling again could send the email twice.
+  EXPECT_EQ(classify(late), answer_kind::indeterminate);
+  EXPECT_EQ(sim.requests_received(), 1u);
   EXPECT_NE(late.transport_error.find("no answer within 300 ms"), std::string::npos)
       << late.transport_error;
   EXPECT_LT(took, 4s);  // the deadline, not the server's delay, ended the call
@@ -881,6 +917,7 @@ TEST_F(mail_send_client_test,
   sim.set_response_delay(0ms);
   const api_answer next = client->send(body);
   EXPECT_EQ(next.status, 202) << explain(next);
+  EXPECT_EQ(sim.requests_received(), 2u);
 }
 
 TEST_F(mail_send_client_test, on_accepted_sees_each_202) {
@@ -947,10 +984,11 @@ TEST_F(mail_send_tls_test, verifies_the_server_against_ca_file_and_keeps_the_con
   EXPECT_EQ(sim_->connections_accepted(), 1u);
   EXPECT_EQ(sim_->calls()[0].api_key, test_key);
 
-  // And over a new connection once the server closed the old one.
+  // And over a new connection once the server closed the old one, sent once.
   ASSERT_TRUE(sim_->close_idle_connections());
   EXPECT_EQ(client->send(body).status, 202);
   EXPECT_EQ(sim_->connections_accepted(), 2u);
+  EXPECT_EQ(sim_->requests_received(), 4u);
 }
 
 TEST_F(mail_send_tls_test, refuses_a_certificate_the_system_does_not_trust) {
@@ -959,7 +997,8 @@ TEST_F(mail_send_tls_test, refuses_a_certificate_the_system_does_not_trust) {
   ASSERT_NE(client, nullptr);
   const api_answer answer = client->send(body_of(content_request(), integration));
   EXPECT_EQ(answer.status, 0);
-  EXPECT_EQ(classify(answer), answer_kind::retryable);
+  EXPECT_FALSE(answer.request_started);
+  EXPECT_EQ(classify(answer), answer_kind::retryable);  // no byte of the request went out
   EXPECT_NE(answer.transport_error.find("TLS handshake failed"), std::string::npos)
       << answer.transport_error;
   EXPECT_NE(answer.transport_error.find("certificate verify failed"), std::string::npos)
@@ -1017,85 +1056,13 @@ TEST_F(mail_send_tls_test, plain_http_to_a_tls_port_is_status_0) {
 
 // ---- the client against a bare peer ----
 
-// A TCP peer that plays a script on each connection it accepts, in order: for each
-// request, answer 202 (keep-alive), close without answering, or write the start of an
-// answer and close. After its script, a connection is kept until the client closes it.
-class scripted_peer {
- public:
-  enum class step { answer, close, partial_answer };
+// Each case below would, were the request sent again, have the peer's next connection
+// answer it with a 202: one request per email on the peer is the proof.
 
-  explicit scripted_peer(std::vector<std::vector<step>> connections)
-      : scripts_(std::move(connections)),
-        acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
-    thread_ = std::thread([this] { run(); });
-  }
-
-  ~scripted_peer() {
-    // shutdown() wakes a blocked accept() or read() in the peer's thread.
-    ::shutdown(acceptor_.native_handle(), SHUT_RDWR);
-    if (const int fd = current_fd_.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
-    thread_.join();
-  }
-
-  [[nodiscard]] std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-  [[nodiscard]] int connections() const { return connections_.load(); }
-  [[nodiscard]] int requests() const { return requests_.load(); }
-
- private:
-  void run() {
-    namespace bhttp = boost::beast::http;
-    for (const auto& script : scripts_) {
-      boost::system::error_code ec;
-      boost::asio::ip::tcp::socket socket(io_);
-      acceptor_.accept(socket, ec);
-      if (ec) return;
-      connections_.fetch_add(1);
-      current_fd_ = socket.native_handle();
-      boost::beast::flat_buffer buffer;
-      bool open = true;
-      for (step s : script) {
-        bhttp::request<bhttp::string_body> req;
-        bhttp::read(socket, buffer, req, ec);
-        if (ec) {
-          open = false;
-          break;
-        }
-        requests_.fetch_add(1);
-        if (s == step::answer) {
-          bhttp::response<bhttp::string_body> res{bhttp::status::accepted, 11};
-          res.set("X-Message-Id", "peer-" + std::to_string(requests_.load()));
-          res.keep_alive(true);
-          res.prepare_payload();
-          bhttp::write(socket, res, ec);
-          continue;
-        }
-        if (s == step::partial_answer) {
-          boost::asio::write(socket, boost::asio::buffer(std::string("HTTP/1.1 20")), ec);
-        }
-        socket.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-        open = false;
-        break;
-      }
-      if (open) {
-        char byte;
-        while (!ec) socket.read_some(boost::asio::buffer(&byte, 1), ec);  // until the client closes
-      }
-      current_fd_ = -1;
-      socket.close(ec);
-    }
-  }
-
-  std::vector<std::vector<step>> scripts_;
-  boost::asio::io_context io_;
-  boost::asio::ip::tcp::acceptor acceptor_;
-  std::atomic<int> connections_{0};
-  std::atomic<int> requests_{0};
-  std::atomic<int> current_fd_{-1};
-  std::thread thread_;
-};
-
-TEST_F(mail_send_client_test, resends_once_when_a_kept_alive_connection_closes_without_an_answer) {
-  using step = scripted_peer::step;
+TEST_F(mail_send_client_test,
+       a_kept_alive_connection_closed_under_a_request_is_indeterminate_and_not_resent) {
+  // Before, this request was sent again on a new connection; but the server had read it,
+  // and SendGrid may have accepted it before the connection ended.
   scripted_peer peer({{step::answer, step::close}, {step::answer}});
   const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
   auto client = client_for(integration);
@@ -1106,16 +1073,18 @@ TEST_F(mail_send_client_test, resends_once_when_a_kept_alive_connection_closes_w
   ASSERT_EQ(first.status, 202) << explain(first);
   EXPECT_EQ(first.message_id, "peer-1");
   const api_answer second = client->send(body);
-  EXPECT_EQ(second.status, 202) << explain(second);
-  EXPECT_EQ(second.message_id, "peer-3");  // request 2 was cut off, request 3 answered
-  EXPECT_EQ(peer.requests(), 3);
-  EXPECT_EQ(peer.connections(), 2);
+  EXPECT_EQ(second.status, 0);
+  EXPECT_TRUE(second.request_started);
+  EXPECT_EQ(classify(second), answer_kind::indeterminate);
+  EXPECT_EQ(
+      explain(second).rfind("no answer after the request was sent: cannot read the answer", 0), 0u)
+      << explain(second);
+  EXPECT_EQ(peer.requests(), 2);
+  EXPECT_EQ(peer.connections(), 1);
   client.reset();  // lets the peer see the close
 }
 
 TEST_F(mail_send_client_test, does_not_resend_once_part_of_an_answer_arrived) {
-  using step = scripted_peer::step;
-  // Were the request sent again, the second connection would answer it with a 202.
   scripted_peer peer({{step::answer, step::partial_answer}, {step::answer}});
   const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
   auto client = client_for(integration);
@@ -1126,22 +1095,92 @@ TEST_F(mail_send_client_test, does_not_resend_once_part_of_an_answer_arrived) {
   const api_answer cut = client->send(body);
   EXPECT_EQ(cut.status, 0);
   EXPECT_FALSE(cut.transport_error.empty());
+  EXPECT_EQ(classify(cut), answer_kind::indeterminate);
   EXPECT_EQ(peer.requests(), 2);
   EXPECT_EQ(peer.connections(), 1);
   client.reset();
 }
 
-TEST_F(mail_send_client_test, a_new_connection_closed_without_an_answer_is_not_resent) {
-  using step = scripted_peer::step;
+TEST_F(mail_send_client_test, a_new_connection_closed_without_an_answer_is_indeterminate) {
   scripted_peer peer({{step::close}, {step::answer}});
   const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
   auto client = client_for(integration);
   ASSERT_NE(client, nullptr);
   const api_answer answer = client->send(body_of(content_request(), integration));
   EXPECT_EQ(answer.status, 0);
+  EXPECT_EQ(classify(answer), answer_kind::indeterminate);
   EXPECT_NE(answer.transport_error.find("127.0.0.1"), std::string::npos) << answer.transport_error;
   EXPECT_EQ(peer.requests(), 1);
   EXPECT_EQ(peer.connections(), 1);
+}
+
+TEST_F(mail_send_client_test, a_malformed_answer_is_indeterminate_and_not_resent) {
+  scripted_peer peer({{step::malformed_answer}, {step::answer}});
+  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(body_of(content_request(), integration));
+  EXPECT_EQ(answer.status, 0);
+  EXPECT_EQ(classify(answer), answer_kind::indeterminate);
+  EXPECT_NE(answer.transport_error.find("cannot read the answer of"), std::string::npos)
+      << answer.transport_error;
+  EXPECT_EQ(peer.requests(), 1);
+  EXPECT_EQ(peer.connections(), 1);
+}
+
+TEST_F(mail_send_client_test, a_reset_in_the_middle_of_the_request_is_indeterminate) {
+  // Larger than what the two sockets' buffers hold, so that the write itself fails.
+  scripted_peer peer({{step::reset_mid_request}, {step::answer}});
+  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const api_answer answer = client->send(std::string(64 * 1024 * 1024, ' '));
+  EXPECT_EQ(answer.status, 0);
+  EXPECT_TRUE(answer.request_started);
+  EXPECT_EQ(classify(answer), answer_kind::indeterminate);
+  EXPECT_NE(answer.transport_error.find("cannot send the request to"), std::string::npos)
+      << answer.transport_error;
+  EXPECT_EQ(peer.requests(), 1);
+  EXPECT_EQ(peer.connections(), 1);
+}
+
+TEST_F(mail_send_client_test, an_idle_connection_the_server_closed_is_replaced_before_writing) {
+  scripted_peer peer({{step::answer_then_close}, {step::answer}});
+  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const std::string body = body_of(content_request(), integration);
+  const api_answer first = client->send(body);
+  ASSERT_EQ(first.status, 202) << explain(first);
+  ASSERT_TRUE(peer.wait_closed_idle(1, 5s));
+  std::this_thread::sleep_for(20ms);  // the close on its way through the loopback
+
+  const api_answer second = client->send(body);
+  EXPECT_EQ(second.status, 202) << explain(second);
+  EXPECT_EQ(second.message_id, "peer-2");
+  EXPECT_EQ(peer.requests(), 2);  // once each: nothing was written to the closed connection
+  EXPECT_EQ(peer.connections(), 2);
+  client.reset();
+}
+
+TEST_F(mail_send_client_test, a_refused_connection_is_retryable_and_nothing_was_sent) {
+  testing::scripted_peer_options options;
+  options.listening = false;  // bound, so nobody else takes the port, but refusing
+  scripted_peer peer({{step::answer}}, options);
+  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  auto client = client_for(integration);
+  ASSERT_NE(client, nullptr);
+  const std::string body = body_of(content_request(), integration);
+  const api_answer refused = client->send(body);
+  EXPECT_EQ(refused.status, 0);
+  EXPECT_FALSE(refused.request_started);
+  EXPECT_EQ(classify(refused), answer_kind::retryable);
+
+  peer.listen();
+  const api_answer sent = client->send(body);
+  EXPECT_EQ(sent.status, 202) << explain(sent);
+  EXPECT_EQ(peer.requests(), 1);
+  client.reset();
 }
 
 // ---- the webhook signer of the test support ----

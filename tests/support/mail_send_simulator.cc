@@ -403,6 +403,7 @@ class mail_send_simulator::impl final : public http::handler {
   }
 
   void on_request(http::request&& req, http::responder res) override {
+    received_.fetch_add(1);
     mail_send_call call;
     const auto authorization = req[http::field::authorization];
     call.api_key = bearer_token(std::string_view(authorization.data(), authorization.size()));
@@ -563,6 +564,7 @@ class mail_send_simulator::impl final : public http::handler {
   std::set<std::shared_ptr<asio::steady_timer>> timers_;
   std::mt19937_64 random_;
   std::uint64_t accepted_count_ = 0;
+  std::atomic<std::size_t> received_{0};
   std::int64_t window_ = 0;
   int used_in_window_ = 0;
   bool stopping_ = false;
@@ -590,6 +592,10 @@ void mail_send_simulator::answer_next(std::vector<int> statuses) {
 void mail_send_simulator::set_response_delay(std::chrono::milliseconds delay) {
   std::lock_guard lock(impl_->mutex_);
   impl_->delay_ = delay;
+}
+
+std::size_t mail_send_simulator::requests_received() const {
+  return impl_->received_.load();
 }
 
 std::vector<mail_send_call> mail_send_simulator::calls() const {

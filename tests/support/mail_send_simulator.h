@@ -86,6 +86,9 @@ class mail_send_simulator {
   // Delay before each answer from now on (a timer: other connections are not held up).
   void set_response_delay(std::chrono::milliseconds delay);
 
+  // Requests to POST /v3/mail/send read in full, answered yet or not (calls() has only the
+  // answered ones): what the server may have acted on.
+  [[nodiscard]] std::size_t requests_received() const;
   [[nodiscard]] std::vector<mail_send_call> calls() const;
   [[nodiscard]] std::size_t call_count() const;
   // Waits until at least `count` calls were answered; false after `timeout`.
