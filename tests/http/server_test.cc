@@ -94,18 +94,9 @@ class server_test : public ::testing::Test {
   // Sends raw bytes and reads until the server closes or `until` appears.
   std::string exchange(const std::string& bytes, const std::string& until = "") {
     asio::io_context io;
-    tcp::socket socket(io);
-    socket.connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+    tcp::socket socket = connect_from(io);
     asio::write(socket, asio::buffer(bytes));
-    std::string received;
-    char buffer[4096];
-    boost::system::error_code ec;
-    while (!ec) {
-      auto n = socket.read_some(asio::buffer(buffer), ec);
-      received.append(buffer, n);
-      if (!until.empty() && received.find(until) != std::string::npos) break;
-    }
-    return received;
+    return read_all(socket, until);
   }
 
   // An open connection from `from` (any 127.0.0.0/8 address: a client of its own).

@@ -18,6 +18,7 @@
 #include "support/daemon.h"
 #include "support/eventually.h"
 #include "support/kafka_reader.h"
+#include "support/mail_send_simulator.h"
 
 namespace mailhook::testing {
 namespace {
@@ -270,12 +271,9 @@ TEST_F(admin_auth, the_development_opt_out_admits_changes_as_unauthenticated) {
 
 TEST_F(admin_auth, the_admin_listener_speaks_https_when_configured) {
   temp_dir dir;
-  const auto cert = (dir.path() / "cert.pem").string();
-  const auto key = (dir.path() / "key.pem").string();
-  auto made = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                   "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-                   "-subj", "/CN=127.0.0.1"});
-  ASSERT_EQ(made.status, 0) << made.output;
+  const auto files = make_self_signed_certificate(dir.path());
+  const std::string& cert = files.cert_file;
+  const std::string& key = files.key_file;
   // Readiness through the monitoring listener: the admin port no longer speaks plain HTTP.
   topic_ = unique_topic("admin-auth.tls");
   daemon_ = std::make_unique<daemon>(shared_kafka_bootstrap(),

@@ -16,6 +16,7 @@
 #include "mailhook/v1/email_event.pb.h"
 #include "support/daemon.h"
 #include "support/kafka_reader.h"
+#include "support/mail_send_simulator.h"
 #include "support/sendgrid_events.h"
 #include "webhook/signature.h"
 
@@ -319,12 +320,9 @@ TEST_F(ingest_test, a_body_over_max_body_gets_413_not_a_retryable_503) {
 // Its own daemon: the listener speaks TLS with a certificate made for the test.
 TEST(ingest_tls, the_webhook_listener_speaks_https_when_configured) {
   temp_dir dir;
-  const auto cert = (dir.path() / "cert.pem").string();
-  const auto key = (dir.path() / "key.pem").string();
-  auto made = run({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                   "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-                   "-subj", "/CN=127.0.0.1"});
-  ASSERT_EQ(made.status, 0) << made.output;
+  const auto files = make_self_signed_certificate(dir.path());
+  const std::string& cert = files.cert_file;
+  const std::string& key = files.key_file;
   const std::string topic = unique_topic("tls");
   daemon d(shared_kafka_bootstrap(),
            "[ingest]\ntls_cert_file = \"" + cert + "\"\ntls_key_file = \"" + key +
