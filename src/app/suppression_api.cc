@@ -11,53 +11,13 @@
 #include <string>
 
 #include "common/clock.h"
+#include "http/query.h"
 
 namespace mailhook::app {
 namespace {
 
+using http::parse_query;
 using http::status;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding of a query component ('+' is a space, as forms send it).
-std::string url_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
-               hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string, std::less<>> parse_query(std::string_view query) {
-  std::map<std::string, std::string, std::less<>> params;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    auto eq = pair.find('=');
-    if (!pair.empty()) {
-      params[url_decode(pair.substr(0, eq))] =
-          eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return params;
-}
 
 std::optional<std::int64_t> parse_int(std::string_view text) {
   std::int64_t value = 0;

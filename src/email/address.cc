@@ -184,6 +184,12 @@ result<normalized_email> normalize_unicode(std::string_view text, std::string& s
     return address_errc::invalid_domain;
   }
   c_ptr<char, idn2_free> owned(ascii);
+  // UTS #46 maps compatibility forms to their ASCII ones ("\uFF20" to '@', "\uFF0C" to
+  // ','): what comes back must be a domain the ASCII path would take as it is, or the
+  // result would not be one bare address, nor normalize to itself again.
+  const byte_scan mapped = scan_bytes(owned.get());
+  if (mapped.ats != 0 || mapped.separator || mapped.control || mapped.non_ascii)
+    return address_errc::invalid_domain;
   return finish(local, owned.get(), storage);
 }
 

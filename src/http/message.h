@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/beast/http.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,5 +32,13 @@ inline constexpr std::string_view text_content_type = "text/plain; charset=utf-8
 
 // Appends `text` to `out` as the inside of a JSON string (no surrounding quotes).
 void append_json_escaped(std::string& out, std::string_view text);
+
+// The answer for a request whose Transfer-Encoding the server does not read, or nullopt
+// when it has none or exactly "chunked" (RFC 7230 section 3.3): 501 for a coding it would
+// not undo (gzip, ...), 400 when chunked is there but not alone (twice, or not last) or
+// the header lists nothing. Beast would read such a body all the same, taking a
+// Content-Length beside an unknown coding as the length: a proxy in front that reads the
+// framing as the RFC says would then see other requests than the server does.
+[[nodiscard]] std::optional<response> refuse_transfer_encoding(const request_header& header);
 
 }  // namespace mailhook::http

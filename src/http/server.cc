@@ -185,6 +185,12 @@ class stream_connection final : public connection {
                               "only the chunked transfer coding is understood"));
     }
 
+    // Before the handler sees it: a body whose framing could be read two ways is not read.
+    if (auto refused = refuse_transfer_encoding(header.base())) {
+      state_->stats.requests_rejected_malformed.fetch_add(1, std::memory_order_relaxed);
+      keep_alive_ = false;
+      return write(std::move(*refused));
+    }
     if (auto early = state_->handler_ref.on_header(header.base())) {
       // The body was not read: the connection cannot be reused unless there was none.
       if (!parser_->is_done()) keep_alive_ = false;

@@ -20,7 +20,7 @@ struct record_fields {
   std::int64_t asm_group_id = 0;
   std::int64_t event_time_ms = 0;
   std::int64_t received_at_ms = 0;
-  suppression_scope scope = suppression_scope::global;  // unspecified reads as global
+  suppression_scope scope = suppression_scope::global;  // unspecified or unknown: global
   suppression_reason reason = suppression_reason::unspecified;
   suppression_origin origin = suppression_origin::unspecified;
   bool suppressed = false;
@@ -30,8 +30,9 @@ struct record_fields {
   }
 };
 
-// Reads `bytes`; false when they are not a well-formed message. Unknown fields are
-// skipped, as protobuf does. The views point into `bytes`.
+// Reads `bytes`; false when they are not a well-formed message. Unknown fields (groups
+// too) are skipped, as protobuf does: whatever protobuf parses is read, with the same
+// values (tests/fuzz/record_fields_fuzz.cc checks it). The views point into `bytes`.
 [[nodiscard]] bool read_fields(std::string_view bytes, record_fields& out);
 
 // Writes the record's key (suppression/record.h) into `out`.

@@ -153,7 +153,7 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
     return failure(errc::wrong_topic, options.dir.string() + " replicates topic '" + stored_topic +
                                           "', not '" + options.topic + "'");
   }
-  if (auto loaded = s->load_memory_state(options.expected_keys); !loaded) return loaded.error();
+  if (auto loaded = s->load_memory_state(options); !loaded) return loaded.error();
   return s;
 }
 
@@ -181,10 +181,14 @@ store::~store() {
 }
 
 // One pass over the records: the verdict table, the suspended tenants and the counts.
-result<void> store::load_memory_state(std::uint64_t expected_keys) {
+result<void> store::load_memory_state(const store_options& options) {
   std::uint64_t estimate = 0;
   db_->GetIntProperty(records_, "rocksdb.estimate-num-keys", &estimate);
-  verdicts_ = std::make_unique<verdict_table>(std::max(expected_keys, estimate));
+  // A new key at every start: the table is never persisted, so nothing needs the old one.
+  auto hash_key = random_sip_key();
+  if (!hash_key) return failure(errc::open_failed, hash_key.error().describe());
+  verdicts_ = std::make_unique<verdict_table>(std::max(options.expected_keys, estimate), *hash_key,
+                                              options.hash_for_tests);
 
   rocksdb::ReadOptions read;
   read.fill_cache = false;
@@ -196,12 +200,17 @@ result<void> store::load_memory_state(std::uint64_t expected_keys) {
   std::string tenant;
   count_deltas deltas;
   record_fields fields;
+  std::uint64_t shared = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     ++keys;
     std::string_view value(it->value().data(), it->value().size());
     if (!read_fields(value, fields)) continue;
-    verdicts_->put(hash_key(std::string_view(it->key().data(), it->key().size())),
-                   fields.verdict());
+    // Every key comes once: a hash the table holds already is another key's.
+    const auto hash = verdicts_->hash(std::string_view(it->key().data(), it->key().size()));
+    if (!verdicts_->put_new(hash, fields.verdict())) {
+      verdicts_->share(hash);
+      ++shared;
+    }
     if (fields.tenant != tenant) {
       merge_counts(deltas);
       deltas.clear();
@@ -212,6 +221,12 @@ result<void> store::load_memory_state(std::uint64_t expected_keys) {
   }
   merge_counts(deltas);
   if (!it->status().ok()) return failure(errc::read_failed, it->status().ToString());
+  if (shared != 0) {
+    spdlog::warn(
+        "index: {} keys share their verdict-table hash with another key; their lookups "
+        "read RocksDB",
+        shared);
+  }
   keys_.store(keys);
   return {};
 }
@@ -343,6 +358,9 @@ result<apply_outcome> store::apply(std::span<const changelog_message> messages) 
   // (the memtable inserts sorted keys with far fewer cache misses than random ones).
   struct key_change {
     std::string_view key;
+    std::uint64_t hash = 0;
+    // The table's entry for the hash is another key's: the key must not take it over.
+    bool collides = false;
     std::optional<record_fields> before;
     std::optional<record_fields> after;
     std::optional<std::string_view> after_bytes;
@@ -353,14 +371,18 @@ result<apply_outcome> store::apply(std::span<const changelog_message> messages) 
   for (std::size_t first = 0; first < items.size();) {
     std::size_t end = first;
     while (end < items.size() && items[end].key == items[first].key) ++end;
-    key_change c{items[first].key, {}, {}, {}};
+    key_change c{items[first].key, verdicts_->hash(items[first].key), false, {}, {}, {}};
     // A key the table does not know is not in RocksDB: a bootstrap, which writes mostly
     // new keys, reads nothing.
-    if (verdicts_->find(hash_key(c.key))) {
+    if (auto entry = verdicts_->find(c.hash)) {
       if (auto bytes = read_bytes(c.key)) {
         stored.push_back(std::move(*bytes));
         record_fields fields;
         if (read_fields(stored.back(), fields)) c.before = fields;
+      } else if (!entry->shared) {
+        // The hash is known but the key has no record: the entry is another key's. (A read
+        // that failed lands here too, and only costs its lookups a read.)
+        c.collides = true;
       }
     }
     auto current = c.before;
@@ -415,9 +437,20 @@ result<apply_outcome> store::apply(std::span<const changelog_message> messages) 
     }
     if (c.after) {
       if (c.after->suppressed) ++deltas[{c.after->tenant, c.after->scope, c.after->reason}];
-      verdicts_->put(hash_key(c.key), c.after->verdict());
-    } else {
-      verdicts_->erase(hash_key(c.key));
+      // A new key finds its hash taken when another key of this batch took it first.
+      if (c.collides || (!c.before && !verdicts_->put_new(c.hash, c.after->verdict()))) {
+        if (!verdicts_->find(c.hash)->shared) {
+          spdlog::warn(
+              "index: a key shares its verdict-table hash with another key; their "
+              "lookups read RocksDB");
+        }
+        verdicts_->share(c.hash);
+      } else if (c.before) {
+        verdicts_->put(c.hash, c.after->verdict());
+      }
+    } else if (c.before) {
+      // Only a key that had a record held the entry (a shared one stays shared).
+      verdicts_->erase(c.hash);
     }
     const auto& known = c.after ? c.after : c.before;
     if (known && known->scope == suppression_scope::tenant) {
@@ -443,13 +476,32 @@ std::map<std::int32_t, std::int64_t> store::offsets() const {
 
 std::optional<suppression::record> store::get(std::string_view key) const {
   // A key the table does not know has no record: no read.
-  if (!verdicts_->find(hash_key(key))) return std::nullopt;
+  if (!verdicts_->find(verdicts_->hash(key))) return std::nullopt;
   return read(key);
+}
+
+std::optional<packed_verdict> store::verdict_from_record(std::string_view key) const {
+  rocksdb::PinnableSlice value;
+  rocksdb::ReadOptions options;
+  options.verify_checksums = false;
+  auto status = db_->Get(options, records_, slice(key), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  record_fields fields;
+  if (status.ok() && read_fields(std::string_view(value.data(), value.size()), fields)) {
+    return fields.verdict();
+  }
+  // A lookup that cannot check a key must not answer "allowed" for it.
+  if (!status.ok()) spdlog::error("index: read of {}: {}", key, status.ToString());
+  packed_verdict unreadable;
+  unreadable.suppressed = true;
+  return unreadable;
 }
 
 std::optional<mailhook::suppression_info> store::suppressed_by(const std::string& key,
                                                                std::int64_t asm_group_id) const {
-  auto found = verdicts_->find(hash_key(key));
+  auto entry = verdicts_->find(verdicts_->hash(key));
+  if (!entry) return std::nullopt;
+  auto found = entry->shared ? verdict_from_record(key) : std::optional(entry->verdict);
   if (!found || !found->suppressed) return std::nullopt;
   mailhook::suppression_info s;
   s.scope = found->scope;

@@ -54,6 +54,9 @@ struct store_options {
   std::uint64_t write_buffer_bytes = 64ULL << 20;  // RocksDB memtable size (tests make it small)
   // false: close without flushing, losing what is only in memory, as a crash would (tests).
   bool flush_at_close = true;
+  // Tests only: the verdict table's hash instead of SipHash under a random key, to make
+  // keys collide.
+  verdict_table::hash_function hash_for_tests = nullptr;
 };
 
 // One changelog record as consumed: its key and value exactly as in Kafka.
@@ -154,7 +157,7 @@ class store final : public suppression_lookup {
  private:
   store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
         std::string topic, bool flush_at_close);
-  result<void> load_memory_state(std::uint64_t expected_keys);
+  result<void> load_memory_state(const store_options& options);
   // Count changes of one write, merged into counts_ under one lock: the tenant strings
   // are views into records the caller holds until the merge.
   using count_key = std::tuple<std::string_view, suppression_scope, suppression_reason>;
@@ -165,6 +168,9 @@ class store final : public suppression_lookup {
   void note_suspension(std::string_view tenant, std::optional<std::string_view> bytes);
   [[nodiscard]] std::optional<std::string> read_bytes(std::string_view key) const;
   [[nodiscard]] std::optional<suppression::record> read(std::string_view key) const;
+  // The verdict of a key whose hash the table shares with another key, from its record:
+  // nullopt when it has none; a suppression when the record cannot be read.
+  [[nodiscard]] std::optional<packed_verdict> verdict_from_record(std::string_view key) const;
   // The suppression of one key, from the table (no detail).
   [[nodiscard]] std::optional<mailhook::suppression_info> suppressed_by(
       const std::string& key, std::int64_t asm_group_id) const;

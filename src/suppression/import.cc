@@ -307,7 +307,8 @@ result<bool> csv_reader::next(std::vector<std::string>& fields) {
   record_line_ = line_;
   for (;;) {
     std::string field;
-    if (peek() == '"') {
+    // After a ',' that ends the text, the last field is empty: nothing left to peek at.
+    if (!at_end() && peek() == '"') {
       if (auto ok = read_quoted(field); !ok) return ok.error();
     } else if (auto ok = read_plain(field, fields.size()); !ok) {
       return ok.error();

@@ -117,6 +117,23 @@ TEST(normalize_address, refuses_a_domain_idna_refuses) {
   EXPECT_EQ(normalized("a@" + std::string(64, 'b') + ".com"), "<invalid_domain>");
 }
 
+TEST(normalize_address, refuses_a_domain_whose_idna_form_holds_an_at_sign_or_a_separator) {
+  // UTS #46 maps the fullwidth and small forms to ASCII '@', '<', '>', ',' and ';': the
+  // result would be "a@b@c.com", which is not one address and does not normalize again.
+  for (const char* form : {"\xef\xbc\xa0", "\xef\xb9\xab", "\xef\xbc\x9c", "\xef\xbc\x9e",
+                           "\xef\xbc\x8c", "\xef\xbc\x9b"}) {
+    EXPECT_EQ(normalized(std::string("a@b") + form + "c.com"), "<invalid_domain>") << form;
+  }
+  // The forms that map to what a domain holds stay accepted: a fullwidth and an
+  // ideographic full stop are dots.
+  EXPECT_EQ(normalized("a@b\xef\xbc\x8e"
+                       "com"),
+            "a@b.com");
+  EXPECT_EQ(normalized("a@b\xe3\x80\x82"
+                       "com\xe3\x80\x82"),
+            "a@b.com");
+}
+
 TEST(normalize_address, keeps_address_literals_and_quoted_at_signs) {
   EXPECT_EQ(normalized("Postmaster@[192.0.2.1]"), "postmaster@[192.0.2.1]");
   // The last '@' separates the domain.

@@ -84,6 +84,34 @@ TEST(RecordFields, SkipsUnknownFieldsOfEveryWireType) {
   EXPECT_EQ(f.asm_group_id, 4242);
 }
 
+TEST(RecordFields, ReadsEnumValuesItDoesNotKnowAsProtobufsReadersDo) {
+  // What protobuf keeps of such values (the low 32 bits, as they are) must give the same
+  // key as key_of, or every replica would refuse a record the writer's key_of accepted.
+  for (std::int64_t scope : {std::int64_t{4}, std::int64_t{5}, std::int64_t{6}, std::int64_t{7},
+                             std::int64_t{-1}, (std::int64_t{1} << 32) + 2}) {
+    auto r = full_record();
+    r.set_scope(static_cast<mailhook::v1::SuppressionScope>(static_cast<std::int32_t>(scope)));
+    r.set_reason(static_cast<mailhook::v1::SuppressionReason>(17));
+    r.set_origin(static_cast<mailhook::v1::SuppressionOrigin>(4));
+    auto bytes = r.SerializeAsString();
+    if (scope > 0xffffffff) {
+      // Field 2 again as a varint wider than 32 bits: protobuf keeps the low ones (2).
+      bytes += std::string("\x10\x82\x80\x80\x80\x10", 6);
+      ASSERT_TRUE(r.ParseFromString(bytes));
+      EXPECT_EQ(r.scope(), mailhook::v1::SUPPRESSION_SCOPE_GROUP);
+    }
+    record_fields f;
+    ASSERT_TRUE(read_fields(bytes, f)) << scope;
+    std::string key;
+    write_key(key, f);
+    EXPECT_EQ(key, suppression::key_of(r)) << scope;
+    EXPECT_EQ(f.scope, scope > 0xffffffff ? suppression_scope::group : suppression_scope::global)
+        << scope;
+    EXPECT_EQ(f.reason, suppression_reason::unspecified);
+    EXPECT_EQ(f.origin, suppression_origin::unspecified);
+  }
+}
+
 TEST(RecordFields, RefusesTruncatedOrCorruptBytes) {
   auto bytes = full_record().SerializeAsString();
   record_fields f;
@@ -94,8 +122,33 @@ TEST(RecordFields, RefusesTruncatedOrCorruptBytes) {
     suppression::record r;
     EXPECT_EQ(read_fields(truncated, f), r.ParseFromString(truncated)) << cut;
   }
-  EXPECT_FALSE(read_fields(std::string("\x0b", 1), f));      // wire type 3 (group start)
+  EXPECT_FALSE(read_fields(std::string("\x0b", 1), f));      // a group never closed
   EXPECT_FALSE(read_fields(std::string("\x0a\xff", 2), f));  // length past the end
+}
+
+TEST(RecordFields, SkipsGroupsAsProtobufDoes) {
+  // Field 12 (source, a string) as a group holding a nested group 100 and fields, one of
+  // them numbered like tenant: protobuf keeps it all as an unknown field.
+  const std::string group =
+      "\x63"
+      "\xa3\x06\x08\x01\xa4\x06"
+      "\x0a\x02zz\x15yyyy"
+      "\x64";
+  const auto bytes = full_record().SerializeAsString() + group;
+  suppression::record r;
+  ASSERT_TRUE(r.ParseFromString(bytes));
+  record_fields f;
+  ASSERT_TRUE(read_fields(bytes, f));
+  EXPECT_EQ(f.tenant, "acme");
+  EXPECT_EQ(f.asm_group_id, 4242);
+  // What protobuf refuses: an end without a start, an end of another group, a group
+  // that never ends, groups nested too deep.
+  for (const std::string& bad :
+       {std::string("\x64"), std::string("\x63\xa4\x06"), std::string("\x63\x08\x01"),
+        std::string(150, '\x63') + std::string(150, '\x64')}) {
+    EXPECT_FALSE(r.ParseFromString(bytes + bad));
+    EXPECT_FALSE(read_fields(bytes + bad, f));
+  }
 }
 
 TEST(RecordFields, LastWriterWins) {

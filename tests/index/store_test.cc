@@ -60,6 +60,7 @@ class StoreTest : public ::testing::Test {
     options.dir = dir.path() / "index";
     options.topic = "mailhook.suppressions";
     options.expected_keys = 1000;
+    options.hash_for_tests = hash;
     auto opened = store::open(options);
     ASSERT_TRUE(opened) << opened.error().describe();
     db = std::move(*opened);
@@ -81,8 +82,22 @@ class StoreTest : public ::testing::Test {
   }
 
   testing::temp_dir dir;
+  verdict_table::hash_function hash = nullptr;
   std::unique_ptr<store> db;
   std::int64_t next_offset = 0;
+};
+
+// Every key under one hash: what an attacker who could choose colliding addresses would get.
+std::uint64_t one_hash_for_every_key(std::string_view) {
+  return 0x5eed;
+}
+
+class StoreCollisionTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    hash = one_hash_for_every_key;
+    reopen();
+  }
 };
 
 TEST_F(StoreTest, UnknownAddressIsAllowed) {
@@ -125,6 +140,84 @@ TEST_F(StoreTest, ATombstoneRemovesTheKey) {
   EXPECT_TRUE(db->check("acme", "a@x.com").allowed());
   EXPECT_EQ(db->keys(), 0u);
   EXPECT_FALSE(db->get("acme/global/a@x.com"));
+}
+
+TEST_F(StoreCollisionTest, AClearedKeyDoesNotHideASuppressedOneWithItsHash) {
+  apply({change("acme", "bounced@x.com", true, 1000, "e1")});
+  apply({change("acme", "resubscribed@x.com", false, 2000, "e2",
+                mailhook::v1::SUPPRESSION_REASON_UNSUBSCRIBE)});
+  auto v = db->check("acme", "bounced@x.com");
+  ASSERT_FALSE(v.allowed());
+  EXPECT_EQ(v.suppressed->reason, suppression_reason::bounce);
+  EXPECT_EQ(v.suppressed->since_ms, 1000);
+  EXPECT_TRUE(db->check("acme", "resubscribed@x.com").allowed());
+  EXPECT_TRUE(db->check("acme", "no-record@x.com").allowed());
+  EXPECT_EQ(db->keys(), 2u);
+}
+
+TEST_F(StoreCollisionTest, EachKeyAnswersWithItsOwnVerdictWhateverTheOrder) {
+  // In one batch (neither key known yet), and in the other order.
+  apply(
+      {change("acme", "spam@x.com", true, 3000, "e3", mailhook::v1::SUPPRESSION_REASON_SPAM_REPORT),
+       change("acme", "cleared@x.com", false, 4000, "e4")});
+  apply({change("beta", "cleared@x.com", false, 4000, "e5"),
+         change("beta", "spam@x.com", true, 3000, "e6",
+                mailhook::v1::SUPPRESSION_REASON_SPAM_REPORT)});
+  apply({change("acme", "unsub@x.com", true, 5000, "e7",
+                mailhook::v1::SUPPRESSION_REASON_UNSUBSCRIBE)});
+  for (const char* tenant : {"acme", "beta"}) {
+    auto spam = db->check(tenant, "spam@x.com");
+    ASSERT_FALSE(spam.allowed()) << tenant;
+    EXPECT_EQ(spam.suppressed->reason, suppression_reason::spam_report);
+    EXPECT_EQ(spam.suppressed->since_ms, 3000);
+    EXPECT_TRUE(db->check(tenant, "cleared@x.com").allowed()) << tenant;
+  }
+  auto unsub = db->check("acme", "unsub@x.com");
+  ASSERT_FALSE(unsub.allowed());
+  EXPECT_EQ(unsub.suppressed->reason, suppression_reason::unsubscribe);
+  EXPECT_TRUE(db->check("beta", "unsub@x.com").allowed());
+  // Group keys share the hash too: the global suppression is no group's.
+  apply({in_group(change("acme", "grouped@x.com", true, 6000, "e8"), 7)});
+  EXPECT_TRUE(db->check("acme", "grouped@x.com").allowed());
+  EXPECT_FALSE(db->check("acme", "grouped@x.com", 7).allowed());
+  EXPECT_TRUE(db->check("acme", "grouped@x.com", 8).allowed());
+}
+
+TEST_F(StoreCollisionTest, ATombstoneRemovesOnlyItsOwnKey) {
+  apply({change("acme", "bounced@x.com", true, 1000, "e1")});
+  // A tombstone of a key without a record, then of one with a record: both share the hash.
+  std::vector<changelog_message> unknown = {{"acme/global/never@x.com", std::nullopt, 0, 10}};
+  ASSERT_TRUE(db->apply(unknown));
+  EXPECT_FALSE(db->check("acme", "bounced@x.com").allowed());
+  apply({change("acme", "other@x.com", true, 2000, "e2")});
+  std::vector<changelog_message> other = {{"acme/global/other@x.com", std::nullopt, 0, 11}};
+  ASSERT_TRUE(db->apply(other));
+  EXPECT_TRUE(db->check("acme", "other@x.com").allowed());
+  EXPECT_FALSE(db->check("acme", "bounced@x.com").allowed());
+  EXPECT_EQ(db->keys(), 1u);
+}
+
+TEST_F(StoreCollisionTest, CollisionsAreFoundAgainWhenTheTableIsRebuilt) {
+  apply({change("acme", "bounced@x.com", true, 1000, "e1"),
+         change("acme", "cleared@x.com", false, 2000, "e2")});
+  reopen();
+  EXPECT_FALSE(db->check("acme", "bounced@x.com").allowed());
+  EXPECT_TRUE(db->check("acme", "cleared@x.com").allowed());
+  // And a change after the rebuild updates the one key it names.
+  apply({change("acme", "bounced@x.com", false, 3000, "e3")});
+  EXPECT_TRUE(db->check("acme", "bounced@x.com").allowed());
+  apply({change("acme", "cleared@x.com", true, 4000, "e4")});
+  EXPECT_FALSE(db->check("acme", "cleared@x.com").allowed());
+  EXPECT_TRUE(db->check("acme", "bounced@x.com").allowed());
+}
+
+TEST_F(StoreCollisionTest, AnAddressWithoutARecordOnASuppressedKeysSlotIsNotAllowed) {
+  // Without a second key there is nothing to confuse: no RocksDB read, and a key without
+  // a record that lands on the slot gets the slot's verdict, never "allowed" for a
+  // suppressed key.
+  apply({change("acme", "bounced@x.com", true, 1000, "e1")});
+  EXPECT_FALSE(db->check("acme", "bounced@x.com").allowed());
+  EXPECT_FALSE(db->check("acme", "no-record@x.com").allowed());
 }
 
 TEST_F(StoreTest, LastWriterWinsWhateverTheArrivalOrder) {

@@ -297,6 +297,14 @@ TEST(ImportCsv, accepts_a_missing_final_line_end_and_a_lone_cr) {
   expect_rows(parsed, {{"a@example.com", 1}, {"b@example.com", 2}});
 }
 
+TEST(ImportCsv, reads_a_comma_that_ends_the_text_as_an_empty_last_field) {
+  // The text is a view: the byte after it (a quote here) is not the reader's to look at.
+  const std::string buffer = "email,created\na@example.com,\"";
+  auto parsed = parse_ok(std::string_view(buffer).substr(0, buffer.size() - 1),
+                         export_kind::global_unsubscribes);
+  expect_rows(parsed, {{"a@example.com", 0}});
+}
+
 TEST(ImportCsv, skips_blank_lines_and_rows_of_empty_fields) {
   auto parsed = parse_ok("\n\nemail,created\n\na@example.com,1\n,\n \n\nb@example.com,2\n\n",
                          export_kind::global_unsubscribes);
