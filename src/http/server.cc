@@ -175,16 +175,6 @@ class stream_connection final : public connection {
     phase_ = phase::reading;
     const auto& header = parser_->get();
     keep_alive_ = header.keep_alive();
-    // Beast frames a request by chunked or Content-Length only; any other transfer coding
-    // ("xchunked", "gzip") would leave the body's end to guesswork, which is how requests
-    // are smuggled past a proxy (RFC 9112 section 6.1: 501).
-    if (header.find(field::transfer_encoding) != header.end() && !parser_->chunked()) {
-      state_->stats.requests_rejected_malformed.fetch_add(1, std::memory_order_relaxed);
-      keep_alive_ = false;
-      return write(json_error(status::not_implemented, "transfer_coding",
-                              "only the chunked transfer coding is understood"));
-    }
-
     // Before the handler sees it: a body whose framing could be read two ways is not read.
     if (auto refused = refuse_transfer_encoding(header.base())) {
       state_->stats.requests_rejected_malformed.fetch_add(1, std::memory_order_relaxed);
