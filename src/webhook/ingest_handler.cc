@@ -233,9 +233,10 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
     const std::int64_t now_s = unix_millis(received) / 1000;
     if (replays_->claim(*signature, *stamp + s->replay_window.count(), now_s) ==
         replay_guard::claim_outcome::replayed) {
-      // The same signed bytes were accepted before (or are being published now): they
-      // are in Kafka, so nothing is published again. A 2xx, because SendGrid retries
-      // anything else for 24 hours, and for an attacker it changes nothing.
+      // The same signed bytes were accepted before, or are being published now (should
+      // that fail, the claim is released and SendGrid's retry passes): nothing is
+      // published again. A 2xx, because SendGrid retries anything else for 24 hours, and
+      // for an attacker it changes nothing.
       replays_seen_.with({s->name}).inc();
       return answer_now(http::make_response(http::status::ok,
                                             R"({"accepted":0,"dead_lettered":0,"replay":true})"));
