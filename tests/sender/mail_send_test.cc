@@ -88,6 +88,11 @@ config::integration_config integration_for(const std::string& api_url = "https:/
   return i;
 }
 
+// An integration that calls `peer` over plain HTTP on loopback.
+config::integration_config integration_for(const scripted_peer& peer) {
+  return integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+}
+
 dom::element parse(dom::parser& parser, const std::string& json) {
   dom::element doc;
   EXPECT_EQ(parser.parse(json).get(doc), simdjson::SUCCESS) << json;
@@ -1064,7 +1069,7 @@ TEST_F(mail_send_client_test,
   // Before, this request was sent again on a new connection; but the server had read it,
   // and SendGrid may have accepted it before the connection ended.
   scripted_peer peer({{step::answer, step::close}, {step::answer}});
-  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  const auto integration = integration_for(peer);
   auto client = client_for(integration);
   ASSERT_NE(client, nullptr);
   const std::string body = body_of(content_request(), integration);
@@ -1086,7 +1091,7 @@ TEST_F(mail_send_client_test,
 
 TEST_F(mail_send_client_test, does_not_resend_once_part_of_an_answer_arrived) {
   scripted_peer peer({{step::answer, step::partial_answer}, {step::answer}});
-  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  const auto integration = integration_for(peer);
   auto client = client_for(integration);
   ASSERT_NE(client, nullptr);
   const std::string body = body_of(content_request(), integration);
@@ -1103,7 +1108,7 @@ TEST_F(mail_send_client_test, does_not_resend_once_part_of_an_answer_arrived) {
 
 TEST_F(mail_send_client_test, a_new_connection_closed_without_an_answer_is_indeterminate) {
   scripted_peer peer({{step::close}, {step::answer}});
-  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  const auto integration = integration_for(peer);
   auto client = client_for(integration);
   ASSERT_NE(client, nullptr);
   const api_answer answer = client->send(body_of(content_request(), integration));
@@ -1116,7 +1121,7 @@ TEST_F(mail_send_client_test, a_new_connection_closed_without_an_answer_is_indet
 
 TEST_F(mail_send_client_test, a_malformed_answer_is_indeterminate_and_not_resent) {
   scripted_peer peer({{step::malformed_answer}, {step::answer}});
-  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  const auto integration = integration_for(peer);
   auto client = client_for(integration);
   ASSERT_NE(client, nullptr);
   const api_answer answer = client->send(body_of(content_request(), integration));
@@ -1131,7 +1136,7 @@ TEST_F(mail_send_client_test, a_malformed_answer_is_indeterminate_and_not_resent
 TEST_F(mail_send_client_test, a_reset_in_the_middle_of_the_request_is_indeterminate) {
   // Larger than what the two sockets' buffers hold, so that the write itself fails.
   scripted_peer peer({{step::reset_mid_request}, {step::answer}});
-  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  const auto integration = integration_for(peer);
   auto client = client_for(integration);
   ASSERT_NE(client, nullptr);
   const api_answer answer = client->send(std::string(64 * 1024 * 1024, ' '));
@@ -1146,7 +1151,7 @@ TEST_F(mail_send_client_test, a_reset_in_the_middle_of_the_request_is_indetermin
 
 TEST_F(mail_send_client_test, an_idle_connection_the_server_closed_is_replaced_before_writing) {
   scripted_peer peer({{step::answer_then_close}, {step::answer}});
-  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  const auto integration = integration_for(peer);
   auto client = client_for(integration);
   ASSERT_NE(client, nullptr);
   const std::string body = body_of(content_request(), integration);
@@ -1167,7 +1172,7 @@ TEST_F(mail_send_client_test, a_refused_connection_is_retryable_and_nothing_was_
   testing::scripted_peer_options options;
   options.listening = false;  // bound, so nobody else takes the port, but refusing
   scripted_peer peer({{step::answer}}, options);
-  const auto integration = integration_for("http://127.0.0.1:" + std::to_string(peer.port()));
+  const auto integration = integration_for(peer);
   auto client = client_for(integration);
   ASSERT_NE(client, nullptr);
   const std::string body = body_of(content_request(), integration);
