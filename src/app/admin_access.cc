@@ -4,26 +4,14 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <boost/asio/ip/address.hpp>
-#include <cctype>
 
 #include "common/check.h"
+#include "common/text.h"
+#include "http/url.h"
 #include "webhook/signature.h"
 
 namespace mailhook::app {
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool is_ip_address(std::string_view host) {
-  boost::system::error_code ec;
-  (void)boost::asio::ip::make_address(std::string(host), ec);
-  return !ec;
-}
 
 // A header's values; Beast keeps every field, so a header given twice is seen twice.
 std::vector<std::string_view> values_of(const http::request_header& h, http::field name) {
@@ -167,10 +155,10 @@ const config::admin_token_config* token_table::find(std::string_view presented) 
 
 host_allowlist::host_allowlist(const config::admin_config& admin) {
   names_.emplace_back("localhost");
-  if (!is_ip_address(admin.listen.host)) names_.push_back(lower(admin.listen.host));
+  if (!http::is_ip_address(admin.listen.host)) names_.push_back(to_ascii_lower(admin.listen.host));
   for (const auto& name : admin.allowed_hosts) {
     if (name == "*") any_ = true;
-    names_.push_back(lower(name));
+    names_.push_back(to_ascii_lower(name));
   }
 }
 
@@ -180,7 +168,7 @@ bool host_allowlist::allows(std::string_view host_header) const {
     // "[IPv6]" or "[IPv6]:port": an address.
     auto close = host.find(']');
     if (close == std::string_view::npos) return false;
-    return is_ip_address(host.substr(1, close - 1));
+    return http::is_ip_address(host.substr(1, close - 1));
   }
   if (auto colon = host.rfind(':'); colon != std::string_view::npos) {
     auto port = host.substr(colon + 1);
@@ -192,9 +180,9 @@ bool host_allowlist::allows(std::string_view host_header) const {
   }
   if (host.ends_with('.')) host.remove_suffix(1);  // "localhost." is the same name
   if (host.empty()) return false;
-  if (host.find(':') == std::string_view::npos && is_ip_address(host)) return true;
+  if (host.find(':') == std::string_view::npos && http::is_ip_address(host)) return true;
   if (any_) return true;
-  auto name = lower(host);
+  auto name = to_ascii_lower(host);
   return std::find(names_.begin(), names_.end(), name) != names_.end();
 }
 
@@ -212,7 +200,7 @@ bool is_json_content_type(std::string_view value) {
     media_type.remove_suffix(1);
   while (!media_type.empty() && (media_type.front() == ' ' || media_type.front() == '\t'))
     media_type.remove_prefix(1);
-  return lower(media_type) == "application/json";
+  return to_ascii_lower(media_type) == "application/json";
 }
 
 admin_access::admin_access(const config::admin_config& admin)

@@ -28,6 +28,7 @@ struct options {
   std::string integration;
   std::string to;
   std::string admin;
+  std::string ca_file;
   std::string token_file;
   std::string subject = "mailhook test email";
   bool skip_check = false;
@@ -48,17 +49,20 @@ class already_checked final : public suppression_lookup {
 // The daemon's verdict as one line ("" when allowed), or a failure when it cannot be had.
 result<std::string> suppression_of(const config::daemon_config& cfg, const options& o,
                                    const config::integration_config& integration) {
-  auto url = o.admin.empty() ? admin_url_of(cfg.admin, o.config_file) : parse_admin_url(o.admin);
+  auto url = o.admin.empty() ? admin_url_of(cfg.admin, o.config_file, o.ca_file)
+                             : parse_admin_url(o.admin, o.ca_file);
   if (!url) return url.error();
   auto token = read_admin_token(o.token_file);
   if (!token) return token.error();
-  admin_client client(*url, std::chrono::seconds(10), token->value_or(std::string()));
+  auto made = admin_client::create(*url, std::chrono::seconds(10), token->value_or(std::string()));
+  if (!made) return made.error();
+  admin_client& client = *made;
   std::string target = "/v1/suppressions/check?tenant=" + url_encode(integration.tenant) +
                        "&email=" + url_encode(o.to);
   if (integration.default_asm_group > 0) {
     target += "&group=" + std::to_string(integration.default_asm_group);
   }
-  auto reply = client.request(boost::beast::http::verb::get, target);
+  auto reply = client.request(http::verb::get, target);
   if (!reply) return reply.error();
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -67,8 +71,8 @@ result<std::string> suppression_of(const config::daemon_config& cfg, const optio
       doc["allowed"].get(allowed) != simdjson::SUCCESS) {
     auto hint = token_hint(reply->status, client.has_bearer_token());
     return failure(std::make_error_code(std::errc::protocol_error),
-                   url->to_string() + target + " answered " + std::to_string(reply->status) + ": " +
-                       reply->body.substr(0, 200) + (hint.empty() ? "" : " (" + hint + ")"));
+                   url->url.origin() + target + " answered " + std::to_string(reply->status) +
+                       ": " + reply->body.substr(0, 200) + (hint.empty() ? "" : " (" + hint + ")"));
   }
   if (allowed) return std::string();
   simdjson::dom::element s = doc["suppression"];
@@ -178,6 +182,11 @@ std::optional<int> send_test_command(CLI::App& cli, int argc, char** argv) {
   cmd->add_option("--admin", state->admin,
                   "Admin API of the running daemon, for the suppression check "
                   "(default: admin.listen of the configuration)");
+  cmd->add_option("--ca-file", state->ca_file,
+                  "CA certificates (PEM) to trust for an https admin API (default: the "
+                  "daemon's admin.tls certificate)")
+      ->check(CLI::ExistingFile)
+      ->type_name("FILE");
   cmd->add_option("--token-file", state->token_file,
                   "File holding an admin API token with read scope, for the suppression check "
                   "(default: $" +

@@ -76,6 +76,7 @@ const std::vector<std::string> kind_words = {
 // the subcommands' callbacks, so it lives as long as the CLI::App that binds to it.
 struct options {
   std::string admin;
+  std::string ca_file;
   std::string config_file;
   std::string token_file;
   std::string note;
@@ -160,17 +161,17 @@ std::string scope_text(simdjson::dom::element e, char separator) {
 
 // The admin API's base URL: --admin, else the admin.listen of --config (a wildcard
 // address is reached through loopback), else the default port on this host.
-result<admin_url> resolve_admin_url(const options& o) {
-  if (!o.admin.empty()) return parse_admin_url(o.admin);
+result<admin_endpoint> resolve_admin_url(const options& o) {
+  if (!o.admin.empty()) return parse_admin_url(o.admin, o.ca_file);
   if (o.config_file.empty()) return parse_admin_url(default_admin_url);
   auto cfg = config::load_file(o.config_file, config::process_environment(), no_secrets);
   if (!cfg) return cfg.error();
-  return admin_url_of(cfg->admin, o.config_file);
+  return admin_url_of(cfg->admin, o.config_file, o.ca_file);
 }
 
 // Prints why a request failed: the API's own message when it sent one, and what to do
 // about a missing token.
-void report_api_error(const admin_client& client, const admin_reply& reply) {
+void report_api_error(const admin_client& client, const http::answer& reply) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   std::string message;
@@ -179,14 +180,14 @@ void report_api_error(const admin_client& client, const admin_reply& reply) {
   }
   if (message.empty()) message = one_line(reply.body.substr(0, 200));
   auto hint = token_hint(reply.status, client.has_bearer_token());
-  print_stderr("%s: %s (HTTP %d)%s%s", client.url().to_string().c_str(), message.c_str(),
-               reply.status, hint.empty() ? "" : ": ", hint.c_str());
+  print_stderr("%s: %s (HTTP %d)%s%s", client.url().origin().c_str(), message.c_str(), reply.status,
+               hint.empty() ? "" : ": ", hint.c_str());
 }
 
 // The reply of a request whose answer must have `expected_status`; prints the problem
 // and returns nothing otherwise.
-std::optional<admin_reply> call(admin_client& client, verb method, const std::string& target,
-                                const std::string& body, int expected_status) {
+std::optional<http::answer> call(admin_client& client, verb method, const std::string& target,
+                                 const std::string& body, int expected_status) {
   auto reply = client.request(method, target, body);
   if (!reply) {
     print_stderr("%s", reply.error().describe().c_str());
@@ -203,7 +204,7 @@ std::optional<admin_reply> call(admin_client& client, verb method, const std::st
 bool parse_json(simdjson::dom::parser& parser, const admin_client& client, const std::string& body,
                 simdjson::dom::element& doc) {
   if (parser.parse(body).get(doc) == simdjson::SUCCESS) return true;
-  print_stderr("%s: the answer is not JSON: %s", client.url().to_string().c_str(),
+  print_stderr("%s: the answer is not JSON: %s", client.url().origin().c_str(),
                one_line(body.substr(0, 200)).c_str());
   return false;
 }
@@ -223,8 +224,14 @@ std::optional<admin_client> make_client(const options& o, int& exit_code) {
     exit_code = exit_usage;
     return std::nullopt;
   }
-  return std::optional<admin_client>(std::in_place, std::move(*url), std::chrono::seconds(30),
+  auto client = admin_client::create(std::move(*url), std::chrono::seconds(60),
                                      token->value_or(std::string()));
+  if (!client) {
+    print_stderr("%s", client.error().describe().c_str());
+    exit_code = exit_usage;
+    return std::nullopt;
+  }
+  return std::move(*client);
 }
 
 // The name of the user running this command, as the system knows it.
@@ -270,7 +277,7 @@ int run_check(const options& o) {
     simdjson::dom::array results;
     if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
     if (doc["results"].get(results) != simdjson::SUCCESS) {
-      print_stderr("%s: the answer has no results", client->url().to_string().c_str());
+      print_stderr("%s: the answer has no results", client->url().origin().c_str());
       return exit_failure;
     }
     std::string out;
@@ -280,7 +287,7 @@ int run_check(const options& o) {
       if (verdict["allowed"].get(allowed) != simdjson::SUCCESS ||
           (!allowed && verdict["suppression"].get(s) != simdjson::SUCCESS)) {
         print_stderr("%s: a verdict without \"allowed\" or \"suppression\"",
-                     client->url().to_string().c_str());
+                     client->url().origin().c_str());
         return exit_failure;
       }
       auto email = one_line(string_member(verdict, "email"));
@@ -329,7 +336,7 @@ int run_change(const options& o, bool add) {
   int code = exit_ok;
   auto client = make_client(o, code);
   if (!client) return code;
-  std::optional<admin_reply> reply;
+  std::optional<http::answer> reply;
   if (add) {
     std::string body = "{";
     append_json_field(body, "tenant", o.tenant);
@@ -433,7 +440,7 @@ int run_list(const options& o) {
     simdjson::dom::array records;
     if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
     if (doc["suppressions"].get(records) != simdjson::SUCCESS) {
-      print_stderr("%s: the answer has no suppressions", client->url().to_string().c_str());
+      print_stderr("%s: the answer has no suppressions", client->url().origin().c_str());
       return exit_failure;
     }
     for (auto r : records) {
@@ -454,7 +461,7 @@ int run_list(const options& o) {
     }
     std::string next(string_member(doc, "next_cursor"));
     if (!next.empty() && next == cursor) {
-      print_stderr("%s: the cursor did not move (%s)", client->url().to_string().c_str(),
+      print_stderr("%s: the cursor did not move (%s)", client->url().origin().c_str(),
                    next.c_str());
       return exit_failure;
     }
@@ -495,9 +502,9 @@ int run_export(const options& o) {
                    std::strerror(errno));
       return incomplete();
     }
-    auto next = reply->header("x-next-cursor");
+    std::string next(reply->header("x-next-cursor"));
     if (!next.empty() && next == cursor) {
-      print_stderr("%s: the cursor did not move (%s)", client->url().to_string().c_str(),
+      print_stderr("%s: the cursor did not move (%s)", client->url().origin().c_str(),
                    next.c_str());
       return incomplete();
     }
@@ -527,7 +534,7 @@ int run_stats(const options& o) {
   simdjson::dom::object tenants;
   if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
   if (doc["tenants"].get(tenants) != simdjson::SUCCESS) {
-    print_stderr("%s: the answer has no tenants", client->url().to_string().c_str());
+    print_stderr("%s: the answer has no tenants", client->url().origin().c_str());
     return exit_failure;
   }
   std::string out;
@@ -675,9 +682,14 @@ int run_import(const options& o) {
 
 void add_admin_options(CLI::App* cmd, options& o) {
   cmd->add_option("--admin", o.admin,
-                  "Admin API base URL, http://HOST:PORT (default: admin.listen of --config, "
+                  "Admin API base URL, http[s]://HOST:PORT (default: admin.listen of --config, "
                   "else " +
                       std::string(default_admin_url) + ")");
+  cmd->add_option("--ca-file", o.ca_file,
+                  "CA certificates (PEM) to trust for an https admin API (default: with --config, "
+                  "the daemon's admin.tls certificate; else the system's)")
+      ->check(CLI::ExistingFile)
+      ->type_name("FILE");
   cmd->add_option("-c,--config", o.config_file, "Configuration file (TOML) to take --admin from")
       ->check(CLI::ExistingFile);
   cmd->add_option(

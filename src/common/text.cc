@@ -34,6 +34,12 @@ char* write_ascii_lower(char* out, std::string_view text) noexcept {
   return out;
 }
 
+std::string to_ascii_lower(std::string_view text) {
+  std::string out(text.size(), '\0');
+  write_ascii_lower(out.data(), text);
+  return out;
+}
+
 std::string one_line(std::string_view text, std::size_t max_bytes) {
   std::string out;
   for (char c : trim(text)) {

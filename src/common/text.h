@@ -46,6 +46,9 @@ namespace mailhook {
 // returns the end of what was written. Eight bytes at a time: it runs on every event.
 char* write_ascii_lower(char* out, std::string_view text) noexcept;
 
+// `text` with ASCII letters lower-cased, as a new string.
+[[nodiscard]] std::string to_ascii_lower(std::string_view text);
+
 // One line for people: trimmed, every control character (line breaks, tabs, escapes
 // from bounce texts) a space, and at most `max_bytes` bytes followed by "..." when cut.
 [[nodiscard]] std::string one_line(std::string_view text,

@@ -2,20 +2,13 @@
 #include "config/env_overlay.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "common/text.h"
 
 namespace mailhook::config {
 namespace {
 
 constexpr std::string_view prefix = "MAILHOOK_";
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  });
-  return out;
-}
 
 std::string joined(const key_path& path, std::size_t count) {
   std::string out;
@@ -58,7 +51,7 @@ std::optional<result<key_path>> env_key_path(std::string_view name, const env_ru
   if (!name.starts_with(prefix)) return std::nullopt;
   std::string_view rest = name.substr(prefix.size());
   if (rest.find("__") == std::string_view::npos) {
-    std::string key = lower(rest);
+    std::string key = to_ascii_lower(rest);
     bool top_level = std::find(rules.top_level_keys.begin(), rules.top_level_keys.end(), key) !=
                      rules.top_level_keys.end();
     if (!top_level) return std::nullopt;
@@ -67,7 +60,7 @@ std::optional<result<key_path>> env_key_path(std::string_view name, const env_ru
   key_path path;
   while (true) {
     auto separator = rest.find("__");
-    path.push_back(lower(rest.substr(0, separator)));
+    path.push_back(to_ascii_lower(rest.substr(0, separator)));
     if (path.back().empty()) {
       return result<key_path>(errc::unknown_key,
                               "names no configuration key: empty segment between '__' separators");

@@ -1,55 +1,25 @@
 // SendGrid v3 Mail Send: the checks before a call, the JSON body, the API key, what the
-// answers mean, and the client. The client is a blocking facade over Beast's asynchronous
-// operations, run on its own io_context: beast::tcp_stream times out asynchronous
-// operations only, and every step of a call must end by the integration's deadline.
+// answers mean, and the call itself over the shared HTTP client (http/client.h), whose
+// rules for writing a request twice the sender's at-most-once promise rests on.
 #include "sender/mail_send.h"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509_vfy.h>
-#include <poll.h>
 #include <simdjson.h>
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/address.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/span_body.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
-#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <exception>
 #include <map>
 #include <string_view>
 
 #include "common/text.h"
+#include "http/client.h"
 #include "http/message.h"
 
 namespace mailhook::sender {
 namespace {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace bhttp = beast::http;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-using steady = std::chrono::steady_clock;
 
 constexpr std::string_view mail_send_path = "/v3/mail/send";
 // Custom args mailhook adds to every email, so that webhook events name their request.
@@ -60,14 +30,8 @@ constexpr std::uint64_t max_answer_body = 1024 * 1024;
 
 // ---- text helpers ----
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool contains_ci(std::string_view haystack, std::string_view needle) {
-  return lower(haystack).find(lower(needle)) != std::string::npos;
+  return to_ascii_lower(haystack).find(to_ascii_lower(needle)) != std::string::npos;
 }
 
 bool valid_utf8(std::string_view text) {
@@ -106,7 +70,7 @@ std::optional<std::string> compact_json_object(std::string_view text, std::strin
 
 // SendGrid requires text/plain first, then text/html, then any other type.
 int content_rank(std::string_view type) {
-  const std::string media = lower(trim(type.substr(0, type.find(';'))));
+  const std::string media = to_ascii_lower(trim(type.substr(0, type.find(';'))));
   if (media == "text/plain") return 0;
   if (media == "text/html") return 1;
   return 2;
@@ -129,355 +93,62 @@ std::size_t custom_args_bytes(const mailhook::v1::SendRequest& request) {
   return total;
 }
 
-// ---- the API URL ----
+// ---- the client ----
 
-struct api_endpoint {
-  bool tls = true;
-  std::string host;  // without brackets
-  std::uint16_t port = 443;
-  std::string target;       // base path + /v3/mail/send
-  std::string host_header;  // host[:port], bracketed when IPv6
-  std::string origin;       // scheme://host:port, for messages
-};
-
-bool is_ip_address(const std::string& host) {
-  beast::error_code ec;
-  (void)asio::ip::make_address(host, ec);
-  return !ec;
-}
-
-result<api_endpoint> parse_api_url(const config::integration_config& integration) {
-  const std::string& text = integration.api_url;
+// integration.api_url taken apart, with the rules a URL carrying the key must follow.
+result<http::url> parse_api_url(const config::integration_config& integration) {
   const auto bad = [&](std::string_view why) {
-    return failure(
-        std::make_error_code(std::errc::invalid_argument),
-        "integration '" + integration.name + "': api_url '" + text + "': " + std::string(why));
+    return failure(std::make_error_code(std::errc::invalid_argument),
+                   "integration '" + integration.name + "': api_url '" + integration.api_url +
+                       "': " + std::string(why));
   };
-  api_endpoint url;
-  std::string_view rest = text;
-  const auto scheme_end = rest.find("://");
-  if (scheme_end == std::string_view::npos) return bad("expected https://HOST[:PORT][/PATH]");
-  const std::string scheme = lower(rest.substr(0, scheme_end));
-  if (scheme == "https") {
-    url.tls = true;
-    url.port = 443;
-  } else if (scheme == "http") {
-    url.tls = false;
-    url.port = 80;
-  } else {
-    return bad("the scheme must be https (or http for a loopback test server)");
-  }
-  rest.remove_prefix(scheme_end + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) {
-    return bad("a query or fragment is not allowed");
-  }
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-  while (path.ends_with('/')) path.remove_suffix(1);
-  if (authority.find('@') != std::string_view::npos) {
-    return bad(
-        "user information is not allowed (the key is read from api_key_file or "
-        "api_key_env)");
-  }
-
-  std::string_view port_text;
-  if (authority.starts_with('[')) {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad("an IPv6 host needs a closing ']'");
-    url.host = authority.substr(1, close - 1);
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return bad("expected ':PORT' after the IPv6 host");
-      port_text = after.substr(1);
-      if (port_text.empty()) return bad("the port is empty");
-    }
-  } else {
-    const auto colon = authority.find(':');
-    url.host = authority.substr(0, colon);
-    if (colon != std::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-      if (port_text.empty()) return bad("the port is empty");
-    }
-  }
-  if (url.host.empty()) return bad("the host is missing");
-  for (char c : url.host) {
-    if (c == ' ' || static_cast<unsigned char>(c) < 0x20) return bad("the host is malformed");
-  }
+  auto url = http::parse_url(integration.api_url);
+  if (!url) return bad(url.error().describe());
   // The configuration refuses it too; this client carries the key either way.
-  if (!url.tls && !config::is_loopback_host(url.host)) {
+  if (!url->tls && !config::is_loopback_host(url->host)) {
     return bad(
         "http:// is allowed only for a loopback host (127.0.0.0/8, [::1], localhost); any other "
         "host needs https://");
   }
-  const bool default_port = port_text.empty();
-  if (!default_port) {
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
-        port > 65535) {
-      return bad("the port must be a number from 1 to 65535");
-    }
-    url.port = static_cast<std::uint16_t>(port);
-  }
-  const bool ipv6 = url.host.find(':') != std::string::npos;
-  const std::string bracketed = ipv6 ? "[" + url.host + "]" : url.host;
-  url.host_header = default_port ? bracketed : bracketed + ":" + std::to_string(url.port);
-  url.origin = scheme + "://" + bracketed + ":" + std::to_string(url.port);
-  url.target = std::string(path) + std::string(mail_send_path);
   return url;
 }
 
-// ---- the client ----
-
-// Boost's host name check, recording why it refused where OpenSSL keeps verify errors,
-// so that a mismatch reads "hostname mismatch" rather than "unspecified error".
-class host_check {
+// Mail Send over the shared HTTP client: one POST per call, never repeated by the client
+// (rule 2 of http/client.h), and its answer read into an api_answer.
+class api_client final : public mail_send_client {
  public:
-  explicit host_check(const std::string& host) : check_(host), ip_(is_ip_address(host)) {}
-
-  bool operator()(bool preverified, ssl::verify_context& ctx) const {
-    if (check_(preverified, ctx)) return true;
-    // Refused although OpenSSL accepted the chain: the leaf does not name the host.
-    if (preverified) {
-      X509_STORE_CTX_set_error(ctx.native_handle(),
-                               ip_ ? X509_V_ERR_IP_ADDRESS_MISMATCH : X509_V_ERR_HOSTNAME_MISMATCH);
-    }
-    return false;
-  }
-
- private:
-  ssl::host_name_verification check_;
-  bool ip_;
-};
-
-class beast_client final : public mail_send_client {
- public:
-  beast_client(const config::integration_config& integration, api_endpoint url, std::string api_key,
-               std::shared_ptr<ssl::context> tls)
-      : url_(std::move(url)),
-        timeout_(integration.timeout),
-        api_key_(std::move(api_key)),
-        tls_context_(std::move(tls)) {}
-
-  ~beast_client() override { close(); }
-  beast_client(const beast_client&) = delete;
-  beast_client& operator=(const beast_client&) = delete;
+  api_client(std::unique_ptr<http::client> client, std::string api_key)
+      : client_(std::move(client)), authorization_("Bearer " + std::move(api_key)) {}
 
   api_answer send(const std::string& body) override {
+    http::outgoing_request request;
+    request.method = http::verb::post;
+    request.target = mail_send_path;
+    request.body = body;
+    request.content_type = http::json_content_type;
+    request.headers = {{http::field::authorization, authorization_},
+                       {http::field::accept, "application/json"}};
+    request.repeatable = false;  // a second copy would be a second email
+    const http::answer reply = client_->call(request);
+
     api_answer answer;
-    try {
-      send_once(body, answer);
-    } catch (const std::exception& e) {
-      // Beast and Asio report failures as error codes here; only allocation can throw.
-      close();
-      const bool started = answer.request_started;
-      answer = api_answer{};
-      answer.request_started = started;  // what may have gone out stays so
-      answer.transport_error = std::string("cannot call ") + url_.origin + ": " + e.what();
+    answer.status = reply.status;
+    answer.transport_error = reply.error;
+    answer.request_started = reply.request_started;
+    answer.latency = reply.latency;
+    if (reply.status == 0) return answer;
+    answer.message_id = reply.header("x-message-id");
+    const std::string_view reset = reply.header("x-ratelimit-reset");
+    std::int64_t seconds = 0;
+    auto [end, ec] = std::from_chars(reset.data(), reset.data() + reset.size(), seconds);
+    if (ec == std::errc() && end == reset.data() + reset.size() && !reset.empty()) {
+      answer.rate_limit_reset = seconds;
     }
+    if (reply.error.empty()) read_errors(reply.body, answer.errors);
     return answer;
   }
 
  private:
-  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
-
-  void send_once(const std::string& body, api_answer& answer) {
-    const steady::time_point deadline = steady::now() + timeout_;
-    bhttp::request<bhttp::span_body<const char>> req{bhttp::verb::post, url_.target, 11};
-    req.set(bhttp::field::host, url_.host_header);
-    req.set(bhttp::field::authorization, "Bearer " + api_key_);
-    req.set(bhttp::field::content_type, "application/json");
-    req.set(bhttp::field::accept, "application/json");
-    req.set(bhttp::field::user_agent, "mailhook");
-    req.keep_alive(true);
-    req.body() = beast::span<const char>(body.data(), body.size());
-    req.prepare_payload();
-
-    // A kept-alive connection the server has closed since the last call is replaced
-    // before any byte of this request is written, which is safe. Nothing after the first
-    // byte is ever written again: a server that read the request before the connection
-    // broke may have accepted it, and a second copy would be a second email.
-    if (connected() && !reusable()) close();
-    if (!connected()) {
-      if (std::string error = connect(deadline); !error.empty()) {
-        answer.transport_error = std::move(error);
-        return;
-      }
-    }
-    if (tls_context_) {
-      exchange(*secure_, req, deadline, answer);
-    } else {
-      exchange(*plain_, req, deadline, answer);
-    }
-  }
-
-  [[nodiscard]] bool connected() const { return plain_.has_value() || secure_.has_value(); }
-
-  beast::tcp_stream& lowest() { return plain_ ? *plain_ : beast::get_lowest_layer(*secure_); }
-
-  void close() {
-    if (!connected()) return;
-    beast::error_code ignored;
-    // No TLS close_notify: every answer is length-delimited, and a clean shutdown would
-    // cost a round trip on a connection we are done with.
-    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    lowest().socket().close(ignored);
-    plain_.reset();
-    secure_.reset();
-    buffer_.clear();
-  }
-
-  // Whether the idle connection can take a request. Nothing is expected from the server
-  // between answers, so bytes left over from the last answer, TLS records not yet read, or
-  // a readable socket (its end, a reset, stray bytes) all mean it cannot; so does a
-  // failed poll. A wrong "no" costs a new connection; a wrong "yes" an indeterminate call.
-  bool reusable() {
-    if (buffer_.size() != 0) return false;
-    if (secure_) {
-      SSL* ssl = secure_->native_handle();
-      // (What the macro BIO_pending expands to, without its C cast.)
-      if (SSL_has_pending(ssl) != 0 ||
-          BIO_ctrl(SSL_get_rbio(ssl), BIO_CTRL_PENDING, 0, nullptr) > 0)
-        return false;
-    }
-    pollfd p{};
-    p.fd = lowest().socket().native_handle();
-    p.events = POLLIN;
-    return ::poll(&p, 1, 0) == 0;
-  }
-
-  // Runs one asynchronous operation to completion on io_; returns its error.
-  template <class Start>
-  beast::error_code run(Start&& start) {
-    beast::error_code result = asio::error::would_block;
-    std::forward<Start>(start)([&result](beast::error_code ec, auto&&...) { result = ec; });
-    io_.restart();
-    io_.run();
-    return result;
-  }
-
-  std::string step_error(std::string_view step, const beast::error_code& ec) const {
-    if (ec == beast::error::timeout || ec == asio::error::timed_out) {
-      return std::string(step) + " " + url_.origin + ": no answer within " +
-             std::to_string(timeout_.count()) + " ms";
-    }
-    return std::string(step) + " " + url_.origin + ": " + ec.message();
-  }
-
-  // Resolves, connects and (for https) shakes hands; "" on success, else why not.
-  std::string connect(steady::time_point deadline) {
-    tcp::resolver resolver(io_);
-    asio::steady_timer timer(io_, deadline);
-    beast::error_code resolve_ec = asio::error::would_block;
-    tcp::resolver::results_type endpoints;
-    bool timed_out = false;
-    resolver.async_resolve(url_.host, std::to_string(url_.port),
-                           [&](beast::error_code ec, tcp::resolver::results_type r) {
-                             resolve_ec = ec;
-                             endpoints = std::move(r);
-                             timer.cancel();
-                           });
-    timer.async_wait([&](beast::error_code ec) {
-      if (ec) return;
-      timed_out = true;
-      resolver.cancel();
-    });
-    io_.restart();
-    io_.run();
-    if (timed_out) return step_error("cannot resolve the host of", beast::error::timeout);
-    if (resolve_ec) return step_error("cannot resolve the host of", resolve_ec);
-
-    if (tls_context_) {
-      secure_.emplace(io_, *tls_context_);
-    } else {
-      plain_.emplace(io_);
-    }
-    lowest().expires_at(deadline);
-    if (auto ec = run([&](auto handler) { lowest().async_connect(endpoints, handler); })) {
-      close();
-      return step_error("cannot connect to", ec);
-    }
-    beast::error_code ignored;
-    lowest().socket().set_option(tcp::no_delay(true), ignored);
-    if (!tls_context_) return {};
-
-    // SNI only for names: RFC 6066 does not allow an IP address there. (What the macro
-    // SSL_set_tlsext_host_name expands to, without its C cast.)
-    if (!is_ip_address(url_.host) &&
-        SSL_ctrl(secure_->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                 const_cast<char*>(url_.host.c_str())) != 1) {
-      close();
-      return "cannot set the TLS server name for " + url_.origin;
-    }
-    secure_->set_verify_callback(host_check(url_.host));
-    lowest().expires_at(deadline);
-    if (auto ec = run(
-            [&](auto handler) { secure_->async_handshake(ssl::stream_base::client, handler); })) {
-      const long verify = SSL_get_verify_result(secure_->native_handle());
-      std::string error = step_error("TLS handshake failed with", ec);
-      if (verify != X509_V_OK) {
-        error += std::string(" (") + X509_verify_cert_error_string(verify) + ")";
-      }
-      close();
-      return error;
-    }
-    return {};
-  }
-
-  // Writes the request and reads the answer. From the first write on, SendGrid may have
-  // the request whatever happens next (even a write that fails may have put part or all
-  // of it on the wire), so the answer says request_started and nothing here retries.
-  template <class Stream, class Request>
-  void exchange(Stream& stream, Request& req, steady::time_point deadline, api_answer& answer) {
-    const steady::time_point started = steady::now();
-    lowest().expires_at(deadline);
-    answer.request_started = true;
-    if (auto ec = run([&](auto handler) { bhttp::async_write(stream, req, handler); })) {
-      close();
-      answer.transport_error = step_error("cannot send the request to", ec);
-      return;
-    }
-
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(max_answer_body);
-    lowest().expires_at(deadline);
-    if (auto ec = run(
-            [&](auto handler) { bhttp::async_read_header(stream, buffer_, parser, handler); })) {
-      close();
-      answer.transport_error = step_error("cannot read the answer of", ec);
-      return;
-    }
-    // From here on the status is known: a 202 stays a 202 even if its body is lost, or
-    // the caller would send the email again.
-    answer.transport_error.clear();
-    const auto& res = parser.get();
-    answer.status = static_cast<int>(res.result_int());
-    if (auto it = res.find("X-Message-Id"); it != res.end()) {
-      answer.message_id =
-          std::string(trim(std::string_view(it->value().data(), it->value().size())));
-    }
-    if (auto it = res.find("X-RateLimit-Reset"); it != res.end()) {
-      const auto text = trim(std::string_view(it->value().data(), it->value().size()));
-      std::int64_t reset = 0;
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), reset);
-      if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) {
-        answer.rate_limit_reset = reset;
-      }
-    }
-
-    lowest().expires_at(deadline);
-    auto ec = run([&](auto handler) { bhttp::async_read(stream, buffer_, parser, handler); });
-    answer.latency = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - started);
-    if (ec) {
-      close();
-      answer.transport_error = step_error("cannot read the body of the answer of", ec);
-      return;
-    }
-    read_errors(parser.get().body(), answer.errors);
-    if (!parser.get().keep_alive()) close();
-  }
-
   // SendGrid's {"errors":[{"message","field","help"}]}; anything else is ignored.
   static void read_errors(const std::string& body, std::vector<mailhook::v1::ApiError>& out) {
     if (trim(body).empty()) return;
@@ -506,14 +177,8 @@ class beast_client final : public mail_send_client {
     return simdjson::minify(value);
   }
 
-  api_endpoint url_;
-  std::chrono::milliseconds timeout_;
-  std::string api_key_;
-  std::shared_ptr<ssl::context> tls_context_;  // null for http://
-  asio::io_context io_{1};
-  std::optional<beast::tcp_stream> plain_;  // the connection, when http:// and open
-  std::optional<tls_stream> secure_;        // the connection, when https:// and open
-  beast::flat_buffer buffer_;
+  std::unique_ptr<http::client> client_;
+  std::string authorization_;
 };
 
 }  // namespace
@@ -768,7 +433,7 @@ std::string explain(const api_answer& answer) {
   } else if (s == 403) {
     const bool about_from =
         std::any_of(answer.errors.begin(), answer.errors.end(), [](const auto& e) {
-          return lower(e.field()).starts_with("from") ||
+          return to_ascii_lower(e.field()).starts_with("from") ||
                  contains_ci(e.message(), "sender identity") ||
                  contains_ci(e.message(), "from address") || contains_ci(e.message(), "from email");
         });
@@ -819,31 +484,12 @@ result<std::unique_ptr<mail_send_client>> mail_send_client::create(
     return invalid(who + ": the API key contains characters an HTTP header cannot carry");
   }
   if (integration.timeout.count() <= 0) return invalid(who + ": the timeout must be positive");
-
-  std::shared_ptr<ssl::context> tls;
-  if (url->tls) {
-    tls = std::make_shared<ssl::context>(ssl::context::tls_client);
-    tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    tls->set_verify_mode(ssl::verify_peer);
-    beast::error_code ec;
-    if (!integration.ca_file.empty()) {
-      tls->load_verify_file(integration.ca_file, ec);
-      if (ec) {
-        return failure(
-            static_cast<std::error_code>(ec),
-            who + ": cannot load the CA file " + integration.ca_file + ": " + ec.message());
-      }
-    } else {
-      tls->set_default_verify_paths(ec);
-      if (ec) {
-        return failure(static_cast<std::error_code>(ec),
-                       who + ": cannot load the system's trusted certificates: " + ec.message());
-      }
-    }
-  }
-  return std::unique_ptr<mail_send_client>(std::make_unique<beast_client>(
-      integration, std::move(*url), std::move(api_key), std::move(tls)));
+  auto client = http::client::create(std::move(*url), {.timeout = integration.timeout,
+                                                       .ca_file = integration.ca_file,
+                                                       .max_answer_body = max_answer_body});
+  if (!client) return failure(client.error().code, who + ": " + client.error().describe());
+  return std::unique_ptr<mail_send_client>(
+      std::make_unique<api_client>(std::move(*client), std::move(api_key)));
 }
 
 }  // namespace mailhook::sender

@@ -88,11 +88,11 @@ enum class answer_kind {
 // integration's timeout on every call. The key goes only into the Authorization header.
 //
 // integration.timeout is one deadline per send(), covering resolve, connect, TLS handshake,
-// sending and the whole answer. send() writes the request at most once: a kept-alive
-// connection is checked before anything is written (the idle socket must show neither an
-// end nor data), and when the server has closed it, a new connection is opened before the
-// first byte goes out. Once writing has begun, no failure makes it write the request again
-// (the answer says request_started); calling again is the caller's decision, by classify().
+// sending and the whole answer. send() writes the request at most once, by the rules of
+// the shared client (http/client.h): a kept-alive connection the server has closed is
+// replaced before the first byte goes out, and once writing has begun no failure makes it
+// write the request again (the answer says request_started); calling again is the
+// caller's decision, by classify().
 class mail_send_client {
  public:
   // Fails (naming the integration) on an api_url it cannot use (http:// to a host that is

@@ -19,6 +19,7 @@
 #include "support/eventually.h"
 #include "support/kafka_reader.h"
 #include "support/mail_send_simulator.h"
+#include "support/process.h"
 
 namespace mailhook::testing {
 namespace {
@@ -312,6 +313,23 @@ TEST_F(admin_auth, the_admin_listener_speaks_https_when_configured) {
   EXPECT_EQ(get(""), 401u);
   // Plain HTTP on the TLS port gets no answer.
   EXPECT_EQ(http_get(daemon_->admin_port(), "/healthz").status, 0);
+
+  // The CLI speaks HTTPS to it, verifying the certificate against the CA it is given.
+  const std::string admin = "https://127.0.0.1:" + std::to_string(daemon_->admin_port());
+  const auto cli = [&](const std::string& url, const std::string& ca_file) {
+    return run({mailhook_binary(), "suppressions", "stats", "--admin", url, "--ca-file", ca_file,
+                "--token-file", daemon_->read_token_file().string()});
+  };
+  const auto trusted = cli(admin, cert);
+  EXPECT_EQ(trusted.status, 0) << trusted.output;
+  temp_dir other;
+  const auto stranger = cli(admin, make_self_signed_certificate(other.path()).cert_file);
+  EXPECT_EQ(stranger.status, 1) << stranger.output;
+  EXPECT_TRUE(contains(stranger.output, "certificate verify failed")) << stranger.output;
+  // The certificate names 127.0.0.1 only: reached as localhost, the name does not match.
+  const auto renamed = cli("https://localhost:" + std::to_string(daemon_->admin_port()), cert);
+  EXPECT_EQ(renamed.status, 1) << renamed.output;
+  EXPECT_TRUE(contains(renamed.output, "hostname mismatch")) << renamed.output;
 }
 
 }  // namespace
