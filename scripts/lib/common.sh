@@ -7,6 +7,13 @@ MAILHOOK_CACHE_DIR=${MAILHOOK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mailhoo
 # version bump in scripts/lib/kafka-pom.xml fetches a fresh classpath.
 KAFKA_POM="$MAILHOOK_ROOT/scripts/lib/kafka-pom.xml"
 KAFKA_JARS_DIR="$MAILHOOK_CACHE_DIR/kafka-jars-$(sha256sum "$KAFKA_POM" | cut -c1-12)"
+# helm (for the chart's checks) is built from source with Go, into the cache, keyed by its
+# version. Go's own caches (GOPATH, GOMODCACHE, GOCACHE) live in the cache too, so a fresh
+# machine needs nothing but Go itself, and a version bump rebuilds from warm caches.
+HELM_VERSION=v3.21.4
+HELM_DIR="$MAILHOOK_CACHE_DIR/helm-$HELM_VERSION"
+HELM="$HELM_DIR/bin/helm"
+GO_CACHE_DIR="$MAILHOOK_CACHE_DIR/go"
 
 say() { printf '%s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
