@@ -1,6 +1,7 @@
 // Byte-level text helpers (see text.h).
 #include "common/text.h"
 
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 
@@ -32,6 +33,15 @@ char* write_ascii_lower(char* out, std::string_view text) noexcept {
   }
   for (; n != 0; --n) *out++ = ascii_lower(*in++);
   return out;
+}
+
+bool parse_decimal_digits(std::string_view text, std::int64_t& out) noexcept {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!is_digit(c)) return false;
+  }
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
 }
 
 std::string to_ascii_lower(std::string_view text) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -38,6 +39,10 @@ namespace mailhook {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
+// `text` read as a non-negative decimal number: one or more ASCII digits and nothing else
+// (no sign, no space); false for anything else or a value past int64.
+[[nodiscard]] bool parse_decimal_digits(std::string_view text, std::int64_t& out) noexcept;
 
 // The text without leading and trailing ASCII whitespace.
 [[nodiscard]] std::string_view trim(std::string_view text) noexcept;

@@ -342,23 +342,12 @@ TEST(ImportCsv, numbers_lines_as_an_editor_does_across_quoted_line_breaks) {
 
 // --- created ----------------------------------------------------------------------------
 
+// Every form of the time texts: date_time_test.cc. Here: that a cell reaches them.
 TEST(ImportCreated, reads_unix_seconds_and_date_times_as_utc) {
   const std::pair<std::string_view, std::int64_t> cases[] = {
-      {"1673363045", 1673363045},
       {"1673363045.5", 1673363045},
-      {"2023-01-10 15:04:05", 1673363045},
-      {"2023-01-10T15:04:05", 1673363045},
-      {"2023-01-10T15:04:05Z", 1673363045},
-      {"2023-01-10t15:04:05z", 1673363045},
-      {"2023-01-10T15:04:05.123456Z", 1673363045},
-      {"2023-01-10 15:04:05 UTC", 1673363045},
       {"2023-01-10T17:04:05+02:00", 1673363045},
-      {"2023-01-10T10:04:05-0500", 1673363045},
-      {"2023-01-10 16:04:05 +01", 1673363045},
-      {"2023-01-10 15:04", 1673363040},
-      {"2023-01-10", 1673308800},
-      {"2009-06-01 19:41:39", 1243885299},
-      {"2024-02-29 12:00:00", 1709208000},
+      {" 2023-01-10 ", 1673308800},
       {"", 0},
   };
   for (auto [text, seconds] : cases) {
@@ -370,11 +359,8 @@ TEST(ImportCreated, reads_unix_seconds_and_date_times_as_utc) {
   }
 }
 
-TEST(ImportCreated, refuses_unknown_formats_naming_the_line_and_the_text) {
-  for (std::string_view text :
-       {"yesterday", "10/01/2023", "2023-02-30", "2023-13-01", "2023-01-10 24:00:00",
-        "2023-01-10 15:60", "2023-01-10T15:04:05+25:00", "2023-01-10X15:04:05", "-5", "1e9", "12.",
-        "2023-1-10", "1969-12-31 23:59:59", "99999999999999999999"}) {
+TEST(ImportCreated, refuses_unknown_formats_and_times_before_1970_naming_the_line_and_the_text) {
+  for (std::string_view text : {"yesterday", "1969-12-31 23:59:59", "99999999999999999999"}) {
     std::string csv = "email,created\nok@example.com,1\na@example.com," + std::string(text) + "\n";
     auto parsed = parse(csv, export_kind::bounces);
     EXPECT_TRUE(fails_with(parsed, import_errc::bad_row, {"line 3", "created"})) << text;
