@@ -95,6 +95,7 @@ int check_config(const std::string& file) {
 }
 
 int ensure_topics(const std::string& config_file) {
+  // The Kafka password (read by default), not the admin tokens: this only talks to Kafka.
   auto cfg = load_config(config_file, {.read_secrets = false});
   if (!cfg) {
     std::fprintf(stderr, "%s\n", cfg.error().describe().c_str());

@@ -20,8 +20,9 @@ constexpr int exit_sent = 0;
 constexpr int exit_not_sent = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_suppressed = 3;
-// The admin tokens' secrets are the daemon's; this command reads only its integration's key.
-constexpr config::load_options no_secrets{.read_secrets = false};
+// The admin tokens' secrets are the daemon's; this command reads only its integration's key
+// (it does not connect to Kafka, so not the Kafka password either).
+constexpr config::load_options no_secrets{.read_secrets = false, .read_kafka_password = false};
 
 struct options {
   std::string config_file;

@@ -50,8 +50,10 @@ constexpr int exit_suppressed = 3;
 
 constexpr std::string_view default_admin_url = "http://127.0.0.1:9464";
 // The configuration's secrets (admin tokens) are the daemon's: an operator who may not
-// read them still takes addresses and topics from the file.
-constexpr config::load_options no_secrets{.read_secrets = false};
+// read them still takes addresses and topics from the file. An import writes to Kafka, so
+// it reads the Kafka password; the commands that go through the admin API read nothing.
+constexpr config::load_options no_secrets{.read_secrets = false, .read_kafka_password = false};
+constexpr config::load_options kafka_secrets_only{.read_secrets = false};
 constexpr std::size_t check_chunk = 1000;     // the API's max_batch_check
 constexpr std::size_t list_page_size = 1000;  // the API's max_page
 
@@ -590,7 +592,8 @@ int run_import(const options& o) {
   }
   std::optional<config::daemon_config> cfg;
   if (!o.config_file.empty()) {
-    auto loaded = config::load_file(o.config_file, config::process_environment(), no_secrets);
+    auto loaded =
+        config::load_file(o.config_file, config::process_environment(), kafka_secrets_only);
     if (!loaded) {
       print_stderr("%s", loaded.error().describe().c_str());
       return exit_usage;

@@ -69,6 +69,29 @@ std::string secret_origin(const admin_token_config& token) {
   return token.file.empty() ? "the environment variable " + token.env : "the file " + token.file;
 }
 
+// The bytes of the file `path`, which holds a secret: at most `max_size` + 2 of them, since
+// what is longer cannot be one. A failure's message is the system's reason alone, so that
+// the caller names the file and never its content.
+result<std::string> read_secret_file(const std::string& path, std::size_t max_size) {
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!in) return failure(errc::io, std::strerror(errno));
+  std::string secret;
+  char buffer[1024];
+  while (secret.size() <= max_size + 2) {
+    std::size_t n = std::fread(buffer, 1, sizeof buffer, in.get());
+    secret.append(buffer, n);
+    if (n < sizeof buffer) break;
+  }
+  if (std::ferror(in.get())) return failure(errc::io, std::strerror(errno));
+  return secret;
+}
+
+// Files written by `echo` or an editor end in a newline that is not part of the secret.
+void drop_final_newline(std::string& secret) {
+  if (secret.ends_with('\n')) secret.pop_back();
+  if (secret.ends_with('\r')) secret.pop_back();
+}
+
 // The secret of `token` from its file or variable, checked as it will travel in an
 // "Authorization: Bearer" header. Problems are reported on the `file` or `env` key, and
 // no message repeats the secret or any part of it.
@@ -77,27 +100,14 @@ std::optional<std::string> read_token_secret(table_reader& t, const admin_token_
   const key_path at{token.file.empty() ? "env" : "file"};
   std::string secret;
   if (!token.file.empty()) {
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(token.file.c_str(), "rb"),
-                                                       &std::fclose);
-    if (!in) {
+    auto read = read_secret_file(token.file, max_token_secret);
+    if (!read) {
       t.report(errc::bad_value, at,
                "cannot read the secret of token '" + token.name + "' from " + token.file + ": " +
-                   std::strerror(errno));
+                   read.error().message);
       return std::nullopt;
     }
-    char buffer[1024];
-    // Reading stops past the longest secret: what is longer cannot be one.
-    while (secret.size() <= max_token_secret + 2) {
-      std::size_t n = std::fread(buffer, 1, sizeof buffer, in.get());
-      secret.append(buffer, n);
-      if (n < sizeof buffer) break;
-    }
-    if (std::ferror(in.get())) {
-      t.report(errc::bad_value, at,
-               "cannot read the secret of token '" + token.name + "' from " + token.file + ": " +
-                   std::strerror(errno));
-      return std::nullopt;
-    }
+    secret = std::move(*read);
   } else {
     auto it = env.find(token.env);
     if (it == env.end()) {
@@ -107,9 +117,7 @@ std::optional<std::string> read_token_secret(table_reader& t, const admin_token_
     }
     secret = it->second;
   }
-  // Files written by `echo` or an editor end in a newline that is not part of the secret.
-  if (secret.ends_with('\n')) secret.pop_back();
-  if (secret.ends_with('\r')) secret.pop_back();
+  drop_final_newline(secret);
   const std::string where = "token '" + token.name + "': the secret in " + secret_origin(token);
   if (secret.empty()) {
     t.report(errc::bad_value, at, where + " is empty");
@@ -268,7 +276,41 @@ void read_admin(table_reader& t, admin_config& out, const environment& env,
   });
 }
 
-void read_kafka(table_reader& t, kafka_config& out) {
+constexpr std::size_t max_kafka_password = 4096;
+
+// The SASL password from kafka.sasl_password_file, as librdkafka will send it. Problems are
+// reported on that key; no message repeats the password or any part of it.
+std::optional<std::string> read_kafka_password(table_reader& t, const std::string& file) {
+  const key_path at{"sasl_password_file"};
+  auto password = read_secret_file(file, max_kafka_password);
+  if (!password) {
+    t.report(errc::bad_value, at,
+             "cannot read the SASL password from " + file + ": " + password.error().message);
+    return std::nullopt;
+  }
+  drop_final_newline(*password);
+  const std::string where = "the SASL password in " + file;
+  if (password->empty()) {
+    t.report(errc::bad_value, at, where + " is empty");
+  } else if (password->size() > max_kafka_password) {
+    t.report(errc::bad_value, at,
+             where + " is longer than " + std::to_string(max_kafka_password) + " bytes");
+  } else if (std::any_of(password->begin(), password->end(), [](char c) {
+               return static_cast<unsigned char>(c) < ' ' || c == '\x7f';
+             })) {
+    // librdkafka takes a C string: a NUL would cut the password short, and a second line
+    // is a mistake, not part of a password.
+    t.report(errc::bad_value, at,
+             where +
+                 " holds a control character or a second line; the file holds the password "
+                 "alone, on one line");
+  } else {
+    return std::move(*password);
+  }
+  return std::nullopt;
+}
+
+void read_kafka(table_reader& t, kafka_config& out, const load_options& options) {
   // The broker list is librdkafka's to parse (it takes host, host:port and proto://host:port
   // entries); only an empty one is certainly wrong.
   if (t.read("bootstrap_servers", out.bootstrap_servers) &&
@@ -287,6 +329,20 @@ void read_kafka(table_reader& t, kafka_config& out) {
       {"metadata.broker.list", "kafka.bootstrap_servers"},  // librdkafka's older name for it
       {"client.id", "kafka.client_id"}};
   t.read_text_map("properties", out.properties, reserved);
+  // The password is a secret, so it need not be written in the file: it may come from a file
+  // of its own, or from MAILHOOK_KAFKA__PROPERTIES__SASL_PASSWORD into sasl.password.
+  if (!t.read("sasl_password_file", out.sasl_password_file) || out.sasl_password_file.empty()) {
+    return;
+  }
+  if (out.properties.contains("sasl.password")) {
+    t.report(errc::bad_value, {"sasl_password_file"},
+             "kafka.properties sets sasl.password too; give the password one way only");
+    return;
+  }
+  if (!options.read_kafka_password) return;
+  if (auto password = read_kafka_password(t, out.sasl_password_file)) {
+    out.sasl_password = std::move(*password);
+  }
 }
 
 // Kafka's own rule for topic names; the broker would refuse the others later, at a worse time.
@@ -727,7 +783,7 @@ void read_daemon(table_reader& t, daemon_config& out, const environment& env,
   if (t.read("roles", out.roles)) check_roles(t, out.roles);
   t.section("log", [&](table_reader& s) { read_log(s, out.log); });
   t.section("admin", [&](table_reader& s) { read_admin(s, out.admin, env, options); });
-  t.section("kafka", [&](table_reader& s) { read_kafka(s, out.kafka); });
+  t.section("kafka", [&](table_reader& s) { read_kafka(s, out.kafka, options); });
   t.section("topics", [&](table_reader& s) { read_topics(s, out.topics); });
   t.section("ingest", [&](table_reader& s) { read_ingest(s, out.ingest); });
   t.section("policy", [&](table_reader& s) { read_policy(s, out.policy); });

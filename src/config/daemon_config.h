@@ -106,6 +106,12 @@ struct kafka_config {
   // [kafka.properties]: passed verbatim to librdkafka. Values may be TOML strings,
   // integers or booleans; they are stored as text.
   std::map<std::string, std::string> properties;
+  // A file holding the SASL password (one trailing newline is dropped), so that it is not
+  // written in the configuration; read when the configuration loads.
+  std::string sasl_password_file;
+  // What sasl_password_file holds, passed to librdkafka as sasl.password by every client
+  // (kafka::make_conf); empty without the file or when the load did not read it.
+  std::string sasl_password;
 
   bool operator==(const kafka_config&) const = default;
 };
@@ -282,6 +288,10 @@ struct load_options {
   // from the file (the suppressions CLI, send-test) do not, so that an operator who may
   // not read the daemon's secrets can still run them.
   bool read_secrets = true;
+  // Read kafka.sasl_password_file. Every command that connects to Kafka needs it (the
+  // daemon, `config check`, `topics ensure`, `suppressions import`); the others do not,
+  // for the same reason as above.
+  bool read_kafka_password = true;
 };
 
 // Reads `file`, applies the MAILHOOK_* variables of `env` over it and checks the result.

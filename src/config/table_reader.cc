@@ -338,11 +338,12 @@ void table_reader::flatten(const toml::table& table, const key_path& at, const s
       ok = false;
       continue;
     }
-    if (const auto* str = node.as_string()) {
-      text = str->get();
-    } else if (const env_setting* set = context_.env().exact(path)) {
-      // Passed through verbatim, so the variable's own text is the value.
+    if (const env_setting* set = context_.env().exact(path)) {
+      // Passed through verbatim, so the variable's own text is the value, even when it
+      // reads as TOML: a password "x" keeps its quotes, as docs/configuration.md says.
       text = set->text;
+    } else if (const auto* str = node.as_string()) {
+      text = str->get();
     } else if (const auto* number = node.as_integer()) {
       text = std::to_string(number->get());
     } else if (const auto* flag = node.as_boolean()) {

@@ -55,6 +55,7 @@ result<conf_ptr> make_conf(const config::kafka_config& kafka, const property_lis
   };
   property_list all{{"bootstrap.servers", kafka.bootstrap_servers}, {"client.id", kafka.client_id}};
   all.insert(all.end(), kafka.properties.begin(), kafka.properties.end());
+  if (!kafka.sasl_password.empty()) all.emplace_back("sasl.password", kafka.sasl_password);
   all.insert(all.end(), overrides.begin(), overrides.end());
   for (const auto& [name, value] : all) {
     if (auto ok = set(name, value); !ok) return ok.error();

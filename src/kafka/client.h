@@ -48,8 +48,9 @@ using partition_list_ptr = std::unique_ptr<rd_kafka_topic_partition_list_t, part
 
 using property_list = std::vector<std::pair<std::string, std::string>>;
 
-// A configuration with bootstrap.servers, client.id and [kafka.properties] applied, then
-// `overrides` (the role's own settings, which win). Logs go to spdlog.
+// A configuration with bootstrap.servers, client.id, [kafka.properties] and the password of
+// kafka.sasl_password_file applied, then `overrides` (the role's own settings, which win).
+// Every client mailhook makes starts here, so all of them connect alike. Logs go to spdlog.
 [[nodiscard]] result<conf_ptr> make_conf(const config::kafka_config& kafka,
                                          const property_list& overrides = {});
 

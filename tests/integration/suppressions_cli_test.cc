@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <iterator>
 #include <map>
@@ -33,11 +32,6 @@ std::size_t count_lines(const std::string& text, const std::string& part) {
   for (std::string line; std::getline(in, line);)
     if (contains(line, part)) ++n;
   return n;
-}
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // The daemon fixture's writer token, as an operator exports it.

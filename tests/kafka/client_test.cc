@@ -30,6 +30,18 @@ TEST(make_conf, overrides_win_over_configured_properties) {
   EXPECT_STREQ(value, "7");
 }
 
+TEST(make_conf, gives_every_client_the_password_of_sasl_password_file) {
+  config::kafka_config kafka;
+  kafka.properties["sasl.username"] = "mailhook";
+  kafka.sasl_password = "from-the-file";
+  auto conf = make_conf(kafka, {{"group.id", "a-role"}});
+  ASSERT_TRUE(conf) << conf.error().describe();
+  char value[64];
+  size_t size = sizeof value;
+  ASSERT_EQ(rd_kafka_conf_get(conf->get(), "sasl.password", value, &size), RD_KAFKA_CONF_OK);
+  EXPECT_STREQ(value, "from-the-file");
+}
+
 TEST(probe_cluster, counts_the_brokers_of_a_mock_cluster) {
   config::kafka_config kafka;
   kafka.bootstrap_servers = "";

@@ -30,7 +30,7 @@ std::string mailhook_binary() {
   return MAILHOOK_BINARY;
 }
 
-kafka_broker::kafka_broker() {
+kafka_broker::kafka_broker(kafka_security security) : security_(security) {
   start();
 }
 
@@ -41,7 +41,9 @@ kafka_broker::~kafka_broker() {
 
 void kafka_broker::start() {
   auto r = run({(source_dir() / "scripts/kafka").string(), "start"},
-               {{"MAILHOOK_KAFKA_DIR", dir_.path().string()}});
+               {{"MAILHOOK_KAFKA_DIR", dir_.path().string()},
+                {"MAILHOOK_KAFKA_SECURITY",
+                 security_ == kafka_security::sasl_ssl ? "sasl_ssl" : "plaintext"}});
   if (r.status != 0) throw std::runtime_error("scripts/kafka start failed:\n" + r.output);
   std::smatch m;
   static const std::regex address(R"((127\.0\.0\.1:\d+))");
@@ -56,8 +58,42 @@ void kafka_broker::stop() {
   if (r.status != 0) throw std::runtime_error("scripts/kafka stop failed:\n" + r.output);
 }
 
+std::filesystem::path kafka_broker::ca_file() const {
+  return dir_.path() / "client/ca.pem";
+}
+
+namespace {
+
+// A one-line file's text, as scripts/kafka writes them with echo.
+std::string read_line(const std::filesystem::path& file) {
+  auto text = read_file(file);
+  if (text.ends_with('\n')) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+std::string kafka_broker::sasl_username() const {
+  return read_line(dir_.path() / "client/username");
+}
+
+std::filesystem::path kafka_broker::sasl_password_file() const {
+  return dir_.path() / "client/password";
+}
+
+std::map<std::string, std::string> kafka_broker::client_properties(
+    const std::string& mechanism) const {
+  if (security_ == kafka_security::plaintext) return {};
+  return {{"security.protocol", "SASL_SSL"},
+          {"sasl.mechanisms", mechanism},
+          {"sasl.username", sasl_username()},
+          {"sasl.password", read_line(sasl_password_file())},
+          {"ssl.ca.location", ca_file().string()}};
+}
+
 daemon::daemon(const std::string& kafka_bootstrap, const std::string& extra_toml,
-               std::vector<std::string> extra_args, admin_settings admin) {
+               std::vector<std::string> extra_args, admin_settings admin,
+               const std::map<std::string, std::string>& extra_env) {
   std::string toml = "[admin]\nlisten = \"127.0.0.1:0\"\n" + admin.keys + "\n";
   if (admin.tokens) {
     dir_.write("read-token", std::string(read_token) + "\n");
@@ -94,6 +130,7 @@ daemon::daemon(const std::string& kafka_bootstrap, const std::string& extra_toml
     env["MAILHOOK_SENDER__GROUP_ID"] = identity;
     env["MAILHOOK_SENDER__TRANSACTIONAL_ID"] = identity;
   }
+  for (const auto& [name, value] : extra_env) env[name] = value;
   process_ = std::make_unique<process>(argv, env);
 
   static const std::regex listening(R"(admin listener on [0-9.]+:(\d+))");

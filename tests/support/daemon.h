@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -26,16 +27,31 @@ std::string shared_kafka_bootstrap();
 // The path of the mailhook binary under test.
 std::string mailhook_binary();
 
+// The client listener of a broker of the test's own (scripts/kafka's MAILHOOK_KAFKA_SECURITY).
+enum class kafka_security { plaintext, sasl_ssl };
+
 // A broker of the test's own, under a temporary directory, via scripts/kafka.
 class kafka_broker {
  public:
-  kafka_broker();
+  explicit kafka_broker(kafka_security security = kafka_security::plaintext);
   ~kafka_broker();
   void start();
   void stop();
   [[nodiscard]] const std::string& bootstrap() const { return bootstrap_; }
 
+  // With kafka_security::sasl_ssl, what scripts/kafka leaves for clients: the CA that
+  // signed the broker's certificate, the SCRAM-SHA-512 user and a file holding its password.
+  [[nodiscard]] std::filesystem::path ca_file() const;
+  [[nodiscard]] std::string sasl_username() const;
+  [[nodiscard]] std::filesystem::path sasl_password_file() const;
+  // The librdkafka properties of a client that logs in as that user with `mechanism`
+  // (PLAIN or SCRAM-SHA-512) and trusts that CA; none for a plaintext broker. PLAIN by
+  // default: librdkafka before 2.6.1 cannot log in to Kafka 4 with SCRAM.
+  [[nodiscard]] std::map<std::string, std::string> client_properties(
+      const std::string& mechanism = "PLAIN") const;
+
  private:
+  kafka_security security_;
   temp_dir dir_;
   std::string bootstrap_;
 };
@@ -59,8 +75,10 @@ class daemon {
   static constexpr std::string_view read_token = "test-read-token-0123456789abcdef";
   static constexpr std::string_view write_token = "test-write-token-0123456789abcdef";
 
+  // `extra_env` is added to the daemon's environment (MAILHOOK_* overrides and secrets).
   daemon(const std::string& kafka_bootstrap, const std::string& extra_toml = "",
-         std::vector<std::string> extra_args = {}, admin_settings admin = {});
+         std::vector<std::string> extra_args = {}, admin_settings admin = {},
+         const std::map<std::string, std::string>& extra_env = {});
   ~daemon();
 
   [[nodiscard]] std::uint16_t admin_port() const { return admin_port_; }

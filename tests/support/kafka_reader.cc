@@ -39,19 +39,20 @@ int partitions_of(rd_kafka_t* rk, const std::string& topic,
 }  // namespace
 
 std::vector<kafka_record> read_topic(const std::string& bootstrap, const std::string& topic,
-                                     std::size_t expected, std::chrono::milliseconds timeout) {
+                                     std::size_t expected, std::chrono::milliseconds timeout,
+                                     const client_properties& properties) {
   return read_topic_until(
       bootstrap, topic,
       [expected](const std::vector<kafka_record>& records) {
         return expected != 0 && records.size() >= expected;
       },
-      timeout);
+      timeout, properties);
 }
 
 std::vector<kafka_record> read_topic_until(
     const std::string& bootstrap, const std::string& topic,
     const std::function<bool(const std::vector<kafka_record>&)>& done,
-    std::chrono::milliseconds timeout) {
+    std::chrono::milliseconds timeout, const client_properties& properties) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -59,6 +60,12 @@ std::vector<kafka_record> read_topic_until(
   rd_kafka_conf_set(conf, "group.id", "mailhook-test-reader", err, sizeof err);
   rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
   rd_kafka_conf_set(conf, "enable.partition.eof", "false", err, sizeof err);
+  for (const auto& [name, value] : properties) {
+    if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      throw std::runtime_error("consumer property " + name + ": " + err);
+    }
+  }
   std::unique_ptr<rd_kafka_t, handle_deleter> rk(
       rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err));
   if (!rk) throw std::runtime_error(std::string("consumer: ") + err);

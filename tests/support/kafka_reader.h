@@ -1,5 +1,5 @@
-// Reads a topic of the shared test broker from the beginning, for tests that check what
-// mailhook published. Every partition is assigned directly (no consumer group), so a
+// Reads a topic of a test broker from the beginning, for tests that check what mailhook
+// published. Every partition is assigned directly (no consumer group), so a
 // read sees everything already written.
 #pragma once
 
@@ -20,16 +20,21 @@ struct kafka_record {
   std::int64_t timestamp_ms = -1;  // the record's timestamp; -1 when it has none
 };
 
+// librdkafka properties of the reading consumer beyond its bootstrap, for a broker that
+// wants them (security.protocol, sasl.*, ssl.*).
+using client_properties = std::map<std::string, std::string>;
+
 // Reads `topic` until `expected` records arrived or `timeout` passed (then returns what it
 // has). With expected = 0 it reads for the whole timeout: to prove that nothing came.
 std::vector<kafka_record> read_topic(const std::string& bootstrap, const std::string& topic,
-                                     std::size_t expected, std::chrono::milliseconds timeout);
+                                     std::size_t expected, std::chrono::milliseconds timeout,
+                                     const client_properties& properties = {});
 
 // Reads `topic` from the beginning until `done(records so far)` says so or `timeout`.
 std::vector<kafka_record> read_topic_until(
     const std::string& bootstrap, const std::string& topic,
     const std::function<bool(const std::vector<kafka_record>&)>& done,
-    std::chrono::milliseconds timeout);
+    std::chrono::milliseconds timeout, const client_properties& properties = {});
 
 // A topic name no other test uses.
 std::string unique_topic(const std::string& stem);

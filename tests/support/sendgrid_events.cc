@@ -3,6 +3,8 @@
 #include <array>
 #include <string_view>
 
+#include "support/daemon.h"
+
 namespace mailhook::testing {
 namespace {
 
@@ -10,7 +12,7 @@ constexpr std::array<std::string_view, 11> types = {
     "processed", "delivered", "open",       "click",       "delivered",        "bounce",
     "dropped",   "deferred",  "spamreport", "unsubscribe", "group_unsubscribe"};
 
-std::string quoted(std::string_view s) {
+std::string json_string(std::string_view s) {
   return "\"" + std::string(s) + "\"";
 }
 
@@ -28,10 +30,10 @@ generated_event make_event(std::uint64_t seed, std::uint64_t index) {
   const std::string message_id = "qNwBLgPQQjW6DJvKQwSAbw" + std::to_string(index / 3) +
                                  ".filterdrecv-canary-547b64655b-cw6zx-1-6089EA4A-56.0";
   std::string j = "{";
-  j += "\"email\":" + quoted(e.email);
-  j += ",\"event\":" + quoted(e.event);
-  j += ",\"sg_event_id\":" + quoted(e.sg_event_id);
-  j += ",\"sg_message_id\":" + quoted(message_id);
+  j += "\"email\":" + json_string(e.email);
+  j += ",\"event\":" + json_string(e.event);
+  j += ",\"sg_event_id\":" + json_string(e.sg_event_id);
+  j += ",\"sg_message_id\":" + json_string(message_id);
   j += ",\"smtp-id\":\"<qNwBLgPQQjW6DJvKQwSAbw@ismtpd0178p1mdw1.sendgrid.net>\"";
   j += ",\"timestamp\":" + std::to_string(e.timestamp);
   j += ",\"category\":[\"newsletter\",\"weekly\"]";
@@ -83,6 +85,18 @@ std::string batch_body(const std::vector<generated_event>& events) {
   }
   body += "]\r\n";
   return body;
+}
+
+const signed_request& sendgrid_genuine_request() {
+  static const signed_request request{
+      "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/"
+      "7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==",
+      read_file(source_dir() / "tests/data/sendgrid/signed-dropped.body"),
+      {{"X-Twilio-Email-Event-Webhook-Signature",
+        "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+"
+        "luQAbPIqHh89M15TluLtEZtM="},
+       {"X-Twilio-Email-Event-Webhook-Timestamp", "1600112502"}}};
+  return request;
 }
 
 }  // namespace mailhook::testing

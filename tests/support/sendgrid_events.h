@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,15 @@ std::vector<generated_event> make_events(std::uint64_t seed, std::uint64_t first
 
 // The body SendGrid would post for these events.
 std::string batch_body(const std::vector<generated_event>& events);
+
+// SendGrid's own signed test request (tests/data/sendgrid/signed-dropped.body, and
+// docs/sendgrid-event-webhook.md): one dropped event for hello@world.com, signed by
+// SendGrid in 2020, so the source that takes it has replay_window = "0".
+struct signed_request {
+  std::string public_key;  // the verification key to configure for the source
+  std::string body;
+  std::map<std::string, std::string> headers;  // the signature and timestamp headers
+};
+const signed_request& sendgrid_genuine_request();
 
 }  // namespace mailhook::testing

@@ -1,4 +1,5 @@
-// A directory under $TMPDIR that lives as long as the object, for tests that write files.
+// A directory under $TMPDIR that lives as long as the object, for tests that write files;
+// and reading a whole file back.
 #pragma once
 
 #include <filesystem>
@@ -21,5 +22,8 @@ class temp_dir {
  private:
   std::filesystem::path path_;
 };
+
+// The whole content of `path`; throws std::runtime_error when it cannot be read.
+std::string read_file(const std::filesystem::path& path);
 
 }  // namespace mailhook::testing
