@@ -9,36 +9,20 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "mailhook/v1/email_event.pb.h"
 #include "support/daemon.h"
 #include "support/kafka_reader.h"
 #include "support/mail_send_simulator.h"
 #include "support/sendgrid_events.h"
+#include "support/sendgrid_vector.h"
 #include "webhook/signature.h"
 
 namespace mailhook::testing {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr const char* vector_public_key =
-    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/"
-    "7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==";
-constexpr const char* vector_signature =
-    "MEUCIGHQVtGj+Y3LkG9fLcxf3qfI10QysgDWmMOVmxG0u6ZUAiEAyBiXDWzM+uOe5W0JuG+"
-    "luQAbPIqHh89M15TluLtEZtM=";
-constexpr const char* vector_timestamp = "1600112502";
-
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::string now_text() {
   return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
@@ -63,8 +47,9 @@ class ingest_test : public ::testing::Test {
         "[topics.events]\nname = \"" + events_topic_ + "\"\npartitions = 3\n\n" +
         "[topics.dlq]\nname = \"" + dlq_topic_ + "\"\npartitions = 1\n\n" +
         // SendGrid's genuine vector was signed in 2020: this source has no replay window.
-        "[sources.sample]\ntenant = \"acme\"\npublic_keys = [\"" + vector_public_key + "\", \"" +
-        key_->public_key_base64 + "\"]\nreplay_window = \"0\"\n\n" +
+        "[sources.sample]\ntenant = \"acme\"\npublic_keys = [\"" +
+        genuine_signed_request().public_key + "\", \"" + key_->public_key_base64 +
+        "\"]\nreplay_window = \"0\"\n\n" +
         "[sources.fresh]\ntenant = \"delta\"\npublic_keys = [\"" + key_->public_key_base64 +
         "\"]\nreplay_window = \"5m\"\n\n" +
         "[sources.open]\ntenant = \"beta\"\nallow_unauthenticated = true\n\n" +
@@ -104,10 +89,8 @@ class ingest_test : public ::testing::Test {
 };
 
 TEST_F(ingest_test, the_genuine_signed_sendgrid_request_is_published) {
-  const std::string body = read_file(source_dir() / "tests/data/sendgrid/signed-dropped.body");
-  auto r = post("sample", body,
-                {{"X-Twilio-Email-Event-Webhook-Signature", vector_signature},
-                 {"X-Twilio-Email-Event-Webhook-Timestamp", vector_timestamp}});
+  const auto& genuine = genuine_signed_request();
+  auto r = post("sample", genuine.body, genuine.headers);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.body, R"({"accepted":1,"dead_lettered":0})");
 
