@@ -120,19 +120,17 @@ std::vector<std::string> strings_of(simdjson::simdjson_result<simdjson::dom::ele
 // buildah with a storage of this test's own under `dir`: nothing outside it is touched.
 class buildah {
  public:
-  explicit buildah(const fs::path& dir)
-      : prefix_{"buildah", "--root", (dir / "storage").string(), "--runroot",
-                (dir / "run").string(), "--storage-driver", "vfs"} {
+  explicit buildah(const fs::path& dir) {
     // process() runs argv[0] as a path: find buildah on PATH.
     const char* path = std::getenv("PATH");
     std::istringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
     for (std::string d; std::getline(dirs, d, ':');) {
-      if (!d.empty() && ::access((fs::path(d) / "buildah").c_str(), X_OK) == 0) {
-        prefix_[0] = (fs::path(d) / "buildah").string();
-        return;
-      }
+      const auto exe = fs::path(d.empty() ? "." : d) / "buildah";
+      if (::access(exe.c_str(), X_OK) != 0) continue;
+      prefix_ = {exe.string(), "--root", (dir / "storage").string(), "--runroot"};
+      prefix_.insert(prefix_.end(), {(dir / "run").string(), "--storage-driver", "vfs"});
+      return;
     }
-    prefix_.clear();
   }
   [[nodiscard]] bool installed() const { return !prefix_.empty(); }
   [[nodiscard]] std::vector<std::string> argv(std::vector<std::string> args) const {
@@ -154,8 +152,9 @@ class image_test : public ::testing::Test {
       GTEST_SKIP() << "buildah cannot run here, the image is not tested:\n" << info.output;
     ASSERT_TRUE(fs::exists(MAILHOOK_IMAGE_ARCHIVE))
         << MAILHOOK_IMAGE_ARCHIVE << " is missing: the image_build test (scripts/image) makes it";
-    auto from = store_({"from", "--quiet", "--name", "image-test-" + dir_.path().filename().string(),
-                        std::string("oci-archive:") + MAILHOOK_IMAGE_ARCHIVE});
+    auto from =
+        store_({"from", "--quiet", "--name", "image-test-" + dir_.path().filename().string(),
+                std::string("oci-archive:") + MAILHOOK_IMAGE_ARCHIVE});
     ASSERT_EQ(from.status, 0) << from.output;
     container_ = from.output.substr(0, from.output.find('\n'));
     auto mount = store_({"mount", container_});
@@ -208,8 +207,8 @@ TEST_F(image_test, runs_the_binary_under_test_as_a_non_root_user_with_its_state_
   EXPECT_TRUE(fs::is_regular_file(rootfs_ / "etc/ssl/certs/ca-certificates.crt"));
   EXPECT_TRUE(fs::is_regular_file(rootfs_ / "usr/share/doc/mailhook/packages"));
   // The configuration it starts with passes the daemon's own check.
-  auto check = run({mailhook_binary(), "config", "check",
-                    (rootfs_ / "etc/mailhook/mailhook.toml").string()});
+  auto check = run(
+      {mailhook_binary(), "config", "check", (rootfs_ / "etc/mailhook/mailhook.toml").string()});
   EXPECT_EQ(check.status, 0) << check.output;
 }
 
