@@ -9,9 +9,13 @@
 // UTF-8, ...) is never allowed: it is answered as suppressed, scope global, reason
 // invalid, with why in `detail`. Implementations are safe to call from any number of
 // threads.
+//
+// Outside the daemon, open_replica() below opens the replica directory an `index` role
+// keeps; it is what libmailhook_lookup exports (docs/library.md: linking, ABI, threads).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +75,27 @@ class suppression_lookup {
   [[nodiscard]] virtual verdict describe(std::string_view tenant, std::string_view address,
                                          std::optional<std::int64_t> asm_group_id = {}) const = 0;
 };
+
+struct replica_options {
+  // RocksDB's block cache, for the records describe() and the rare shared-hash lookup read.
+  std::uint64_t block_cache_bytes = 8ULL << 20;
+};
+
+struct opened_replica {
+  std::unique_ptr<suppression_lookup> lookup;  // null when the directory could not be opened
+  std::string error;                           // why, when `lookup` is null
+};
+
+// Opens the replica directory of an `index` role (`[index] dir`, /var/lib/mailhook/index
+// under the systemd unit) read-only, taking no lock: the daemon may keep writing it. The
+// verdicts are those of the records in the directory's files when it is opened (one scan
+// builds the in-memory table, about 0.6 s per million keys). The index role writes
+// without a write-ahead log, so its latest changes reach the files when RocksDB flushes
+// its memtable (64 MiB of records) and when the role stops; changes after the open are
+// seen only by opening the directory again. The lookup closes the directory when
+// destroyed.
+[[nodiscard]] opened_replica open_replica(const std::string& directory,
+                                          const replica_options& options = {});
 
 // Stable snake_case words, as the admin API and metrics use them.
 [[nodiscard]] std::string_view to_string(suppression_scope scope) noexcept;

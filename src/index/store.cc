@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdarg>
 #include <deque>
 
 #include "email/address.h"
@@ -79,8 +80,22 @@ rocksdb::Slice slice(std::string_view s) {
   return {s.data(), s.size()};
 }
 
+// A reader of someone else's directory keeps out of its LOG file (RocksDB would rotate it).
+class no_log final : public rocksdb::Logger {
+ public:
+  using rocksdb::Logger::Logv;
+  void Logv(const char* /*format*/, va_list /*args*/) override {}
+};
+
 rocksdb::Options db_options(const store_options& options) {
   rocksdb::Options db;
+  if (options.read_only) {
+    db.info_log = std::make_shared<no_log>();
+    // Every file stays open from the start: one the writer compacts away meanwhile is
+    // still read through its descriptor, so describe() sees the state opened.
+    db.max_open_files = -1;
+    return db;
+  }
   db.create_if_missing = true;
   db.create_missing_column_families = true;
   db.IncreaseParallelism(2);
@@ -122,7 +137,7 @@ rocksdb::ColumnFamilyOptions records_options(const store_options& options) {
 
 result<std::unique_ptr<store>> store::open(const store_options& options) {
   std::error_code ec;
-  std::filesystem::create_directories(options.dir, ec);
+  if (!options.read_only) std::filesystem::create_directories(options.dir, ec);
   if (ec) {
     return failure(errc::open_failed,
                    "cannot create " + options.dir.string() + ": " + ec.message());
@@ -132,24 +147,34 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
       {"meta", rocksdb::ColumnFamilyOptions()}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  auto status =
-      rocksdb::DB::Open(db_options(options), options.dir.string(), descriptors, &handles, &raw);
+  auto db = db_options(options);
+  rocksdb::Status status;
+  if (options.read_only) {
+    // Takes no lock: the daemon may hold the directory open for writing meanwhile.
+    status = rocksdb::DB::OpenForReadOnly(db, options.dir.string(), descriptors, &handles, &raw);
+  } else {
+    status = rocksdb::DB::Open(db, options.dir.string(), descriptors, &handles, &raw);
+  }
   if (!status.ok()) {
     return failure(errc::open_failed, options.dir.string() + ": " + status.ToString());
   }
-  std::unique_ptr<store> s(
-      new store(std::unique_ptr<rocksdb::DB>(raw), handles, options.topic, options.flush_at_close));
+  std::unique_ptr<store> s(new store(std::unique_ptr<rocksdb::DB>(raw), handles, options.topic,
+                                     options.flush_at_close && !options.read_only));
 
   // A directory remembers which topic it replicates: offsets of another topic would
   // skip or repeat records silently.
   std::string stored_topic;
   status = s->db_->Get({}, s->meta_, slice(topic_meta_key), &stored_topic);
-  if (status.IsNotFound()) {
+  if (status.IsNotFound() && !options.read_only) {
     status = s->db_->Put({}, s->meta_, slice(topic_meta_key), slice(options.topic));
     if (!status.ok()) return failure(errc::write_failed, status.ToString());
+  } else if (status.IsNotFound()) {
+    if (!options.topic.empty()) {
+      return failure(errc::wrong_topic, options.dir.string() + " replicates no topic yet");
+    }
   } else if (!status.ok()) {
     return failure(errc::read_failed, status.ToString());
-  } else if (stored_topic != options.topic) {
+  } else if (stored_topic != options.topic && !(options.read_only && options.topic.empty())) {
     return failure(errc::wrong_topic, options.dir.string() + " replicates topic '" + stored_topic +
                                           "', not '" + options.topic + "'");
   }

@@ -54,6 +54,10 @@ struct store_options {
   std::uint64_t write_buffer_bytes = 64ULL << 20;  // RocksDB memtable size (tests make it small)
   // false: close without flushing, losing what is only in memory, as a crash would (tests).
   bool flush_at_close = true;
+  // Opens the directory as it is on disk, writing nothing (mailhook::open_replica, for
+  // processes other than the daemon that keeps it): the directory must exist, an empty
+  // `topic` accepts any, apply() fails, and what the writer adds later is not seen.
+  bool read_only = false;
   // Tests only: the verdict table's hash instead of SipHash under a random key, to make
   // keys collide.
   verdict_table::hash_function hash_for_tests = nullptr;

@@ -310,6 +310,51 @@ TEST_F(StoreTest, RefusesADirectoryOfAnotherTopic) {
   EXPECT_EQ(opened.error().code, make_error_code(errc::wrong_topic));
 }
 
+// What mailhook::open_replica gives a send worker: the writer keeps the directory open,
+// and the reader sees the records in its files, not those only in the writer's memtable.
+TEST_F(StoreTest, AReadOnlyOpenSeesTheFlushedRecordsWhileTheWriterKeepsTheDirectory) {
+  apply({change("acme", "flushed@x.com", true, 1000, "e1"), suspension("beta", true, 5)});
+  reopen();  // closing flushes
+  apply({change("acme", "in-memory@x.com", true, 1001, "e2")});
+
+  store_options options;
+  options.dir = dir.path() / "index";
+  options.read_only = true;  // any topic
+  options.expected_keys = 0;
+  auto reader = store::open(options);
+  ASSERT_TRUE(reader) << reader.error().describe();
+  EXPECT_EQ((*reader)->keys(), 2u);
+  EXPECT_FALSE((*reader)->check("acme", "Flushed@X.com").allowed());
+  EXPECT_FALSE((*reader)->check("beta", "anyone@x.com").allowed());
+  EXPECT_TRUE((*reader)->check("acme", "in-memory@x.com").allowed());
+  auto described = (*reader)->describe("acme", "flushed@x.com");
+  ASSERT_FALSE(described.allowed());
+  EXPECT_EQ(described.suppressed->reason, suppression_reason::bounce);
+  std::vector<changelog_message> tombstone = {{"acme/global/flushed@x.com", std::nullopt, 0, 9}};
+  EXPECT_FALSE((*reader)->apply(tombstone));
+  EXPECT_FALSE((*reader)->check("acme", "flushed@x.com").allowed());
+
+  // The writer goes on, and closes, as if the reader were not there.
+  apply({change("acme", "later@x.com", true, 1002, "e3")});
+  reopen();
+  EXPECT_EQ(db->keys(), 4u);
+  EXPECT_TRUE((*reader)->check("acme", "later@x.com").allowed());  // seen by a new open only
+}
+
+TEST_F(StoreTest, AReadOnlyOpenCreatesNothingAndChecksTheTopicItIsGiven) {
+  store_options options;
+  options.dir = dir.path() / "missing";
+  options.read_only = true;
+  EXPECT_FALSE(store::open(options));
+  EXPECT_FALSE(std::filesystem::exists(options.dir));
+
+  options.dir = dir.path() / "index";
+  options.topic = "other.topic";
+  auto opened = store::open(options);
+  ASSERT_FALSE(opened);
+  EXPECT_EQ(opened.error().code, make_error_code(errc::wrong_topic));
+}
+
 TEST_F(StoreTest, CountsFollowChanges) {
   apply({change("acme", "a@x.com", true, 1000, "e1"),
          change("acme", "b@x.com", true, 1000, "e2", mailhook::v1::SUPPRESSION_REASON_SPAM_REPORT),
