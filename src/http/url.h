@@ -12,10 +12,10 @@
 namespace mailhook::http {
 
 struct url {
-  bool tls = true;     // https
-  std::string host{};  // a name or an IP address, without brackets
+  bool tls = true;         // https
+  std::string host{};      // a name or an IP address, without brackets
   std::uint16_t port = 0;  // the scheme's default (443, 80) when the URL names none
-  std::string path{};  // "" or "/base", without a trailing '/'
+  std::string path{};      // "" or "/base", without a trailing '/'
 
   // "https://host:port" (IPv6 bracketed), for messages: always with the port.
   [[nodiscard]] std::string origin() const;

@@ -18,8 +18,8 @@ struct good_url {
 
 TEST(parse_url, takes_apart_every_form_it_accepts) {
   const good_url cases[] = {
-      {"https://api.sendgrid.com", true, "api.sendgrid.com", 443, "", "https://api.sendgrid.com:443",
-       "api.sendgrid.com"},
+      {"https://api.sendgrid.com", true, "api.sendgrid.com", 443, "",
+       "https://api.sendgrid.com:443", "api.sendgrid.com"},
       {"HTTPS://api.sendgrid.com/", true, "api.sendgrid.com", 443, "",
        "https://api.sendgrid.com:443", "api.sendgrid.com"},
       {"http://127.0.0.1:9464", false, "127.0.0.1", 9464, "", "http://127.0.0.1:9464",
