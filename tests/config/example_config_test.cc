@@ -27,7 +27,7 @@ TEST(example_config, loads_and_equals_the_defaults) {
 }
 
 // scripts/run starts mailhook with this file; the sender sends the local tenant's mail
-// through one integration whose key scripts/run's caller exports.
+// through one integration whose key scripts/run writes to .run/sendgrid-api-key.
 TEST(local_config, loads_with_its_integration) {
   // Without secrets: scripts/run writes the admin token's file before it starts mailhook.
   auto loaded = load_file(deploy_config("mailhook.local.toml"), environment{},
@@ -38,8 +38,10 @@ TEST(local_config, loads_with_its_integration) {
   const integration_config& local = loaded->integrations[0];
   EXPECT_EQ(local.name, "local");
   EXPECT_EQ(local.tenant, loaded->sources[0].tenant);
-  EXPECT_EQ(local.api_key_env, "SENDGRID_API_KEY");
-  EXPECT_EQ(local.api_key_file, "");
+  // A file that scripts/run writes, not a variable of scripts/run's environment, so that the
+  // send-test command it prints works in another terminal (tests/scripts/run_hints_test.sh).
+  EXPECT_EQ(local.api_key_file, ".run/sendgrid-api-key");
+  EXPECT_EQ(local.api_key_env, "");
   EXPECT_EQ(local.from_email, "sender@example.com");
   EXPECT_EQ(local.reply_to_email, "replies@example.com");
   EXPECT_EQ(loaded->sender.transactional_id, "mailhook-sender-local");
