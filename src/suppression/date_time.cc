@@ -91,7 +91,8 @@ std::optional<std::int64_t> parse_date_time(std::string_view text) noexcept {
   int h = 0;
   int mi = 0;
   int s = 0;
-  if (!in.digits(2, h) || h > 23 || !in.eat(':') || !in.digits(2, mi) || mi > 59) return std::nullopt;
+  if (!in.digits(2, h) || h > 23 || !in.eat(':') || !in.digits(2, mi) || mi > 59)
+    return std::nullopt;
   if (in.eat(':')) {
     if (!in.digits(2, s) || s > 60) return std::nullopt;  // 60: a leap second
     if ((in.eat('.') || in.eat(',')) && !in.skip_digits()) return std::nullopt;
