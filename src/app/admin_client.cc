@@ -1,7 +1,6 @@
 #include "app/admin_client.h"
 
 #include <boost/beast/http/field.hpp>
-#include <cctype>
 
 #include "common/text.h"
 
@@ -87,35 +86,13 @@ result<http::answer> admin_client::request(http::verb method, const std::string&
   // Adding a suppression is the one call whose second copy is not harmless.
   request.repeatable = !(method == http::verb::post && target == "/v1/suppressions");
   http::answer answer = client_->call(request);
-  if (!answer.whole()) {
-    const std::errc code = answer.error.find("no answer within") != std::string::npos
-                               ? std::errc::timed_out
-                               : std::errc::io_error;
-    return failure(std::make_error_code(code), std::move(answer.error));
-  }
+  if (!answer.whole()) return failure(std::make_error_code(std::errc::io_error), answer.error);
   return answer;
 }
 
 std::string_view string_member(simdjson::dom::element object, std::string_view key) {
   std::string_view value;
   return object[key].get(value) == simdjson::SUCCESS ? value : std::string_view();
-}
-
-std::string url_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += hex[u >> 4];
-      out += hex[u & 0xf];
-    }
-  }
-  return out;
 }
 
 }  // namespace mailhook::app

@@ -41,9 +41,6 @@ struct admin_endpoint {
                                                   std::string_view config_file,
                                                   std::string ca_file = {});
 
-// Percent-encoding of a query component: everything but RFC 3986's unreserved characters.
-[[nodiscard]] std::string url_encode(std::string_view text);
-
 // The string member `key` of a JSON object the admin API answered; empty when it is
 // absent or not a string.
 [[nodiscard]] std::string_view string_member(simdjson::dom::element object, std::string_view key);

@@ -10,6 +10,7 @@
 #include "app/admin_client.h"
 #include "app/admin_token.h"
 #include "config/daemon_config.h"
+#include "http/query.h"
 #include "sender/delivery.h"
 #include "sender/mail_send.h"
 
@@ -58,8 +59,8 @@ result<std::string> suppression_of(const config::daemon_config& cfg, const optio
   auto made = admin_client::create(*url, std::chrono::seconds(10), token->value_or(std::string()));
   if (!made) return made.error();
   admin_client& client = *made;
-  std::string target = "/v1/suppressions/check?tenant=" + url_encode(integration.tenant) +
-                       "&email=" + url_encode(o.to);
+  std::string target = "/v1/suppressions/check?tenant=" + http::url_encode(integration.tenant) +
+                       "&email=" + http::url_encode(o.to);
   if (integration.default_asm_group > 0) {
     target += "&group=" + std::to_string(integration.default_asm_group);
   }

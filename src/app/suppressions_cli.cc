@@ -31,6 +31,7 @@
 #include "common/log.h"
 #include "config/daemon_config.h"
 #include "http/message.h"
+#include "http/query.h"
 #include "index/changelog_writer.h"
 #include "kafka/client.h"
 #include "kafka/topics.h"
@@ -115,7 +116,7 @@ void add_param(std::string& target, std::string_view name, std::string_view valu
   target += target.find('?') == std::string::npos ? '?' : '&';
   target += name;
   target += '=';
-  target += url_encode(value);
+  target += http::url_encode(value);
 }
 
 void append_json_field(std::string& out, std::string_view key, std::string_view value) {

@@ -4,6 +4,23 @@
 
 namespace mailhook::http {
 
+std::string url_encode(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (is_digit(c) || is_ascii_alpha(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += c;
+    } else {
+      const auto u = static_cast<unsigned char>(c);
+      out += '%';
+      out += hex[u >> 4];
+      out += hex[u & 0xf];
+    }
+  }
+  return out;
+}
+
 std::string url_decode(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -1,4 +1,5 @@
-// The query string of a request target ("a=1&b=x%20y"), as the admin API reads it: pairs
+// The query string of a request target ("a=1&b=x%20y"), as the admin API reads it (and
+// the CLI writes it): pairs
 // split on '&' and '=', each side percent-decoded, '+' read as a space (as HTML forms
 // send it). Pure functions on bytes, safe from any thread; nothing returned points into
 // the input.
@@ -14,6 +15,10 @@
 #include <string_view>
 
 namespace mailhook::http {
+
+// Percent-encoding of one query component: every byte but RFC 3986's unreserved ones
+// (letters, digits, "-._~") as %XX, so url_decode gives `text` back.
+[[nodiscard]] std::string url_encode(std::string_view text);
 
 // Percent-decoding of one query component; never longer than `text`.
 [[nodiscard]] std::string url_decode(std::string_view text);

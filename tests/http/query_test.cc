@@ -30,6 +30,12 @@ TEST(UrlDecode, DecodesAnEscapeThatEndsTheText) {
   EXPECT_EQ(url_decode("ab%41"), "abA");
 }
 
+TEST(UrlEncode, EscapesAllButTheUnreservedBytesAndDecodesBack) {
+  EXPECT_EQ(url_encode("a-Z_0.~"), "a-Z_0.~");
+  EXPECT_EQ(url_encode("a b+c@d/é%"), "a%20b%2Bc%40d%2F%C3%A9%25");
+  EXPECT_EQ(url_decode(url_encode("x=1&y=\n\x7f")), "x=1&y=\n\x7f");
+}
+
 TEST(ParseQuery, SplitsPairsAndDecodesBothSides) {
   auto params = parse_query("tenant=acme&email=Someone%40Example.com&group=42");
   ASSERT_EQ(params.size(), 3u);
