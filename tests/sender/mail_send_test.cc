@@ -1061,92 +1061,74 @@ TEST_F(mail_send_tls_test, plain_http_to_a_tls_port_is_status_0) {
 
 // ---- the client against a bare peer ----
 
-// Each case below would, were the request sent again, have the peer's next connection
-// answer it with a 202: one request per email on the peer is the proof.
+// A call whose request went out and got no whole answer: indeterminate, never written
+// again, whatever broke.
+struct indeterminate_case {
+  const char* what;
+  std::vector<std::vector<step>> scripts;
+  bool after_an_answered_call;  // the faulty call reuses a kept-alive connection
+  std::size_t body_bytes;       // 0: a content request's body
+  const char* error_says;       // in transport_error
+};
 
-TEST_F(mail_send_client_test,
-       a_kept_alive_connection_closed_under_a_request_is_indeterminate_and_not_resent) {
-  // Before, this request was sent again on a new connection; but the server had read it,
-  // and SendGrid may have accepted it before the connection ended.
-  scripted_peer peer({{step::answer, step::close}, {step::answer}});
-  const auto integration = integration_for(peer);
-  auto client = client_for(integration);
-  ASSERT_NE(client, nullptr);
-  const std::string body = body_of(content_request(), integration);
-
-  const api_answer first = client->send(body);
-  ASSERT_EQ(first.status, 202) << explain(first);
-  EXPECT_EQ(first.message_id, "peer-1");
-  const api_answer second = client->send(body);
-  EXPECT_EQ(second.status, 0);
-  EXPECT_TRUE(second.request_started);
-  EXPECT_EQ(classify(second), answer_kind::indeterminate);
-  EXPECT_EQ(
-      explain(second).rfind("no answer after the request was sent: cannot read the answer", 0), 0u)
-      << explain(second);
-  EXPECT_EQ(peer.requests(), 2);
-  EXPECT_EQ(peer.connections(), 1);
-  client.reset();  // lets the peer see the close
-}
-
-TEST_F(mail_send_client_test, does_not_resend_once_part_of_an_answer_arrived) {
-  scripted_peer peer({{step::answer, step::partial_answer}, {step::answer}});
-  const auto integration = integration_for(peer);
-  auto client = client_for(integration);
-  ASSERT_NE(client, nullptr);
-  const std::string body = body_of(content_request(), integration);
-
-  ASSERT_EQ(client->send(body).status, 202);
-  const api_answer cut = client->send(body);
-  EXPECT_EQ(cut.status, 0);
-  EXPECT_FALSE(cut.transport_error.empty());
-  EXPECT_EQ(classify(cut), answer_kind::indeterminate);
-  EXPECT_EQ(peer.requests(), 2);
-  EXPECT_EQ(peer.connections(), 1);
-  client.reset();
-}
-
-TEST_F(mail_send_client_test, a_new_connection_closed_without_an_answer_is_indeterminate) {
-  scripted_peer peer({{step::close}, {step::answer}});
-  const auto integration = integration_for(peer);
-  auto client = client_for(integration);
-  ASSERT_NE(client, nullptr);
-  const api_answer answer = client->send(body_of(content_request(), integration));
-  EXPECT_EQ(answer.status, 0);
-  EXPECT_EQ(classify(answer), answer_kind::indeterminate);
-  EXPECT_NE(answer.transport_error.find("127.0.0.1"), std::string::npos) << answer.transport_error;
-  EXPECT_EQ(peer.requests(), 1);
-  EXPECT_EQ(peer.connections(), 1);
-}
-
-TEST_F(mail_send_client_test, a_malformed_answer_is_indeterminate_and_not_resent) {
-  scripted_peer peer({{step::malformed_answer}, {step::answer}});
-  const auto integration = integration_for(peer);
-  auto client = client_for(integration);
-  ASSERT_NE(client, nullptr);
-  const api_answer answer = client->send(body_of(content_request(), integration));
-  EXPECT_EQ(answer.status, 0);
-  EXPECT_EQ(classify(answer), answer_kind::indeterminate);
-  EXPECT_NE(answer.transport_error.find("cannot read the answer of"), std::string::npos)
-      << answer.transport_error;
-  EXPECT_EQ(peer.requests(), 1);
-  EXPECT_EQ(peer.connections(), 1);
-}
-
-TEST_F(mail_send_client_test, a_reset_in_the_middle_of_the_request_is_indeterminate) {
-  // Larger than what the two sockets' buffers hold, so that the write itself fails.
-  scripted_peer peer({{step::reset_mid_request}, {step::answer}});
-  const auto integration = integration_for(peer);
-  auto client = client_for(integration);
-  ASSERT_NE(client, nullptr);
-  const api_answer answer = client->send(std::string(64 * 1024 * 1024, ' '));
-  EXPECT_EQ(answer.status, 0);
-  EXPECT_TRUE(answer.request_started);
-  EXPECT_EQ(classify(answer), answer_kind::indeterminate);
-  EXPECT_NE(answer.transport_error.find("cannot send the request to"), std::string::npos)
-      << answer.transport_error;
-  EXPECT_EQ(peer.requests(), 1);
-  EXPECT_EQ(peer.connections(), 1);
+TEST_F(mail_send_client_test, a_request_without_a_whole_answer_is_indeterminate_and_not_resent) {
+  const indeterminate_case cases[] = {
+      // Before, this request was sent again on a new connection; but the server had read
+      // it, and SendGrid may have accepted it before the connection ended.
+      {"a kept-alive connection closed under the request",
+       {{step::answer, step::close}, {step::answer}},
+       true,
+       0,
+       "cannot read the answer of"},
+      {"part of an answer arrived",
+       {{step::answer, step::partial_answer}, {step::answer}},
+       true,
+       0,
+       "127.0.0.1"},
+      {"a new connection closed without an answer",
+       {{step::close}, {step::answer}},
+       false,
+       0,
+       "127.0.0.1"},
+      {"a malformed answer",
+       {{step::malformed_answer}, {step::answer}},
+       false,
+       0,
+       "cannot read the answer of"},
+      // Larger than what the two sockets' buffers hold, so that the write itself fails.
+      {"a reset in the middle of the request",
+       {{step::reset_mid_request}, {step::answer}},
+       false,
+       64 * 1024 * 1024,
+       "cannot send the request to"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    scripted_peer peer(c.scripts);
+    const auto integration = integration_for(peer);
+    auto client = client_for(integration);
+    ASSERT_NE(client, nullptr);
+    const std::string body = c.body_bytes != 0 ? std::string(c.body_bytes, ' ')
+                                               : body_of(content_request(), integration);
+    if (c.after_an_answered_call) {
+      const api_answer first = client->send(body);
+      ASSERT_EQ(first.status, 202) << explain(first);
+      EXPECT_EQ(first.message_id, "peer-1");
+    }
+    const api_answer answer = client->send(body);
+    EXPECT_EQ(answer.status, 0);
+    EXPECT_TRUE(answer.request_started);
+    EXPECT_EQ(classify(answer), answer_kind::indeterminate);
+    EXPECT_EQ(explain(answer).rfind("no answer after the request was sent: ", 0), 0u)
+        << explain(answer);
+    EXPECT_NE(answer.transport_error.find(c.error_says), std::string::npos)
+        << answer.transport_error;
+    // Were the request sent again, the peer's next connection would answer it with a 202:
+    // one request per email on the peer is the proof.
+    EXPECT_EQ(peer.requests(), c.after_an_answered_call ? 2 : 1);
+    EXPECT_EQ(peer.connections(), 1);
+    client.reset();  // lets the peer see the close
+  }
 }
 
 TEST_F(mail_send_client_test, an_idle_connection_the_server_closed_is_replaced_before_writing) {
