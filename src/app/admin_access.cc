@@ -7,6 +7,7 @@
 
 #include "common/check.h"
 #include "common/text.h"
+#include "http/reply.h"
 #include "http/url.h"
 #include "webhook/signature.h"
 
@@ -61,51 +62,33 @@ const char* describe(admin_errc e) noexcept {
   return "refused";
 }
 
-std::string_view label(admin_errc e) noexcept {
+error_class classify(admin_errc e) noexcept {
   switch (e) {
     case admin_errc::host_missing:
-      return "host_missing";
+      return {error_kind::bad_input, "host_missing"};
     case admin_errc::host_not_allowed:
-      return "host_not_allowed";
+      return {error_kind::misdirected, "host_not_allowed"};
     case admin_errc::api_closed:
-      return "api_closed";
+      return {error_kind::forbidden, "api_closed"};
     case admin_errc::token_missing:
-      return "token_missing";
+      return {error_kind::unauthorized, "token_missing"};
     case admin_errc::token_malformed:
-      return "token_malformed";
+      return {error_kind::unauthorized, "token_malformed"};
     case admin_errc::token_unknown:
-      return "token_unknown";
+      return {error_kind::unauthorized, "token_unknown"};
     case admin_errc::insufficient_scope:
-      return "insufficient_scope";
+      return {error_kind::forbidden, "insufficient_scope"};
     case admin_errc::unsupported_media_type:
-      return "unsupported_media_type";
+      return {error_kind::unsupported_media_type, "unsupported_media_type"};
   }
-  return "unknown";
+  return {};
 }
 
 http::response reply_for(const failure& refused) {
   MAILHOOK_CHECK(refused.code.category() == admin_errc_category(),
                  "reply_for() takes admin_errc failures only");
   const auto e = static_cast<admin_errc>(refused.code.value());
-  const auto status = [e] {
-    switch (e) {
-      case admin_errc::host_missing:
-        return http::status::bad_request;
-      case admin_errc::host_not_allowed:
-        return http::status::misdirected_request;
-      case admin_errc::api_closed:
-      case admin_errc::insufficient_scope:
-        return http::status::forbidden;
-      case admin_errc::token_missing:
-      case admin_errc::token_malformed:
-      case admin_errc::token_unknown:
-        return http::status::unauthorized;
-      case admin_errc::unsupported_media_type:
-        return http::status::unsupported_media_type;
-    }
-    return http::status::forbidden;
-  }();
-  auto r = http::json_error(status, label(e), refused.describe());
+  auto r = http::error_reply(refused);
   // RFC 6750 section 3: the challenge says what was wrong, never which tokens exist.
   constexpr std::string_view realm = R"(Bearer realm="mailhook-admin")";
   switch (e) {
@@ -259,4 +242,4 @@ result<admin_principal> admin_access::check_v1(const http::request_header& h,
 
 }  // namespace mailhook::app
 
-MAILHOOK_DEFINE_ERRC(mailhook::app, admin_errc, "app.admin", describe)
+MAILHOOK_DEFINE_ERRC(mailhook::app, admin_errc, "app.admin", describe, classify)

@@ -37,8 +37,9 @@ enum class admin_errc {
 };
 
 [[nodiscard]] const char* describe(admin_errc e) noexcept;
-// The stable word for logs, metrics (reason label) and the error body.
-[[nodiscard]] std::string_view label(admin_errc e) noexcept;
+// The kind (bad_input, misdirected, unauthorized, forbidden, unsupported_media_type) and
+// the stable word for logs, metrics (reason label) and the error body.
+[[nodiscard]] error_class classify(admin_errc e) noexcept;
 inline constexpr admin_errc all_admin_errc[] = {
     admin_errc::host_missing,       admin_errc::host_not_allowed,      admin_errc::api_closed,
     admin_errc::token_missing,      admin_errc::token_malformed,       admin_errc::token_unknown,

@@ -4,23 +4,19 @@
 
 #include <string_view>
 
+#include "common/json_writer.h"
+#include "http/reply.h"
+
 namespace mailhook::app {
 namespace {
 
 http::response readyz(const readiness& ready) {
   auto report = ready.evaluate();
-  std::string body = report.ready ? R"({"ready":true,"checks":{)" : R"({"ready":false,"checks":{)";
-  bool first = true;
-  for (const auto& [name, state] : report.checks) {
-    if (!first) body += ',';
-    first = false;
-    body += '"';
-    http::append_json_escaped(body, name);
-    body += "\":\"";
-    http::append_json_escaped(body, state);
-    body += '"';
-  }
-  body += "}}";
+  std::string body;
+  json_writer json(body);
+  json.begin_object().field("ready", report.ready).key("checks").begin_object();
+  for (const auto& [name, state] : report.checks) json.field(name, state);
+  json.end_object().end_object();
   return http::make_response(report.ready ? http::status::ok : http::status::service_unavailable,
                              std::move(body));
 }
@@ -38,8 +34,8 @@ bool is_v1(std::string_view path) {
 }
 
 http::response not_found(std::string_view path) {
-  return http::json_error(http::status::not_found, "not_found",
-                          "no route for " + std::string(path));
+  return http::error_reply({error_kind::not_found, "not_found"},
+                           "no route for " + std::string(path));
 }
 
 }  // namespace
@@ -49,8 +45,8 @@ std::optional<http::response> answer_probe(http::verb method, std::string_view p
                                            const metrics::registry& registry) {
   if (path != "/healthz" && path != "/readyz" && path != "/metrics") return std::nullopt;
   if (method != http::verb::get) {
-    auto r = http::json_error(http::status::method_not_allowed, "method_not_allowed",
-                              "use GET on " + std::string(path));
+    auto r = http::error_reply({error_kind::method_not_allowed, "method_not_allowed"},
+                               "use GET on " + std::string(path));
     r.set(http::field::allow, "GET");
     return r;
   }
@@ -70,11 +66,11 @@ admin_handler::admin_handler(const readiness& ready, metrics::registry& registry
                                 "reason (Host, token, scope, body type)",
                                 {"reason"})) {
   // Every reason from the start, so that a rate over them never begins with a gap.
-  for (auto e : all_admin_errc) (void)refused_.with({std::string(label(e))});
+  for (auto e : all_admin_errc) (void)refused_.with({std::string(classify(e).word)});
 }
 
 http::response admin_handler::refuse(const failure& why) {
-  refused_.with({std::string(label(static_cast<admin_errc>(why.code.value())))}).inc();
+  refused_.with({std::string(mailhook::classify(why.code).word)}).inc();
   // Debug only: a refusal is a client's problem, and a flood of them must not flood the log.
   spdlog::debug("admin: refused: {}", why.describe());
   return reply_for(why);
@@ -97,8 +93,8 @@ void admin_handler::on_request(http::request&& req, http::responder res) {
     if (!who) return res.send(refuse(who.error()));
     if (!path.starts_with("/v1/suppressions")) return res.send(not_found(path));
     if (suppressions_ == nullptr) {
-      return res.send(http::json_error(http::status::not_found, "not_found",
-                                       "this process does not run the index role"));
+      return res.send(http::error_reply({error_kind::not_found, "not_found"},
+                                        "this process does not run the index role"));
     }
     auto query = path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
     return suppressions_->handle(std::move(req), path, query, *who, std::move(res));
@@ -115,8 +111,8 @@ void monitoring_handler::on_request(http::request&& req, http::responder res) {
   if (auto probe = answer_probe(req.method(), path, readiness_, registry_)) {
     return res.send(std::move(*probe));
   }
-  res.send(http::json_error(http::status::not_found, "not_found",
-                            "the monitoring listener serves /healthz, /readyz and /metrics only"));
+  res.send(http::error_reply({error_kind::not_found, "not_found"},
+                             "the monitoring listener serves /healthz, /readyz and /metrics only"));
 }
 
 }  // namespace mailhook::app

@@ -11,7 +11,9 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/json_writer.h"
 #include "http/query.h"
+#include "http/reply.h"
 
 namespace mailhook::app {
 namespace {
@@ -27,85 +29,45 @@ std::optional<std::int64_t> parse_int(std::string_view text) {
 }
 
 http::response bad_request(std::string_view message) {
-  return http::json_error(status::bad_request, "bad_request", message);
+  return http::error_reply({error_kind::bad_input, "bad_request"}, message);
 }
 
-void append_string(std::string& out, std::string_view key, std::string_view value) {
-  out += '"';
-  out += key;
-  out += "\":\"";
-  http::append_json_escaped(out, value);
-  out += '"';
+void write_suppression(json_writer& json, const suppression_info& s) {
+  json.begin_object().field("scope", to_string(s.scope));
+  if (s.scope == suppression_scope::group) json.field("group", s.asm_group_id);
+  json.field("reason", to_string(s.reason))
+      .field("origin", to_string(s.origin))
+      .field("detail", s.detail)
+      .field("since_ms", s.since_ms)
+      .end_object();
 }
 
-void append_number(std::string& out, std::string_view key, std::int64_t value) {
-  out += '"';
-  out += key;
-  out += "\":";
-  out += std::to_string(value);
+void write_verdict(json_writer& json, std::string_view email, const verdict& v) {
+  json.begin_object().field("email", email).field("allowed", v.allowed());
+  if (!v.allowed()) write_suppression(json.key("suppression"), *v.suppressed);
+  json.end_object();
 }
 
-void append_suppression(std::string& out, const suppression_info& s) {
-  out += '{';
-  append_string(out, "scope", to_string(s.scope));
-  out += ',';
-  if (s.scope == suppression_scope::group) {
-    append_number(out, "group", s.asm_group_id);
-    out += ',';
-  }
-  append_string(out, "reason", to_string(s.reason));
-  out += ',';
-  append_string(out, "origin", to_string(s.origin));
-  out += ',';
-  append_string(out, "detail", s.detail);
-  out += ',';
-  append_number(out, "since_ms", s.since_ms);
-  out += '}';
-}
-
-void append_verdict(std::string& out, std::string_view email, const verdict& v) {
-  out += '{';
-  append_string(out, "email", email);
-  out += v.allowed() ? ",\"allowed\":true" : ",\"allowed\":false,\"suppression\":";
-  if (!v.allowed()) append_suppression(out, *v.suppressed);
-  out += '}';
-}
-
-void append_record(std::string& out, const suppression::record& r) {
+void write_record(json_writer& json, const suppression::record& r) {
   auto s = suppression::to_suppression(r);
-  out += '{';
-  append_string(out, "key", suppression::key_of(r));
-  out += ',';
-  append_string(out, "tenant", r.tenant());
-  out += ',';
-  append_string(out, "scope", to_string(s.scope));
-  out += ',';
-  if (s.scope == suppression_scope::group) {
-    append_number(out, "group", r.asm_group_id());
-    out += ',';
-  }
-  append_string(out, "email", r.email());
-  out += ',';
-  append_string(out, "email_normalized", r.email_normalized());
-  out += r.suppressed() ? ",\"suppressed\":true," : ",\"suppressed\":false,";
-  append_string(out, "reason", to_string(s.reason));
-  out += ',';
-  append_string(out, "origin", to_string(s.origin));
-  out += ',';
-  append_string(out, "detail", r.detail());
-  out += ',';
-  append_number(out, "since_ms", r.event_time_ms());
-  out += ',';
-  append_string(out, "event_id", r.event_id());
-  out += ',';
-  append_string(out, "source", r.source());
-  out += ',';
-  append_number(out, "recorded_at_ms", r.recorded_at_ms());
-  out += ',';
-  append_string(out, "actor", r.actor());
-  out += ',';
-  append_string(out, "note", r.note());
-  out += '}';
+  json.begin_object()
+      .field("key", suppression::key_of(r))
+      .field("tenant", r.tenant())
+      .field("scope", to_string(s.scope));
+  if (s.scope == suppression_scope::group) json.field("group", r.asm_group_id());
+  json.field("email", r.email())
+      .field("email_normalized", r.email_normalized())
+      .field("suppressed", r.suppressed())
+      .field("reason", to_string(s.reason))
+      .field("origin", to_string(s.origin))
+      .field("detail", r.detail())
+      .field("since_ms", r.event_time_ms())
+      .field("event_id", r.event_id())
+      .field("source", r.source())
+      .field("recorded_at_ms", r.recorded_at_ms())
+      .field("actor", r.actor())
+      .field("note", r.note())
+      .end_object();
 }
 
 std::optional<std::int64_t> group_param(const auto& params, std::string& error) {
@@ -153,15 +115,15 @@ void suppression_api::handle(http::request&& req, std::string_view path, std::st
     if (method == http::verb::post || method == http::verb::delete_) {
       return change(req, query, method == http::verb::post, who, std::move(res));
     }
-    auto r = http::json_error(status::method_not_allowed, "method_not_allowed",
-                              "use GET, POST or DELETE on /v1/suppressions");
+    auto r = http::error_reply({error_kind::method_not_allowed, "method_not_allowed"},
+                               "use GET, POST or DELETE on /v1/suppressions");
     r.set(http::field::allow, "GET, POST, DELETE");
     return answer("other", std::move(r));
   }
   answer("other",
-         http::json_error(status::not_found, "not_found",
-                          "no route for " + std::string(boost::beast::http::to_string(method)) +
-                              " " + std::string(path)));
+         http::error_reply({error_kind::not_found, "not_found"},
+                           "no route for " + std::string(boost::beast::http::to_string(method)) +
+                               " " + std::string(path)));
 }
 
 // The lookup as a send worker makes it, timed for the latency histogram; then, for a
@@ -187,7 +149,8 @@ http::response suppression_api::check_one(std::string_view query) {
   if (!error.empty()) return bad_request(error);
   auto v = timed_check(tenant, email, group);
   std::string body;
-  append_verdict(body, email, v);
+  json_writer json(body);
+  write_verdict(json, email, v);
   return http::make_response(status::ok, std::move(body));
 }
 
@@ -212,17 +175,15 @@ http::response suppression_api::check_batch(const http::request& req) {
     if (g.get(value) != simdjson::SUCCESS) return bad_request("group must be an integer");
     group = value;
   }
-  std::string body = "{\"results\":[";
-  bool first = true;
+  std::string body;
+  json_writer json(body);
+  json.begin_object().key("results").begin_array();
   for (auto element : emails) {
     std::string_view email;
     if (element.get(email) != simdjson::SUCCESS) return bad_request("emails must be strings");
-    if (!first) body += ',';
-    first = false;
-    auto v = timed_check(tenant, email, group);
-    append_verdict(body, email, v);
+    write_verdict(json, email, timed_check(tenant, email, group));
   }
-  body += "]}";
+  json.end_array().end_object();
   return http::make_response(status::ok, std::move(body));
 }
 
@@ -251,21 +212,18 @@ http::response suppression_api::list(std::string_view query, bool as_export) {
   if (as_export) {
     // Newline-delimited JSON, one record per line; the cursor of the next page in a header.
     for (const auto& r : page.records) {
-      append_record(body, r);
+      json_writer line(body);
+      write_record(line, r);
       body += '\n';
     }
     auto res = http::make_response(status::ok, std::move(body), "application/x-ndjson");
     if (!page.next_cursor.empty()) res.set("X-Next-Cursor", page.next_cursor);
     return res;
   }
-  body = "{\"suppressions\":[";
-  for (std::size_t i = 0; i < page.records.size(); ++i) {
-    if (i > 0) body += ',';
-    append_record(body, page.records[i]);
-  }
-  body += "],";
-  append_string(body, "next_cursor", page.next_cursor);
-  body += '}';
+  json_writer json(body);
+  json.begin_object().key("suppressions").begin_array();
+  for (const auto& r : page.records) write_record(json, r);
+  json.end_array().field("next_cursor", page.next_cursor).end_object();
   return http::make_response(status::ok, std::move(body));
 }
 
@@ -281,30 +239,19 @@ http::response suppression_api::stats(std::string_view query) {
     tree[tenant][std::string(to_string(scope))][std::string(to_string(reason))] += count;
     totals[tenant] += count;
   }
-  std::string body = "{";
-  append_number(body, "keys", static_cast<std::int64_t>(store_.keys()));
-  body += ",\"tenants\":{";
-  bool first_tenant = true;
+  std::string body;
+  json_writer json(body);
+  json.begin_object().field("keys", store_.keys()).key("tenants").begin_object();
   for (const auto& [tenant, scopes] : tree) {
-    if (!first_tenant) body += ',';
-    first_tenant = false;
-    body += '"';
-    http::append_json_escaped(body, tenant);
-    body += "\":{";
-    append_number(body, "total", static_cast<std::int64_t>(totals[tenant]));
+    json.key(tenant).begin_object().field("total", totals[tenant]);
     for (const auto& [scope, reasons] : scopes) {
-      body += ",\"" + scope + "\":{";
-      bool first_reason = true;
-      for (const auto& [reason, count] : reasons) {
-        if (!first_reason) body += ',';
-        first_reason = false;
-        append_number(body, reason, static_cast<std::int64_t>(count));
-      }
-      body += '}';
+      json.key(scope).begin_object();
+      for (const auto& [reason, count] : reasons) json.field(reason, count);
+      json.end_object();
     }
-    body += '}';
+    json.end_object();
   }
-  body += "}}";
+  json.end_object().end_object();
   return http::make_response(status::ok, std::move(body));
 }
 
@@ -399,16 +346,17 @@ void suppression_api::change(const http::request& req, std::string_view query, b
   c.actor = who.name;
   c.note = std::move(*note);
   if (writer_ == nullptr) {
-    return refuse(http::json_error(status::service_unavailable, "unavailable",
-                                   "changes are not accepted: no changelog writer"));
+    return refuse(http::error_reply({error_kind::unavailable, "unavailable"},
+                                    "changes are not accepted: no changelog writer"));
   }
   auto record = suppression::make_record(c, unix_ms());
   if (!record) return refuse(bad_request("email: " + record.error().code.message()));
-  std::string body = "{";
-  append_string(body, "key", suppression::key_of(*record));
-  body += ',';
-  append_string(body, "event_id", record->event_id());
-  body += '}';
+  std::string body;
+  json_writer(body)
+      .begin_object()
+      .field("key", suppression::key_of(*record))
+      .field("event_id", record->event_id())
+      .end_object();
   // Who did what and why, for the log once Kafka has answered: the record is moved away.
   auto what = std::string(suppress ? "added " : "removed ") + suppression::key_of(*record) +
               " (reason " + std::string(to_string(c.reason)) + ", event " + record->event_id() +
@@ -423,8 +371,8 @@ void suppression_api::change(const http::request& req, std::string_view query, b
       spdlog::warn("admin: {} {}: not written: {}", actor, what, outcome.first_error);
     }
     auto r = outcome.ok() ? http::make_response(status::accepted, std::move(body))
-                          : http::json_error(status::service_unavailable, "kafka_unavailable",
-                                             "the change was not written: " + outcome.first_error);
+                          : http::error_reply({error_kind::unavailable, "kafka_unavailable"},
+                                              "the change was not written: " + outcome.first_error);
     requests_.with({operation, std::to_string(r.result_int())}).inc();
     shared_res->send(std::move(r));
   });

@@ -28,6 +28,7 @@
 #include "app/admin_client.h"
 #include "app/admin_token.h"
 #include "common/clock.h"
+#include "common/json_writer.h"
 #include "common/log.h"
 #include "config/daemon_config.h"
 #include "http/message.h"
@@ -117,15 +118,6 @@ void add_param(std::string& target, std::string_view name, std::string_view valu
   target += name;
   target += '=';
   target += http::url_encode(value);
-}
-
-void append_json_field(std::string& out, std::string_view key, std::string_view value) {
-  if (out.size() > 1) out += ',';
-  out += '"';
-  out += key;
-  out += "\":\"";
-  http::append_json_escaped(out, value);
-  out += '"';
 }
 
 // "2026-11-27T08:31:22Z".
@@ -261,19 +253,14 @@ int run_check(const options& o) {
   simdjson::dom::parser parser;
   bool any_suppressed = false;
   for (std::size_t start = 0; start < o.emails.size(); start += check_chunk) {
-    std::string body = "{";
-    append_json_field(body, "tenant", o.tenant);
-    body += ",\"emails\":[";
+    std::string body;
+    json_writer json(body);
+    json.begin_object().field("tenant", o.tenant).key("emails").begin_array();
     auto end = std::min(o.emails.size(), start + check_chunk);
-    for (auto i = start; i < end; ++i) {
-      if (i > start) body += ',';
-      body += '"';
-      http::append_json_escaped(body, o.emails[i]);
-      body += '"';
-    }
-    body += ']';
-    if (o.group) body += ",\"group\":" + std::to_string(*o.group);
-    body += '}';
+    for (auto i = start; i < end; ++i) json.value(o.emails[i]);
+    json.end_array();
+    if (o.group) json.field("group", *o.group);
+    json.end_object();
     auto reply = call(*client, verb::post, "/v1/suppressions/check", body, 200);
     if (!reply) return exit_failure;
     simdjson::dom::element doc;
@@ -341,15 +328,15 @@ int run_change(const options& o, bool add) {
   if (!client) return code;
   std::optional<http::answer> reply;
   if (add) {
-    std::string body = "{";
-    append_json_field(body, "tenant", o.tenant);
-    if (!o.email.empty()) append_json_field(body, "email", o.email);
-    append_json_field(body, "scope", *scope);
-    if (o.group) body += ",\"group\":" + std::to_string(*o.group);
-    if (!o.reason.empty()) append_json_field(body, "reason", o.reason);
-    if (!o.detail.empty()) append_json_field(body, "detail", o.detail);
-    append_json_field(body, "note", o.note);
-    body += '}';
+    std::string body;
+    json_writer json(body);
+    json.begin_object().field("tenant", o.tenant);
+    if (!o.email.empty()) json.field("email", o.email);
+    json.field("scope", *scope);
+    if (o.group) json.field("group", *o.group);
+    if (!o.reason.empty()) json.field("reason", o.reason);
+    if (!o.detail.empty()) json.field("detail", o.detail);
+    json.field("note", o.note).end_object();
     reply = call(*client, verb::post, "/v1/suppressions", body, 202);
   } else {
     std::string target = "/v1/suppressions";

@@ -19,6 +19,22 @@ const char* describe(errc e) noexcept {
   return "unknown config error";
 }
 
+error_class classify(errc e) noexcept {
+  switch (e) {
+    case errc::io:
+      return {error_kind::bad_input, "config_io"};
+    case errc::syntax:
+      return {error_kind::bad_input, "config_syntax"};
+    case errc::unknown_key:
+      return {error_kind::bad_input, "config_unknown_key"};
+    case errc::wrong_type:
+      return {error_kind::bad_input, "config_wrong_type"};
+    case errc::bad_value:
+      return {error_kind::bad_input, "config_bad_value"};
+  }
+  return {};
+}
+
 }  // namespace mailhook::config
 
-MAILHOOK_DEFINE_ERRC(mailhook::config, errc, "config", describe)
+MAILHOOK_DEFINE_ERRC(mailhook::config, errc, "config", describe, classify)

@@ -15,6 +15,8 @@ enum class errc {
 };
 
 [[nodiscard]] const char* describe(errc e) noexcept;
+// Every configuration error is bad input; its word names the errc value.
+[[nodiscard]] error_class classify(errc e) noexcept;
 
 }  // namespace mailhook::config
 

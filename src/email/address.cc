@@ -231,6 +231,10 @@ std::string_view reason_word(address_errc e) noexcept {
   return "unknown";
 }
 
+error_class classify(address_errc e) noexcept {
+  return {error_kind::bad_input, reason_word(e)};
+}
+
 result<normalized_email> normalize_address(std::string_view address, std::string& storage) {
   const std::string_view text = trim(address);
   if (text.empty()) return address_errc::empty;
@@ -259,4 +263,4 @@ result<std::string> normalized_address(std::string_view address) {
 
 }  // namespace mailhook::email
 
-MAILHOOK_DEFINE_ERRC(mailhook::email, address_errc, "email.address", describe)
+MAILHOOK_DEFINE_ERRC(mailhook::email, address_errc, "email.address", describe, classify)

@@ -34,6 +34,8 @@ enum class address_errc {
 [[nodiscard]] const char* describe(address_errc e) noexcept;
 // The stable word for metrics and API errors ("not_one_address", ...).
 [[nodiscard]] std::string_view reason_word(address_errc e) noexcept;
+// Always bad input, named by reason_word().
+[[nodiscard]] error_class classify(address_errc e) noexcept;
 
 // Longer input is refused: 64 bytes of local part and 255 of domain are the limits of RFC
 // 5321, and this leaves room for the forms that normalize shorter.

@@ -1,6 +1,7 @@
 #include "http/message.h"
 
 #include "common/text.h"
+#include "http/reply.h"
 
 namespace mailhook::http {
 
@@ -10,46 +11,6 @@ response make_response(status code, std::string body, std::string_view content_t
   res.body() = std::move(body);
   res.prepare_payload();
   return res;
-}
-
-response json_error(status code, std::string_view error_code, std::string_view message) {
-  std::string body = R"({"error":")";
-  append_json_escaped(body, error_code);
-  body += R"(","message":")";
-  append_json_escaped(body, message);
-  body += "\"}";
-  return make_response(code, std::move(body));
-}
-
-void append_json_escaped(std::string& out, std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += hex[(static_cast<unsigned char>(c) >> 4) & 0xf];
-          out += hex[static_cast<unsigned char>(c) & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
 }
 
 std::optional<response> refuse_transfer_encoding(const request_header& header) {
@@ -71,11 +32,11 @@ std::optional<response> refuse_transfer_encoding(const request_header& header) {
                                              boost::beast::string_view("chunked"));
   }
   if (mentions_chunked || value.empty()) {
-    return json_error(status::bad_request, "bad_transfer_encoding",
-                      "Transfer-Encoding must be exactly \"chunked\", in one header");
+    return error_reply({error_kind::bad_input, "bad_transfer_encoding"},
+                       "Transfer-Encoding must be exactly \"chunked\", in one header");
   }
-  return json_error(status::not_implemented, "unsupported_transfer_encoding",
-                    "the only transfer coding read here is chunked");
+  return error_reply({error_kind::not_implemented, "unsupported_transfer_encoding"},
+                     "the only transfer coding read here is chunked");
 }
 
 }  // namespace mailhook::http

@@ -25,14 +25,6 @@ inline constexpr std::string_view text_content_type = "text/plain; charset=utf-8
 [[nodiscard]] response make_response(status code, std::string body,
                                      std::string_view content_type = json_content_type);
 
-// A short JSON error body: {"error":"<code>","message":"<message>"}. `code` is a stable
-// machine-readable word; `message` is for people and is JSON-escaped here.
-[[nodiscard]] response json_error(status code, std::string_view error_code,
-                                  std::string_view message);
-
-// Appends `text` to `out` as the inside of a JSON string (no surrounding quotes).
-void append_json_escaped(std::string& out, std::string_view text);
-
 // The answer for a request whose Transfer-Encoding the server does not read, or nullopt
 // when it has none or exactly "chunked" (RFC 7230 section 3.3): 501 for a coding it would
 // not undo (gzip, ...), 400 when chunked is there but not alone (twice, or not last) or

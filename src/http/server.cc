@@ -16,6 +16,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "http/reply.h"
+
 namespace mailhook::http {
 
 namespace asio = boost::asio;
@@ -190,8 +192,8 @@ class stream_connection final : public connection {
       if (*length > options().max_body_bytes) {
         state_->stats.requests_rejected_body_too_large.fetch_add(1, std::memory_order_relaxed);
         keep_alive_ = false;
-        return write(json_error(
-            status::payload_too_large, "body_too_large",
+        return write(error_reply(
+            {error_kind::too_large, "body_too_large"},
             "the body is larger than " + std::to_string(options().max_body_bytes) + " bytes"));
       }
       if (!count_body_bytes(*length)) return refuse_client_bytes();
@@ -259,10 +261,9 @@ class stream_connection final : public connection {
                                                                          std::memory_order_relaxed);
               self->stop_counting_body();
               self->keep_alive_ = false;
-              auto r = json_error(status::service_unavailable, "overloaded",
-                                  "too many bodies are being read; retry later");
-              r.set(field::retry_after, "5");
-              return self->write(std::move(r));
+              return self->write(error_reply({error_kind::overloaded, "overloaded"},
+                                             "too many bodies are being read; retry later",
+                                             std::chrono::seconds{5}));
             }
           }
           if (!self->parser_->is_done()) return self->read_chunks();
@@ -326,19 +327,19 @@ class stream_connection final : public connection {
     keep_alive_ = false;
     if (ec == http_error::header_limit) {
       stats.requests_rejected_header_too_large.fetch_add(1, std::memory_order_relaxed);
-      return write(json_error(status::request_header_fields_too_large, "header_too_large",
-                              "the request header is larger than " +
-                                  std::to_string(options().max_header_bytes) + " bytes"));
+      return write(error_reply({error_kind::header_too_large, "header_too_large"},
+                               "the request header is larger than " +
+                                   std::to_string(options().max_header_bytes) + " bytes"));
     }
     if (ec == http_error::body_limit) {
       stats.requests_rejected_body_too_large.fetch_add(1, std::memory_order_relaxed);
-      return write(json_error(
-          status::payload_too_large, "body_too_large",
+      return write(error_reply(
+          {error_kind::too_large, "body_too_large"},
           "the body is larger than " + std::to_string(options().max_body_bytes) + " bytes"));
     }
     if (ec.category() == make_error_code(http_error::bad_target).category()) {
       stats.requests_rejected_malformed.fetch_add(1, std::memory_order_relaxed);
-      return write(json_error(status::bad_request, "malformed_request", ec.message()));
+      return write(error_reply({error_kind::bad_input, "malformed_request"}, ec.message()));
     }
     close();
   }
@@ -379,10 +380,9 @@ class stream_connection final : public connection {
     state_->stats.requests_rejected_client_bytes.fetch_add(1, std::memory_order_relaxed);
     stop_counting_body();
     keep_alive_ = false;
-    auto r = json_error(status::too_many_requests, "client_budget",
-                        "this client address is sending too many bodies at once; retry later");
-    r.set(field::retry_after, "5");
-    write(std::move(r));
+    write(error_reply({error_kind::rate_limited, "client_budget"},
+                      "this client address is sending too many bodies at once; retry later",
+                      std::chrono::seconds{5}));
   }
 
   void close() {
@@ -431,8 +431,8 @@ responder::responder(std::shared_ptr<detail::connection> connection)
 
 responder::~responder() {
   if (connection_) {
-    connection_->send(json_error(status::internal_server_error, "internal",
-                                 "the request was dropped without an answer"));
+    connection_->send(error_reply({error_kind::internal, "internal"},
+                                  "the request was dropped without an answer"));
   }
 }
 

@@ -43,6 +43,18 @@ std::string describe(errc e) {
   return "suppression index error";
 }
 
+error_class classify(errc e) noexcept {
+  switch (e) {
+    case errc::open_failed:
+    case errc::write_failed:
+    case errc::read_failed:
+      return {error_kind::unavailable, "index_unavailable"};
+    case errc::wrong_topic:
+      return {error_kind::internal, "index_wrong_topic"};
+  }
+  return {};
+}
+
 constexpr std::string_view topic_meta_key = "topic";
 constexpr std::string_view offset_meta_prefix = "offset/";
 
@@ -638,4 +650,4 @@ store::lookup_counts store::lookups() const {
 
 }  // namespace mailhook::index
 
-MAILHOOK_DEFINE_ERRC(mailhook::index, errc, "index", describe)
+MAILHOOK_DEFINE_ERRC(mailhook::index, errc, "index", describe, classify)

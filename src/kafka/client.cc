@@ -27,6 +27,25 @@ std::string describe(errc e) {
   return "unknown Kafka error";
 }
 
+// A client that could not be made is this process's fault; everything else is the
+// cluster not being there (yet).
+error_class classify(errc e) noexcept {
+  switch (e) {
+    case errc::bad_property:
+    case errc::create_failed:
+      return {error_kind::internal, "kafka_client"};
+    case errc::unreachable:
+    case errc::topic_creation:
+    case errc::unknown_topic:
+    case errc::timed_out:
+      return {error_kind::unavailable, "kafka_unavailable"};
+    case errc::produce_failed:
+    case errc::consume_failed:
+      return {error_kind::unavailable, "kafka_failed"};
+  }
+  return {};
+}
+
 // librdkafka syslog levels to spdlog levels. Connection churn is logged by librdkafka at
 // level 3-4 and repeats while a broker is down, so it is kept at warn, not error.
 void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
@@ -110,4 +129,4 @@ result<std::size_t> probe_cluster(rd_kafka_t* handle, std::chrono::milliseconds 
 
 }  // namespace mailhook::kafka
 
-MAILHOOK_DEFINE_ERRC(mailhook::kafka, errc, "kafka", describe)
+MAILHOOK_DEFINE_ERRC(mailhook::kafka, errc, "kafka", describe, classify)

@@ -1,8 +1,8 @@
-// SendGrid's v3 Mail Send API as the sender uses it: the JSON body built from a
-// SendRequest and an integration, a blocking keep-alive client for POST /v3/mail/send,
-// and what its answers mean (docs/sending.md, ../spec section 6).
+// SendGrid's v3 Mail Send API as the sender uses it: the API key and a blocking keep-alive
+// client for POST /v3/mail/send (docs/sending.md, ../spec section 6); the body it sends is
+// built by mail_send_request.h, its answers read by mail_send_answer.h.
 //
-// Threading: the free functions are pure; a mail_send_client belongs to one thread.
+// Threading: load_api_key is pure; a mail_send_client belongs to one thread.
 #pragma once
 
 #include <chrono>
@@ -15,73 +15,15 @@
 #include "common/result.h"
 #include "config/daemon_config.h"
 #include "mailhook/v1/send.pb.h"
+#include "sender/mail_send_answer.h"
+#include "sender/mail_send_request.h"
 
 namespace mailhook::sender {
-
-// Mail Send's own limits, checked before a call so that a request SendGrid would refuse
-// fails with a clear reason without using the account's rate limit.
-inline constexpr std::size_t max_recipients = 1000;
-inline constexpr std::size_t max_categories = 10;
-inline constexpr std::size_t max_category_bytes = 255;
-inline constexpr std::size_t max_custom_args_bytes = 10'000;
-
-// Why `request` cannot be sent at all (missing request_id, tenant, recipients, subject,
-// content or template_id; too many recipients or categories; dynamic template data that
-// is not a JSON object; ...), or nullopt when it can.
-[[nodiscard]] std::optional<std::string> invalid_request(const mailhook::v1::SendRequest& request);
-
-// The body of POST /v3/mail/send: one personalization per recipient in `to` (each gets
-// its own copy), From and Reply-To of the integration, the request's ASM group (or the
-// integration's default), categories and custom args plus "mailhook_request_id" and
-// "mailhook_tenant", so that webhook events name the request they come from. Compact JSON;
-// content is ordered text/plain, text/html, then the rest (SendGrid refuses other orders);
-// dynamic template data goes into every personalization, compacted with its tokens as
-// written. Meant for a request invalid_request() accepted: template data that is not a
-// JSON object is left out, and request custom args named like mailhook's own are ignored.
-[[nodiscard]] std::string mail_send_body(const mailhook::v1::SendRequest& request,
-                                         const std::vector<mailhook::v1::Recipient>& to,
-                                         const config::integration_config& integration);
 
 // The API key of `integration`: the first line of api_key_file, or the value of the
 // environment variable api_key_env (read with getenv, so call it at start, before other
 // threads could setenv), trimmed, not empty. Errors name the file or variable, never a key.
 [[nodiscard]] result<std::string> load_api_key(const config::integration_config& integration);
-
-// What one API call came back with.
-struct api_answer {
-  int status = 0;  // HTTP status; 0 when there was no answer
-  // Why there was no answer: resolve, connect, TLS, send, timeout. Also set, with the
-  // status kept, when the status line arrived but the body did not (a 202 stays a 202).
-  std::string transport_error;
-  // Whether the client had begun writing the request when the call ended. Before that
-  // (resolve, connect, TLS handshake) SendGrid provably has nothing; after it, a call
-  // without an answer may or may not have reached SendGrid.
-  bool request_started = false;
-  std::string message_id;                        // X-Message-Id of a 202
-  std::vector<mailhook::v1::ApiError> errors;    // the body's "errors", when it has them
-  std::optional<std::int64_t> rate_limit_reset;  // X-RateLimit-Reset, Unix seconds
-  std::chrono::microseconds latency{0};          // from sending the request to the answer
-};
-
-// What the sender may do after a call. The rule (docs/sending.md, "When a call is made
-// again"): a request is sent again only when it provably did not reach SendGrid, or
-// SendGrid said that it did not take it.
-enum class answer_kind {
-  accepted,      // 2xx: SendGrid took the email
-  rate_limited,  // 429: not taken; wait for rate_limit_reset, then call again
-  retryable,     // 5xx, or no connection (resolve, connect, TLS handshake): call again
-  rejected,      // any other status: calling again would not help
-  // No answer after the request began to go out (write error, connection closed, read
-  // timeout, malformed answer): SendGrid may have it, so it is never sent again.
-  indeterminate,
-};
-
-[[nodiscard]] answer_kind classify(const api_answer& answer);
-
-// One line for people, as `mailhook send-test` prints it: "API key rejected (401: ...)",
-// "From address is not a verified sender (403: ...)", "unreachable: ..." (nothing was
-// sent), "no answer after the request was sent: ..." (indeterminate), and so on.
-[[nodiscard]] std::string explain(const api_answer& answer);
 
 // A client for one integration's api_url: one keep-alive connection (HTTPS with the
 // certificate and host name verified; http:// only for loopback test servers), the

@@ -43,6 +43,20 @@ const char* describe(import_errc e) noexcept {
   return "unknown import error";
 }
 
+error_class classify(import_errc e) noexcept {
+  switch (e) {
+    case import_errc::bad_format:
+      return {error_kind::bad_input, "bad_format"};
+    case import_errc::bad_row:
+      return {error_kind::bad_input, "bad_row"};
+    case import_errc::missing_group_id:
+      return {error_kind::bad_input, "missing_group_id"};
+    case import_errc::too_many_rows:
+      return {error_kind::too_large, "too_many_rows"};
+  }
+  return {};
+}
+
 std::optional<export_kind> parse_export_kind(std::string_view word) {
   for (std::size_t i = 0; i < kind_words.size(); ++i) {
     if (kind_words[i] == word) return static_cast<export_kind>(i);
@@ -125,4 +139,4 @@ record to_record(const import_row& row, export_kind kind, std::string_view tenan
 
 }  // namespace mailhook::suppression
 
-MAILHOOK_DEFINE_ERRC(mailhook::suppression, import_errc, "suppression.import", describe)
+MAILHOOK_DEFINE_ERRC(mailhook::suppression, import_errc, "suppression.import", describe, classify)

@@ -30,6 +30,8 @@ enum class import_errc {
 };
 
 [[nodiscard]] const char* describe(import_errc e) noexcept;
+// Bad input; too_many_rows is over a size limit.
+[[nodiscard]] error_class classify(import_errc e) noexcept;
 
 // The SendGrid suppression lists, one per export.
 enum class export_kind {

@@ -336,6 +336,11 @@ std::string_view reason_word(batch_errc e) noexcept {
   return "unknown";
 }
 
+error_class classify(batch_errc e) noexcept {
+  return {e == batch_errc::too_large ? error_kind::too_large : error_kind::bad_input,
+          reason_word(e)};
+}
+
 std::string_view reason_word(const std::error_code& code) noexcept {
   if (code.category() != batch_errc_category()) return "unknown";
   return reason_word(static_cast<batch_errc>(code.value()));
@@ -1182,4 +1187,4 @@ result<void> batch_encoder::encode(std::string& body, const batch_context& ctx,
 
 }  // namespace mailhook::webhook
 
-MAILHOOK_DEFINE_ERRC(mailhook::webhook, batch_errc, "webhook.batch", describe)
+MAILHOOK_DEFINE_ERRC(mailhook::webhook, batch_errc, "webhook.batch", describe, classify)

@@ -33,6 +33,8 @@ enum class batch_errc {
 inline constexpr std::uint32_t max_nesting_depth = 64;
 
 [[nodiscard]] const char* describe(batch_errc e) noexcept;
+// Bad input (too_large: over a size limit), named by reason_word().
+[[nodiscard]] error_class classify(batch_errc e) noexcept;
 // The stable word for DeadLetter.reason ("invalid_json", ...).
 [[nodiscard]] std::string_view reason_word(batch_errc e) noexcept;
 // The same for any error code: batch_errc words, else "unknown".

@@ -8,6 +8,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "common/json_writer.h"
+#include "http/reply.h"
 #include "webhook/batch_parser.h"
 
 namespace mailhook::webhook {
@@ -139,47 +141,45 @@ const source* ingest_handler::source_of(std::string_view target) const {
 }
 
 http::response ingest_handler::unavailable(std::string_view code, std::string_view message) const {
-  auto r = http::json_error(http::status::service_unavailable, code, message);
-  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(config_.retry_after).count();
-  r.set(http::field::retry_after, std::to_string(seconds));
-  return r;
+  return http::error_reply({error_kind::unavailable, code}, message,
+                           std::chrono::duration_cast<std::chrono::seconds>(config_.retry_after));
 }
 
 std::optional<http::response> ingest_handler::on_header(const http::request_header& header) {
   std::string_view target(header.target().data(), header.target().size());
   if (!target.starts_with(route_prefix)) {
     requests_.with({"", "404"}).inc();
-    return http::json_error(http::status::not_found, "not_found",
-                            "webhooks are posted to /webhooks/sendgrid/{source}");
+    return http::error_reply({error_kind::not_found, "not_found"},
+                             "webhooks are posted to /webhooks/sendgrid/{source}");
   }
   const source* s = source_of(target);
   if (s == nullptr) {
     // The name came from the network: it is not a label value.
     requests_.with({"", "404"}).inc();
-    return http::json_error(http::status::not_found, "unknown_source",
-                            "no source is configured with that name");
+    return http::error_reply({error_kind::not_found, "unknown_source"},
+                             "no source is configured with that name");
   }
   auto refuse = [&](http::response r) {
     requests_.with({s->name, std::to_string(r.result_int())}).inc();
     return r;
   };
   if (header.method() != http::verb::post) {
-    auto r = http::json_error(http::status::method_not_allowed, "method_not_allowed",
-                              "webhooks are POSTed");
+    auto r = http::error_reply({error_kind::method_not_allowed, "method_not_allowed"},
+                               "webhooks are POSTed");
     r.set(http::field::allow, "POST");
     return refuse(std::move(r));
   }
   std::string_view content_type = header_value(header, http::field::content_type);
   if (!content_type.empty() && !is_json_content_type(content_type)) {
-    return refuse(http::json_error(http::status::unsupported_media_type, "unsupported_media_type",
-                                   "the body must be application/json"));
+    return refuse(http::error_reply({error_kind::unsupported_media_type, "unsupported_media_type"},
+                                    "the body must be application/json"));
   }
   // Beast's parser accepts only chunked as a transfer coding, so its presence means chunked.
   const bool chunked = header.find(http::field::transfer_encoding) != header.end();
   std::string_view length = header_value(header, http::field::content_length);
   if (!chunked && length.empty()) {
-    return refuse(http::json_error(http::status::length_required, "length_required",
-                                   "send Content-Length or a chunked body"));
+    return refuse(http::error_reply({error_kind::length_required, "length_required"},
+                                    "send Content-Length or a chunked body"));
   }
   if (auto f = authenticate_header(*s, header, std::chrono::system_clock::now())) {
     auth_failures_.with({s->name, label(*f)}).inc();
@@ -345,10 +345,13 @@ void ingest_handler::publish(std::shared_ptr<batch> b,
         asio::post(b->strand, [this, b, outcome, accepted, dead_lettered] {
           b->deadline.cancel();
           if (outcome.ok()) {
-            finish(b, http::make_response(
-                          http::status::ok,
-                          "{\"accepted\":" + std::to_string(accepted) +
-                              ",\"dead_lettered\":" + std::to_string(dead_lettered) + "}"));
+            std::string body;
+            json_writer(body)
+                .begin_object()
+                .field("accepted", accepted)
+                .field("dead_lettered", dead_lettered)
+                .end_object();
+            finish(b, http::make_response(http::status::ok, std::move(body)));
           } else {
             finish(b, unavailable("kafka_failed", "Kafka did not take the batch (" +
                                                       outcome.first_error + "); retry later"));

@@ -42,9 +42,25 @@ const char* describe(signature_errc e) noexcept {
   return "unknown signature error";
 }
 
+error_class classify(signature_errc e) noexcept {
+  switch (e) {
+    case signature_errc::key_not_base64:
+    case signature_errc::key_not_spki:
+    case signature_errc::key_not_p256:
+    case signature_errc::private_key_invalid:
+      return {error_kind::bad_input, "bad_key"};
+    case signature_errc::crypto_failure:
+      return {error_kind::internal, "crypto_failure"};
+    case signature_errc::authorization_scheme:
+    case signature_errc::authorization_malformed:
+      return {error_kind::unauthorized, "bad_credentials"};
+  }
+  return {};
+}
+
 }  // namespace mailhook::webhook
 
-MAILHOOK_DEFINE_ERRC(mailhook::webhook, signature_errc, "webhook.signature", describe)
+MAILHOOK_DEFINE_ERRC(mailhook::webhook, signature_errc, "webhook.signature", describe, classify)
 
 namespace mailhook::webhook {
 namespace {

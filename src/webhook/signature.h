@@ -45,6 +45,9 @@ enum class signature_errc {
 };
 
 [[nodiscard]] const char* describe(signature_errc e) noexcept;
+// A key that cannot be used is bad configuration; an Authorization header that cannot is
+// unauthorized; crypto_failure is internal.
+[[nodiscard]] error_class classify(signature_errc e) noexcept;
 
 }  // namespace mailhook::webhook
 

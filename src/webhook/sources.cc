@@ -1,5 +1,7 @@
 #include "webhook/sources.h"
 
+#include "http/reply.h"
+
 namespace mailhook::webhook {
 namespace {
 
@@ -46,37 +48,37 @@ std::string_view label(auth_failure f) {
 http::response reply_for(auth_failure f) {
   switch (f) {
     case auth_failure::missing_signature:
-      return http::json_error(http::status::unauthorized, "missing_signature",
-                              "the request has no SendGrid signature and timestamp headers");
+      return http::error_reply({error_kind::unauthorized, "missing_signature"},
+                               "the request has no SendGrid signature and timestamp headers");
     case auth_failure::malformed_signature:
-      return http::json_error(http::status::unauthorized, "malformed_signature",
-                              "the signature header is not base64 of a DER ECDSA signature, or "
-                              "the timestamp header not decimal seconds");
+      return http::error_reply({error_kind::unauthorized, "malformed_signature"},
+                               "the signature header is not base64 of a DER ECDSA signature, or "
+                               "the timestamp header not decimal seconds");
     case auth_failure::duplicate_header:
-      return http::json_error(http::status::bad_request, "duplicate_header",
-                              "a signature, timestamp or Authorization header appears twice");
+      return http::error_reply({error_kind::bad_input, "duplicate_header"},
+                               "a signature, timestamp or Authorization header appears twice");
     case auth_failure::bad_signature:
-      return http::json_error(http::status::forbidden, "bad_signature",
-                              "the signature does not verify with any configured key");
+      return http::error_reply({error_kind::forbidden, "bad_signature"},
+                               "the signature does not verify with any configured key");
     case auth_failure::stale_timestamp:
-      return http::json_error(http::status::forbidden, "stale_timestamp",
-                              "the signed timestamp is outside the replay window");
+      return http::error_reply({error_kind::forbidden, "stale_timestamp"},
+                               "the signed timestamp is outside the replay window");
     case auth_failure::bad_token: {
       // SendGrid's OAuth contract: a 401 whose body holds invalid_token makes it fetch a
       // new token and retry.
-      auto r = http::json_error(http::status::unauthorized, "invalid_token",
-                                "the bearer token is not accepted");
+      auto r = http::error_reply({error_kind::unauthorized, "invalid_token"},
+                                 "the bearer token is not accepted");
       r.set(http::field::www_authenticate, R"(Bearer error="invalid_token")");
       return r;
     }
     case auth_failure::bad_basic_auth: {
-      auto r = http::json_error(http::status::unauthorized, "bad_credentials",
-                                "the credentials are not accepted");
+      auto r = http::error_reply({error_kind::unauthorized, "bad_credentials"},
+                                 "the credentials are not accepted");
       r.set(http::field::www_authenticate, R"(Basic realm="mailhook")");
       return r;
     }
   }
-  return http::json_error(http::status::forbidden, "forbidden", "refused");
+  return http::error_reply({error_kind::forbidden, "forbidden"}, "refused");
 }
 
 result<source_table> source_table::build(const std::vector<config::source_config>& sources) {

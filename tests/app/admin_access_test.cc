@@ -304,7 +304,7 @@ TEST(admin_access, a_foreign_host_is_421_and_a_missing_one_400) {
 
 TEST(admin_access, every_refusal_has_a_distinct_label) {
   std::vector<std::string_view> labels;
-  for (auto e : all_admin_errc) labels.push_back(label(e));
+  for (auto e : all_admin_errc) labels.push_back(classify(e).word);
   std::sort(labels.begin(), labels.end());
   EXPECT_EQ(std::adjacent_find(labels.begin(), labels.end()), labels.end());
   EXPECT_EQ(labels.size(), 8u);

@@ -17,6 +17,7 @@
 #include <limits>
 #include <thread>
 
+#include "http/reply.h"
 #include "support/http_client.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
@@ -48,7 +49,8 @@ class test_handler final : public handler {
   std::optional<response> on_header(const request_header& h) override {
     headers.fetch_add(1);
     if (refuse_in_header || h.target() == "/refuse") {
-      return json_error(status::unsupported_media_type, "unsupported_media_type", "refused early");
+      return error_reply({error_kind::unsupported_media_type, "unsupported_media_type"},
+                         "refused early");
     }
     return std::nullopt;
   }

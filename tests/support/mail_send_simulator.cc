@@ -23,6 +23,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/json_writer.h"
 #include "http/server.h"
 #include "support/process.h"
 
@@ -49,13 +50,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  http::append_json_escaped(out, text);
-  out += '"';
-  return out;
-}
-
 // What the simulator answers.
 struct reply {
   int status = 202;
@@ -69,9 +63,16 @@ struct reply {
 reply error_reply(int status, std::string message, std::string field = {}, std::string help = {}) {
   reply r;
   r.status = status;
-  r.body = "{\"errors\":[{\"message\":" + json_string(message) +
-           ",\"field\":" + (field.empty() ? "null" : json_string(field)) +
-           ",\"help\":" + (help.empty() ? "null" : json_string(help)) + "}]}";
+  json_writer json(r.body);
+  json.begin_object().key("errors").begin_array().begin_object().field("message", message);
+  for (const auto& [name, text] : {std::pair{"field", &field}, std::pair{"help", &help}}) {
+    if (text->empty()) {
+      json.key(name).null();
+    } else {
+      json.field(name, *text);
+    }
+  }
+  json.end_object().end_array().end_object();
   r.error_message = std::move(message);
   r.error_field = std::move(field);
   return r;
