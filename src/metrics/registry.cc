@@ -238,19 +238,19 @@ std::vector<double> default_latency_buckets() {
 
 namespace detail {
 
-family_base::family_base(std::string name, std::string help, metric_type type,
-                         std::vector<std::string> label_names)
-    : name_(std::move(name)),
-      help_(std::move(help)),
-      type_(type),
-      label_names_(std::move(label_names)) {
-  check_family(name_, type_, label_names_);
+family_header::family_header(std::string family_name, std::string help_text, metric_type kind,
+                             std::vector<std::string> labels)
+    : name(std::move(family_name)),
+      help(std::move(help_text)),
+      type(kind),
+      label_names(std::move(labels)) {
+  check_family(name, type, label_names);
 }
 
-void family_base::check_label_count(std::size_t count) const {
-  MAILHOOK_CHECK(count == label_names_.size(), "metric \"" + name_ + "\": expected " +
-                                                   std::to_string(label_names_.size()) +
-                                                   " label values, got " + std::to_string(count));
+void family_header::check_label_count(std::size_t count) const {
+  MAILHOOK_CHECK(count == label_names.size(), "metric \"" + name + "\": expected " +
+                                                  std::to_string(label_names.size()) +
+                                                  " label values, got " + std::to_string(count));
 }
 
 }  // namespace detail
@@ -334,21 +334,10 @@ void histogram_family::write(std::string& out) const {
   }
 }
 
-collector_sink::family_writer::family_writer(std::string name, std::string help, metric_type type,
-                                             std::vector<std::string> label_names)
-    : name_(std::move(name)),
-      help_(std::move(help)),
-      type_(type),
-      label_names_(std::move(label_names)) {
-  check_family(name_, type_, label_names_);
-}
-
 template <typename Range>
 collector_sink::family_writer& collector_sink::family_writer::set_range(const Range& label_values,
                                                                         double value) {
-  MAILHOOK_CHECK(label_values.size() == label_names_.size(),
-                 "metric \"" + name_ + "\": expected " + std::to_string(label_names_.size()) +
-                     " label values, got " + std::to_string(label_values.size()));
+  header_.check_label_count(label_values.size());
   auto it = samples_.find(label_values);
   if (it == samples_.end()) {
     samples_.emplace(std::vector<std::string>(label_values.begin(), label_values.end()), value);
@@ -377,9 +366,9 @@ collector_sink::family_writer& collector_sink::family_writer::set(
 void collector_sink::family_writer::write(std::string& out) const {
   // A family whose every read failed is left out rather than shown without samples.
   if (samples_.empty()) return;
-  append_header(out, name_, help_, type_);
+  append_header(out, header_.name, header_.help, header_.type);
   for (const auto& [values, value] : samples_) {
-    append_sample(out, name_, "", label_names_, values, value);
+    append_sample(out, header_.name, "", header_.label_names, values, value);
   }
 }
 

@@ -143,30 +143,42 @@ struct label_values_less {
   }
 };
 
+// What every family, registered or written by a collector, is: its name, help, type and
+// label names, checked once when it is made (valid names, no reserved labels).
+struct family_header {
+  family_header(std::string family_name, std::string help_text, metric_type kind,
+                std::vector<std::string> labels);
+  // MAILHOOK_CHECK that `count` label values were given, one per label name.
+  void check_label_count(std::size_t count) const;
+
+  std::string name;
+  std::string help;
+  metric_type type;
+  std::vector<std::string> label_names;
+};
+
 class family_base {
  public:
   family_base(std::string name, std::string help, metric_type type,
-              std::vector<std::string> label_names);
+              std::vector<std::string> label_names)
+      : header_(std::move(name), std::move(help), type, std::move(label_names)) {}
   virtual ~family_base() = default;
   family_base(const family_base&) = delete;
   family_base& operator=(const family_base&) = delete;
 
-  [[nodiscard]] const std::string& name() const { return name_; }
-  [[nodiscard]] const std::string& help() const { return help_; }
-  [[nodiscard]] metric_type type() const { return type_; }
-  [[nodiscard]] const std::vector<std::string>& label_names() const { return label_names_; }
+  [[nodiscard]] const std::string& name() const { return header_.name; }
+  [[nodiscard]] const std::string& help() const { return header_.help; }
+  [[nodiscard]] metric_type type() const { return header_.type; }
+  [[nodiscard]] const std::vector<std::string>& label_names() const { return header_.label_names; }
 
   // Appends HELP, TYPE and every child's samples; nothing if there are no children yet.
   virtual void write(std::string& out) const = 0;
 
  protected:
-  void check_label_count(std::size_t count) const;
+  void check_label_count(std::size_t count) const { header_.check_label_count(count); }
 
  private:
-  std::string name_;
-  std::string help_;
-  metric_type type_;
-  std::vector<std::string> label_names_;
+  family_header header_;
 };
 
 template <typename Child>
@@ -262,7 +274,8 @@ class collector_sink {
   class family_writer {
    public:
     family_writer(std::string name, std::string help, metric_type type,
-                  std::vector<std::string> label_names);
+                  std::vector<std::string> label_names)
+        : header_(std::move(name), std::move(help), type, std::move(label_names)) {}
 
     // Sets the sample for these label values (label_names() order); a later set for the
     // same values replaces it, so the exposition never has duplicate series.
@@ -272,19 +285,18 @@ class collector_sink {
     // The sample of a family without labels.
     family_writer& set(double value) { return set({}, value); }
 
-    [[nodiscard]] const std::string& name() const { return name_; }
-    [[nodiscard]] metric_type type() const { return type_; }
-    [[nodiscard]] const std::vector<std::string>& label_names() const { return label_names_; }
+    [[nodiscard]] const std::string& name() const { return header_.name; }
+    [[nodiscard]] metric_type type() const { return header_.type; }
+    [[nodiscard]] const std::vector<std::string>& label_names() const {
+      return header_.label_names;
+    }
     void write(std::string& out) const;
 
    private:
     template <typename Range>
     family_writer& set_range(const Range& label_values, double value);
 
-    std::string name_;
-    std::string help_;
-    metric_type type_;
-    std::vector<std::string> label_names_;
+    detail::family_header header_;
     std::map<std::vector<std::string>, double, detail::label_values_less> samples_;
   };
 
