@@ -67,6 +67,7 @@ replica::~replica() {
 
 // Each record ahead may bring a new key (on a compacted topic most do).
 void replica::on_catch_up(std::uint64_t records_ahead) {
+  spdlog::info("index: {} changelog records to read", records_ahead);
   store_.begin_catch_up(records_ahead);
 }
 

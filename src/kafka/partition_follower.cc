@@ -110,10 +110,7 @@ bool partition_follower::assign_new_partitions() {
     records_ahead += records_after(partition, stored);
   }
   if (additions->cnt == 0) return true;
-  if (records_ahead > 0) {
-    spdlog::info("{}: {} records of {} to read", name_, records_ahead, topic_);
-    on_catch_up(records_ahead);
-  }
+  if (records_ahead > 0) on_catch_up(records_ahead);
   if (auto* error = rd_kafka_incremental_assign(consumer_.get(), additions.get())) {
     set_error(std::string("assign: ") + rd_kafka_error_string(error));
     rd_kafka_error_destroy(error);

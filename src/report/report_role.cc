@@ -124,6 +124,10 @@ bool report_role::apply(std::span<const rd_kafka_message_t* const> messages) {
   return true;
 }
 
+void report_role::on_catch_up(std::uint64_t records_ahead) {
+  spdlog::info("report: {} events-topic records to count", records_ahead);
+}
+
 void report_role::on_caught_up() {
   spdlog::info("report: caught up with {}", topic());
 }

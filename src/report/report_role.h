@@ -33,6 +33,7 @@ class report_role final : public kafka::partition_follower {
   report_role(const config::daemon_config& config, store& counts, kafka::handle_ptr consumer,
               metrics::registry& registry);
   bool apply(std::span<const rd_kafka_message_t* const> records) override;
+  void on_catch_up(std::uint64_t records_ahead) override;
   void on_caught_up() override;
   // Once caught up, and then once a day: forgets the ids that arrived more than
   // seen_days before today. Not while catching up, when records of older days are still
