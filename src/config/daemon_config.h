@@ -30,7 +30,7 @@ struct log_config {
 };
 
 // What a token of the admin API may do (docs/security.md): read covers checks, listing,
-// stats and export; write covers manual changes as well.
+// stats, export and the bounce report; write covers manual changes as well.
 enum class admin_scope { read, write };
 
 // [[admin.tokens]]: one bearer token of the admin API. The secret is never written in the
