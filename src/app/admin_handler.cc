@@ -56,11 +56,13 @@ std::optional<http::response> answer_probe(http::verb method, std::string_view p
 }
 
 admin_handler::admin_handler(const readiness& ready, metrics::registry& registry,
-                             const admin_access& access, suppression_api* suppressions)
+                             const admin_access& access, suppression_api* suppressions,
+                             report_api* reports)
     : readiness_(ready),
       registry_(registry),
       access_(access),
       suppressions_(suppressions),
+      reports_(reports),
       refused_(registry.counter("mailhook_admin_requests_refused_total",
                                 "Admin listener requests refused before their body was read, by "
                                 "reason (Host, token, scope, body type)",
@@ -91,12 +93,19 @@ void admin_handler::on_request(http::request&& req, http::responder res) {
     // on_header admitted this header; asked again for the principal, which it cannot keep.
     auto who = access_.check_v1(req.base(), path);
     if (!who) return res.send(refuse(who.error()));
+    auto query = path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
+    if (path.starts_with("/v1/reports")) {
+      if (reports_ == nullptr) {
+        return res.send(http::error_reply({error_kind::not_found, "not_found"},
+                                          "this process does not run the report role"));
+      }
+      return reports_->handle(req.method(), path, query, std::move(res));
+    }
     if (!path.starts_with("/v1/suppressions")) return res.send(not_found(path));
     if (suppressions_ == nullptr) {
       return res.send(http::error_reply({error_kind::not_found, "not_found"},
                                         "this process does not run the index role"));
     }
-    auto query = path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view();
     return suppressions_->handle(std::move(req), path, query, *who, std::move(res));
   }
   if (auto probe = answer_probe(req.method(), path, readiness_, registry_)) {

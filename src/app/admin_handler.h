@@ -1,4 +1,5 @@
-// The admin listener's routes: /healthz, /readyz, /metrics and /v1/suppressions, on a port
+// The admin listener's routes: /healthz, /readyz, /metrics, /v1/suppressions and
+// /v1/reports, on a port
 // of their own, never the public webhook port. Every request passes admin_access's checks
 // in on_header (Host; for /v1 also the token, its scope and the body's type), so a refused
 // request is answered before its body is read. And the monitoring listener's: the probes
@@ -14,6 +15,7 @@
 
 #include "app/admin_access.h"
 #include "app/readiness.h"
+#include "app/report_api.h"
 #include "app/suppression_api.h"
 #include "http/server.h"
 #include "metrics/registry.h"
@@ -27,9 +29,10 @@ namespace mailhook::app {
 
 class admin_handler final : public http::handler {
  public:
-  // `suppressions` may be null (no index role): /v1 then answers 404 once admitted.
+  // `suppressions` may be null (no index role), and `reports` (no report role): their
+  // routes then answer 404 once admitted.
   admin_handler(const readiness& ready, metrics::registry& registry, const admin_access& access,
-                suppression_api* suppressions = nullptr);
+                suppression_api* suppressions = nullptr, report_api* reports = nullptr);
 
   [[nodiscard]] std::optional<http::response> on_header(
       const http::request_header& header) override;
@@ -42,6 +45,7 @@ class admin_handler final : public http::handler {
   const metrics::registry& registry_;
   const admin_access& access_;
   suppression_api* suppressions_;
+  report_api* reports_;
   metrics::counter_family& refused_;
 };
 

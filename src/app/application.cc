@@ -94,6 +94,8 @@ result<void> application::build() {
       ingest_ = std::move(*ingest);
       register_server_metrics(ingest_->server());
       readiness_.add("ingest", [] { return std::optional<std::string>(); });
+    } else if (role == "report") {
+      if (auto started = start_report(); !started) return started.error();
     } else {
       // The roles are built by their own modules as they land; until then say so plainly.
       spdlog::warn("role '{}' is not part of this build yet; it does not run", role);
@@ -142,7 +144,7 @@ result<void> application::start_admin() {
         "admin.allow_unauthenticated is false (docs/security.md)");
   }
   admin_handler_ = std::make_unique<admin_handler>(readiness_, registry_, *admin_access_,
-                                                   suppression_api_.get());
+                                                   suppression_api_.get(), report_api_.get());
   http::server_options options;
   options.name = "admin";
   options.host = admin.listen.host;
@@ -239,6 +241,31 @@ void application::register_index_metrics() {
                "Changelog records not yet applied to the local index, over all partitions", {})
         .set({}, static_cast<double>(replica->lag()));
   });
+}
+
+result<void> application::start_report() {
+  report::store_options options;
+  options.dir = config_.report.dir;
+  options.topic = config_.topics.events.name;
+  options.seen_days = config_.report.seen_days;
+  auto store = report::store::open(options);
+  if (!store) return store.error();
+  report_store_ = std::move(*store);
+  auto role = report::report_role::start(config_, *report_store_, registry_);
+  if (!role) return role.error();
+  report_role_ = std::move(*role);
+  auto incomplete = [role = report_role_.get()]() -> std::optional<std::string> {
+    if (role->caught_up()) return std::nullopt;
+    auto error = role->last_error();
+    return error.empty() ? "counting the events topic" : error;
+  };
+  report_api_ = std::make_unique<report_api>(*report_store_, incomplete, registry_);
+  readiness_.add("report", incomplete);
+  registry_.add_collector([role = report_role_.get()](metrics::collector_sink& sink) {
+    sink.gauge("mailhook_report_lag", "Events-topic records the report has not counted yet", {})
+        .set({}, static_cast<double>(role->lag()));
+  });
+  return {};
 }
 
 void application::register_server_metrics(const http::server& server) {
@@ -340,6 +367,8 @@ void application::shutdown() {
   if (sender_) sender_->stop();
   sender_.reset();
   policy_.reset();
+  report_role_.reset();
+  report_store_.reset();
   index_replica_.reset();
   changelog_writer_.reset();
   index_store_.reset();

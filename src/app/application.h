@@ -18,6 +18,7 @@
 #include "app/admin_access.h"
 #include "app/admin_handler.h"
 #include "app/readiness.h"
+#include "app/report_api.h"
 #include "app/suppression_api.h"
 #include "common/result.h"
 #include "config/daemon_config.h"
@@ -28,6 +29,8 @@
 #include "kafka/cluster_monitor.h"
 #include "metrics/registry.h"
 #include "policy/policy_role.h"
+#include "report/report_role.h"
+#include "report/store.h"
 #include "sender/sender_role.h"
 #include "webhook/ingest_role.h"
 
@@ -51,6 +54,7 @@ class application {
   void register_server_metrics(const http::server& server);
   result<void> start_index();
   void register_index_metrics();
+  result<void> start_report();
   void shutdown();
 
   struct stop_signal;
@@ -74,6 +78,10 @@ class application {
   std::unique_ptr<policy::policy_role> policy_;
   std::unique_ptr<sender::sender_role> sender_;
   std::unique_ptr<suppression_api> suppression_api_;
+  // The bounce report's counts and their follower of the events topic (report role).
+  std::unique_ptr<report::store> report_store_;
+  std::unique_ptr<report::report_role> report_role_;
+  std::unique_ptr<report_api> report_api_;
 
   // Declared before the servers so that it is destroyed after them: the servers' sockets
   // belong to it.

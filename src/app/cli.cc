@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "app/application.h"
+#include "app/report_cli.h"
 #include "app/send_test_cli.h"
 #include "app/suppressions_cli.h"
 #include "app/version.h"
@@ -46,8 +47,9 @@ result<void> check_roles(const std::vector<std::string>& roles) {
   for (const auto& role : roles) {
     if (std::find(std::begin(config::all_roles), std::end(config::all_roles), role) ==
         std::end(config::all_roles)) {
-      return failure(std::make_error_code(std::errc::invalid_argument),
-                     "--roles: unknown role '" + role + "' (roles: ingest, policy, index, sender)");
+      return failure(
+          std::make_error_code(std::errc::invalid_argument),
+          "--roles: unknown role '" + role + "' (roles: ingest, policy, index, sender, report)");
     }
   }
   bool runs_index = std::find(roles.begin(), roles.end(), "index") != roles.end();
@@ -134,7 +136,7 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   serve_cmd->add_option(
       "--roles", roles,
-      "Comma-separated roles to run (ingest,policy,index,sender); overrides the file");
+      "Comma-separated roles to run (ingest,policy,index,sender,report); overrides the file");
 
   auto* config_cmd = cli.add_subcommand("config", "Configuration tools");
   config_cmd->require_subcommand(1);
@@ -154,6 +156,7 @@ int run_cli(int argc, char** argv) {
   auto* version_cmd = cli.add_subcommand("version", "Print the version");
   if (auto code = suppressions_command(cli, argc, argv)) return *code;
   if (auto code = send_test_command(cli, argc, argv)) return *code;
+  if (auto code = report_command(cli, argc, argv)) return *code;
 
   try {
     cli.parse(argc, argv);

@@ -9,7 +9,6 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -25,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/admin_cli.h"
 #include "app/admin_client.h"
 #include "app/admin_token.h"
 #include "common/clock.h"
@@ -50,11 +50,10 @@ constexpr int exit_failure = 1;
 constexpr int exit_usage = 2;
 constexpr int exit_suppressed = 3;
 
-constexpr std::string_view default_admin_url = "http://127.0.0.1:9464";
 // The configuration's secrets (admin tokens) are the daemon's: an operator who may not
 // read them still takes addresses and topics from the file. An import writes to Kafka, so
-// it reads the Kafka password; the commands that go through the admin API read nothing.
-constexpr config::load_options no_secrets{.read_secrets = false, .read_kafka_password = false};
+// it reads the Kafka password (the commands that go through the admin API read nothing:
+// admin_cli.h).
 constexpr config::load_options kafka_secrets_only{.read_secrets = false};
 constexpr std::size_t check_chunk = 1000;     // the API's max_batch_check
 constexpr std::size_t list_page_size = 1000;  // the API's max_page
@@ -78,11 +77,7 @@ const std::vector<std::string> kind_words = {
 
 // Every option of every subcommand; only the chosen subcommand's are filled in. Owned by
 // the subcommands' callbacks, so it lives as long as the CLI::App that binds to it.
-struct options {
-  std::string admin;
-  std::string ca_file;
-  std::string config_file;
-  std::string token_file;
+struct options : admin_options {
   std::string note;
   std::string tenant;
   std::optional<std::int64_t> group;
@@ -99,17 +94,6 @@ struct options {
   std::string file;
   int exit_code = exit_ok;
 };
-
-// A message for people on stderr, with a line end. Stdout is flushed first so that, when
-// both go to one pipe, the message cannot land inside a half-written line of output.
-[[gnu::format(printf, 1, 2)]] void print_stderr(const char* format, ...) {
-  std::fflush(stdout);
-  va_list args;
-  va_start(args, format);
-  std::vfprintf(stderr, format, args);
-  va_end(args);
-  std::fputc('\n', stderr);
-}
 
 // ---- text helpers -----------------------------------------------------------------------
 
@@ -130,15 +114,6 @@ std::string format_time(std::int64_t unix_ms_value) {
   return std::string(text, n);
 }
 
-// Control characters (from bounce texts) would break a line-per-record output.
-std::string one_line(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-  }
-  return out;
-}
-
 std::int64_t get_int(simdjson::dom::element e, std::string_view key) {
   std::int64_t value = 0;
   if (e[key].get(value) != simdjson::SUCCESS) return 0;
@@ -152,95 +127,12 @@ std::string scope_text(simdjson::dom::element e, char separator) {
   return scope;
 }
 
-// ---- admin API access -------------------------------------------------------------------
-
-// The admin API's base URL: --admin, else the admin.listen of --config (a wildcard
-// address is reached through loopback), else the default port on this host.
-result<admin_endpoint> resolve_admin_url(const options& o) {
-  if (!o.admin.empty()) return parse_admin_url(o.admin, o.ca_file);
-  if (o.config_file.empty()) return parse_admin_url(default_admin_url);
-  auto cfg = config::load_file(o.config_file, config::process_environment(), no_secrets);
-  if (!cfg) return cfg.error();
-  return admin_url_of(cfg->admin, o.config_file, o.ca_file);
-}
-
-// Prints why a request failed: the API's own message when it sent one, and what to do
-// about a missing token.
-void report_api_error(const admin_client& client, const http::answer& reply) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  std::string message;
-  if (parser.parse(reply.body).get(doc) == simdjson::SUCCESS) {
-    message = string_member(doc, "message");
-  }
-  if (message.empty()) message = one_line(reply.body.substr(0, 200));
-  auto hint = token_hint(reply.status, client.has_bearer_token());
-  print_stderr("%s: %s (HTTP %d)%s%s", client.url().origin().c_str(), message.c_str(), reply.status,
-               hint.empty() ? "" : ": ", hint.c_str());
-}
-
-// The reply of a request whose answer must have `expected_status`; prints the problem
-// and returns nothing otherwise.
-std::optional<http::answer> call(admin_client& client, verb method, const std::string& target,
-                                 const std::string& body, int expected_status) {
-  auto reply = client.request(method, target, body);
-  if (!reply) {
-    print_stderr("%s", reply.error().describe().c_str());
-    return std::nullopt;
-  }
-  if (reply->status != expected_status) {
-    report_api_error(client, *reply);
-    return std::nullopt;
-  }
-  return std::move(*reply);
-}
-
-// Parses a JSON answer; prints the problem and returns false when it is not JSON.
-bool parse_json(simdjson::dom::parser& parser, const admin_client& client, const std::string& body,
-                simdjson::dom::element& doc) {
-  if (parser.parse(body).get(doc) == simdjson::SUCCESS) return true;
-  print_stderr("%s: the answer is not JSON: %s", client.url().origin().c_str(),
-               one_line(body.substr(0, 200)).c_str());
-  return false;
-}
-
-// The client for a command, with its token, or the exit status of the usage error that
-// prevents one.
-std::optional<admin_client> make_client(const options& o, int& exit_code) {
-  auto url = resolve_admin_url(o);
-  if (!url) {
-    print_stderr("%s", url.error().describe().c_str());
-    exit_code = exit_usage;
-    return std::nullopt;
-  }
-  auto token = read_admin_token(o.token_file);
-  if (!token) {
-    print_stderr("%s", token.error().describe().c_str());
-    exit_code = exit_usage;
-    return std::nullopt;
-  }
-  auto client = admin_client::create(std::move(*url), std::chrono::seconds(60),
-                                     token->value_or(std::string()));
-  if (!client) {
-    print_stderr("%s", client.error().describe().c_str());
-    exit_code = exit_usage;
-    return std::nullopt;
-  }
-  return std::move(*client);
-}
-
 // The name of the user running this command, as the system knows it.
 std::string system_user() {
   if (const passwd* entry = getpwuid(geteuid()); entry != nullptr && entry->pw_name != nullptr) {
     return entry->pw_name;
   }
   return "uid " + std::to_string(geteuid());
-}
-
-bool check_tenant(const std::string& tenant) {
-  if (email::tenant_id::valid(tenant)) return true;
-  print_stderr("--tenant: '%s' is not a tenant (1 to 255 bytes, no '/')", tenant.c_str());
-  return false;
 }
 
 // ---- commands ---------------------------------------------------------------------------
@@ -671,24 +563,6 @@ int run_import(const options& o) {
 
 // ---- registration -----------------------------------------------------------------------
 
-void add_admin_options(CLI::App* cmd, options& o) {
-  cmd->add_option("--admin", o.admin,
-                  "Admin API base URL, http[s]://HOST:PORT (default: admin.listen of --config, "
-                  "else " +
-                      std::string(default_admin_url) + ")");
-  cmd->add_option("--ca-file", o.ca_file,
-                  "CA certificates (PEM) to trust for an https admin API (default: with --config, "
-                  "the daemon's admin.tls certificate; else the system's)")
-      ->check(CLI::ExistingFile)
-      ->type_name("FILE");
-  cmd->add_option("-c,--config", o.config_file, "Configuration file (TOML) to take --admin from")
-      ->check(CLI::ExistingFile);
-  cmd->add_option(
-         "--token-file", o.token_file,
-         "File holding the admin API token (default: $" + std::string(admin_token_env) + ")")
-      ->type_name("FILE");
-}
-
 void add_group_option(CLI::App* cmd, options& o, const std::string& help) {
   cmd->add_option_function<std::int64_t>(
          "--group", [&o](const std::int64_t& group) { o.group = group; }, help)
@@ -698,15 +572,8 @@ void add_group_option(CLI::App* cmd, options& o, const std::string& help) {
 // Runs `command` from a subcommand callback: the exit status goes to `o`, and nothing
 // escapes into CLI11.
 void on_run(CLI::App* cmd, const std::shared_ptr<options>& state, int (*command)(const options&)) {
-  cmd->callback([state, command] {
-    try {
-      state->exit_code = command(*state);
-    } catch (const std::exception& e) {
-      print_stderr("failed: %s", e.what());
-      state->exit_code = exit_failure;
-    }
-    std::fflush(stdout);
-  });
+  cmd->callback(
+      [state, command] { run_command(state->exit_code, [&] { return command(*state); }); });
 }
 
 void register_commands(CLI::App& cli, const std::shared_ptr<options>& state) {
@@ -826,12 +693,7 @@ std::optional<int> suppressions_command(CLI::App& cli, int argc, char** argv) {
   auto state = std::make_shared<options>();
   register_commands(cli, state);
   if (argc < 2 || std::string_view(argv[1]) != "suppressions") return std::nullopt;
-  try {
-    cli.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return cli.exit(e) == 0 ? exit_ok : exit_usage;
-  }
-  return state->exit_code;
+  return parse_and_run(cli, argc, argv, state->exit_code);
 }
 
 }  // namespace mailhook::app

@@ -526,7 +526,7 @@ void check_roles(table_reader& t, const std::vector<std::string>& roles) {
     const std::string& role = roles[i];
     if (std::find(known.begin(), known.end(), role) == known.end()) {
       std::string message =
-          "unknown role " + in_quotes(role) + " (expected ingest, policy, index or sender";
+          "unknown role " + in_quotes(role) + " (expected ingest, policy, index, sender or report";
       if (auto suggestion = closest(role, known); !suggestion.empty()) {
         message += "; did you mean " + in_quotes(suggestion) + "?";
       }
@@ -570,6 +570,17 @@ void read_index(table_reader& t, index_config& out) {
   t.read_byte_size("block_cache", out.block_cache);
   t.read("expected_keys", out.expected_keys, 1000, 1'000'000'000);
   t.read("max_apply_batch", out.max_apply_batch, 1, 1'000'000);
+}
+
+void read_report(table_reader& t, report_config& out) {
+  if (t.read("dir", out.dir) && out.dir.empty()) {
+    t.report(errc::bad_value, {"dir"}, "must not be empty");
+  }
+  t.read("seen_days", out.seen_days, 1, 30);
+  t.read("max_batch", out.max_batch, 1, 1'000'000);
+  t.read("metric_tenants", out.metric_tenants, 0, 10'000);
+  t.read("bounce_rate_alert", out.bounce_rate_alert, 0, 1);
+  t.read("spam_rate_alert", out.spam_rate_alert, 0, 1);
 }
 
 void read_sender(table_reader& t, sender_config& out) {
@@ -789,6 +800,7 @@ void read_daemon(table_reader& t, daemon_config& out, const environment& env,
   t.section("policy", [&](table_reader& s) { read_policy(s, out.policy); });
   t.section("index", [&](table_reader& s) { read_index(s, out.index); });
   t.section("sender", [&](table_reader& s) { read_sender(s, out.sender); });
+  t.section("report", [&](table_reader& s) { read_report(s, out.report); });
   t.section("sources", [&](table_reader& s) { read_sources(s, out.sources); });
   t.section("integrations", [&](table_reader& s) { read_integrations(s, out.integrations); });
   check_send_ledger(t, out.topics);

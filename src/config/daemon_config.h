@@ -30,7 +30,7 @@ struct log_config {
 };
 
 // What a token of the admin API may do (docs/security.md): read covers checks, listing,
-// stats and export; write covers manual changes as well.
+// stats, export and the bounce report; write covers manual changes as well.
 enum class admin_scope { read, write };
 
 // [[admin.tokens]]: one bearer token of the admin API. The secret is never written in the
@@ -218,6 +218,24 @@ struct index_config {
   bool operator==(const index_config&) const = default;
 };
 
+// [report]: the bounce report's counts per tenant and day (docs/report.md).
+struct report_config {
+  std::string dir = "/var/lib/mailhook/report";  // its RocksDB store
+  // Days before its arrival day that an event's sg_event_id is still recognized as counted;
+  // SendGrid retries a delivery for up to 24 hours.
+  int seen_days = 3;
+  int max_batch = 10'000;  // records counted per RocksDB write, at most
+  // Tenants with a label of their own in mailhook_report_events_total besides those of
+  // [sources]; the events of any others are counted under tenant="_other".
+  int metric_tenants = 100;
+  // The rates over which the MailhookTenantBounceRate and MailhookTenantSpamRate alerts
+  // fire, exposed as mailhook_report_alert_threshold for their rules. SendGrid reviews
+  // senders whose bounces pass a few percent and whose spam reports pass 0.1%.
+  double bounce_rate_alert = 0.05;
+  double spam_rate_alert = 0.001;
+  bool operator==(const report_config&) const = default;
+};
+
 // [integrations.NAME]: one SendGrid account a tenant sends through (docs/sending.md).
 struct integration_config {
   std::string name;
@@ -262,7 +280,7 @@ struct sender_config {
   bool operator==(const sender_config&) const = default;
 };
 
-inline constexpr std::string_view all_roles[] = {"ingest", "policy", "index", "sender"};
+inline constexpr std::string_view all_roles[] = {"ingest", "policy", "index", "sender", "report"};
 
 struct daemon_config {
   // Subset of all_roles, without duplicates, not empty.
@@ -275,6 +293,7 @@ struct daemon_config {
   policy_config policy;
   index_config index;
   sender_config sender;
+  report_config report;
 
   std::vector<source_config> sources;            // sorted by name
   std::vector<integration_config> integrations;  // sorted by name

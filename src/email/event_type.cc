@@ -77,6 +77,11 @@ event_type classify_event(std::string_view name) noexcept {
   return event_type::unknown;
 }
 
+bounce_kind classify_bounce(std::string_view bounce_type) noexcept {
+  return bounce_type == "blocked" || bounce_type == "expired" ? bounce_kind::soft
+                                                              : bounce_kind::hard;
+}
+
 std::string_view to_string(event_type type) noexcept {
   auto i = static_cast<std::size_t>(type);
   return i < type_names.size() ? type_names[i] : type_names[0];

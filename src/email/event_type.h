@@ -34,6 +34,14 @@ enum class event_type : std::uint8_t {
 // The snake_case name used in metrics and logs ("unknown", "bounce", ...).
 [[nodiscard]] std::string_view to_string(event_type type) noexcept;
 
+// How lasting a bounce is, from SendGrid's bounce "type": "bounce" is a hard bounce (the
+// mailbox or domain does not exist, SendGrid suppresses the address); "blocked" and the
+// rarer "expired" are soft (refused for now, or given up on after retries), and SendGrid
+// never suppresses them. Any other text counts as hard, as SendGrid's own default type is
+// "bounce". The one classification: the policy and the bounce report both use it.
+enum class bounce_kind : std::uint8_t { hard, soft };
+[[nodiscard]] bounce_kind classify_bounce(std::string_view bounce_type) noexcept;
+
 // The protobuf enum value name ("EVENT_TYPE_BOUNCE"), as proto3 JSON writes it.
 [[nodiscard]] std::string_view proto_enum_name(event_type type) noexcept;
 

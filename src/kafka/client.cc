@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace mailhook::kafka {
 namespace {
 
@@ -125,6 +127,39 @@ result<std::size_t> probe_cluster(rd_kafka_t* handle, std::chrono::milliseconds 
   rd_kafka_metadata_destroy(metadata);
   if (brokers == 0) return failure(errc::unreachable, "the cluster reports no brokers");
   return brokers;
+}
+
+result<std::vector<std::int32_t>> partitions_of(rd_kafka_t* handle, const std::string& topic,
+                                                std::chrono::milliseconds timeout) {
+  rd_kafka_topic_t* wanted = rd_kafka_topic_new(handle, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  auto err = rd_kafka_metadata(handle, 0, wanted, &metadata, static_cast<int>(timeout.count()));
+  rd_kafka_topic_destroy(wanted);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka_failure(errc::unreachable, err, "metadata of " + topic);
+  }
+  std::vector<std::int32_t> partitions;
+  if (metadata->topic_cnt == 1 && metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < metadata->topics[0].partition_cnt; ++i) {
+      partitions.push_back(metadata->topics[0].partitions[i].id);
+    }
+  }
+  rd_kafka_metadata_destroy(metadata);
+  if (partitions.empty())
+    return failure(errc::unknown_topic, "topic " + topic + " does not exist yet");
+  return partitions;
+}
+
+std::int64_t records_behind(rd_kafka_t* consumer, const std::string& topic, std::int32_t partition,
+                            std::int64_t next_offset) {
+  std::int64_t low = 0;
+  std::int64_t high = 0;
+  if (rd_kafka_get_watermark_offsets(consumer, topic.c_str(), partition, &low, &high) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      high < 0) {
+    return 0;
+  }
+  return std::max<std::int64_t>(0, high - std::max(low, next_offset));
 }
 
 }  // namespace mailhook::kafka

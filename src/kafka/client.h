@@ -8,6 +8,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -61,6 +62,17 @@ using property_list = std::vector<std::pair<std::string, std::string>>;
 // cluster reports. This is the readiness probe: it fails while no broker is reachable.
 [[nodiscard]] result<std::size_t> probe_cluster(rd_kafka_t* handle,
                                                 std::chrono::milliseconds timeout);
+
+// The partition ids of `topic`, from one metadata request: errc::unknown_topic while the
+// cluster does not have the topic, errc::unreachable when no broker answers in `timeout`.
+[[nodiscard]] result<std::vector<std::int32_t>> partitions_of(rd_kafka_t* handle,
+                                                              const std::string& topic,
+                                                              std::chrono::milliseconds timeout);
+
+// Records of `partition` from `next_offset` (or the partition's start, when later) to the
+// high watermark that `consumer` last saw; no request is made. 0 when it has seen none.
+[[nodiscard]] std::int64_t records_behind(rd_kafka_t* consumer, const std::string& topic,
+                                          std::int32_t partition, std::int64_t next_offset);
 
 // The messages of one rd_kafka_consume_batch_queue() call, destroyed with the batch (or
 // earlier, by clear()).

@@ -1,12 +1,12 @@
 #include "policy/policy_role.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <spdlog/spdlog.h>
 
 #include <map>
 #include <vector>
 
 #include "common/clock.h"
+#include "kafka/email_event_record.h"
 #include "kafka/transactions.h"
 
 namespace mailhook::policy {
@@ -15,27 +15,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::chrono::milliseconds transaction_timeout{30'000};
-
-// Events are protobuf unless their schema header says JSON (ingest.encoding = "json").
-bool decode_event(const rd_kafka_message_t* m, mailhook::v1::EmailEvent& event) {
-  rd_kafka_headers_t* headers = nullptr;
-  bool json = false;
-  if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const void* value = nullptr;
-    std::size_t size = 0;
-    if (rd_kafka_header_get_last(headers, "mailhook-schema", &value, &size) ==
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-      json = std::string_view(static_cast<const char*>(value), size).ends_with("+json");
-    }
-  }
-  if (m->payload == nullptr) return false;
-  if (!json) return event.ParseFromArray(m->payload, static_cast<int>(m->len));
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  return google::protobuf::util::JsonStringToMessage(
-             std::string(static_cast<const char*>(m->payload), m->len), &event, options)
-      .ok();
-}
 
 }  // namespace
 
@@ -167,7 +146,7 @@ result<void> policy_role::transact_one_batch() {
     }
     next_offsets[m->partition] = m->offset + 1;
     event.Clear();
-    if (!decode_event(m, event)) {
+    if (!kafka::decode_email_event(m, event)) {
       ++outcomes["undecodable"];
       continue;
     }

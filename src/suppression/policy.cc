@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "email/address.h"
+#include "email/event_type.h"
 
 namespace mailhook::suppression {
 namespace {
@@ -54,9 +55,9 @@ decision suppress_global(const EmailEvent& event, mailhook::v1::SuppressionReaso
 
 decision from_bounce(const EmailEvent& event, const config::policy_config& rules,
                      soft_bounce_counter& soft_bounces, std::int64_t now_ms) {
-  // SendGrid's "type": "bounce" is a hard bounce; "blocked" (and the rarer "expired")
-  // are temporary, and SendGrid itself never suppresses them.
-  if (event.bounce_type() != "blocked" && event.bounce_type() != "expired") {
+  // Hard bounces suppress at once; soft ones only past the threshold (SendGrid itself
+  // never suppresses them).
+  if (email::classify_bounce(event.bounce_type()) == email::bounce_kind::hard) {
     if (!rules.suppress_hard_bounces) return {std::nullopt, no_change::rule_disabled};
     return suppress_global(event, mailhook::v1::SUPPRESSION_REASON_BOUNCE,
                            join_detail(event.bounce_classification(), event.status()), now_ms);

@@ -277,9 +277,8 @@ TEST(load_config, checks_roles) {
   EXPECT_EQ(error_of(load("roles = [\"ingest\", \"ingest\"]")),
             "mailhook.toml:1:9: roles: role 'ingest' is listed twice");
   EXPECT_EQ(error_of(load("roles = [\"sendr\"]")),
-            "mailhook.toml:1:9: roles: unknown role 'sendr' (expected ingest, policy, index or "
-            "sender; did "
-            "you mean 'sender'?)");
+            "mailhook.toml:1:9: roles: unknown role 'sendr' (expected ingest, policy, index, "
+            "sender or report; did you mean 'sender'?)");
   EXPECT_EQ(error_of(load("roles = [\"ingest\", 3]")),
             "mailhook.toml:1:20: roles: expected an array of strings, element 1 is an integer");
   EXPECT_EQ(error_of(load("roles = \"ingest\"")),
@@ -462,6 +461,35 @@ TEST(load_file, directory_is_an_io_error) {
   auto loaded = load_file(dir.path(), no_env);
   ASSERT_FALSE(loaded);
   EXPECT_EQ(loaded.error().code, errc::io);
+}
+
+TEST(load_config, reads_the_report_section_and_its_role) {
+  auto loaded = load(R"(roles = ["ingest", "report"]
+
+[report]
+dir = "/data/report"
+seen_days = 5
+max_batch = 500
+metric_tenants = 0
+bounce_rate_alert = 0.02
+spam_rate_alert = 0.0005
+)");
+  ASSERT_TRUE(loaded) << error_of(loaded);
+  EXPECT_EQ(loaded->roles, (std::vector<std::string>{"ingest", "report"}));
+  EXPECT_EQ(loaded->report.dir, "/data/report");
+  EXPECT_EQ(loaded->report.seen_days, 5);
+  EXPECT_EQ(loaded->report.max_batch, 500);
+  EXPECT_EQ(loaded->report.metric_tenants, 0);
+  EXPECT_DOUBLE_EQ(loaded->report.bounce_rate_alert, 0.02);
+  EXPECT_DOUBLE_EQ(loaded->report.spam_rate_alert, 0.0005);
+}
+
+TEST(load_config, refuses_report_values_out_of_range) {
+  for (const char* bad : {"seen_days = 0", "seen_days = 31", "dir = \"\"",
+                          "bounce_rate_alert = 1.5", "spam_rate_alert = -0.1", "max_batch = 0"}) {
+    auto loaded = load(std::string("[report]\n") + bad + "\n");
+    EXPECT_FALSE(loaded) << bad;
+  }
 }
 
 }  // namespace

@@ -164,10 +164,35 @@ def check_render(name, production):
             others = [r for r in pods if r != role and matches(s["spec"]["selector"], pods[r][0])]
             check(not others, f"{where} Service {svc} also selects {others}")
 
+    # The report (production values enable it): a StatefulSet whose store is on a volume
+    # of its own that outlives the pod, behind a Service of its own for /v1/reports.
+    report = objs.get("StatefulSet", {}).get(f"{full}-report")
+    if production and check(report is not None, f"{where} no StatefulSet {full}-report"):
+        w = f"{where} report:"
+        spec = report["spec"]["template"]["spec"]
+        labels = report["spec"]["template"]["metadata"]["labels"]
+        (c,) = spec["containers"]
+        env = {e["name"]: e for e in c.get("env", [])}
+        check(env.get("MAILHOOK_ROLES", {}).get("value") == "report", f"{w} MAILHOOK_ROLES {env.get('MAILHOOK_ROLES')}")
+        check(config["report"]["dir"].startswith("/var/lib/mailhook/"), f"{w} report.dir {config['report']['dir']} is not on its volume")
+        mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+        claims = [t["metadata"]["name"] for t in report["spec"].get("volumeClaimTemplates", [])]
+        check(mounts.get("/var/lib/mailhook") in claims, f"{w} /var/lib/mailhook is not a persistent volume claim")
+        check(c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/readyz", f"{w} no /readyz probe")
+        s = services.get(f"{full}-report")
+        if check(s is not None, f"{where} no Service {full}-report"):
+            check(matches(s["spec"]["selector"], labels), f"{where} Service {full}-report does not select the report pods")
+            others = [r for r in pods if matches(s["spec"]["selector"], pods[r][0])]
+            check(not others, f"{where} Service {full}-report also selects {others}")
+        check(f"{full}-report" in config["admin"]["allowed_hosts"], f"{where} the report Service's name is not an allowed Host")
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        pods["report"] = (labels, spec, env, volumes, mounts)
+    check(production or report is None, f"{where} the report runs though report.enabled is false")
+
     # PodDisruptionBudgets, one per role.
     pdbs = objs.get("PodDisruptionBudget", {})
     for role in roles:
-        p = pdbs.get(f"{full}-{role}")
+        p = pdbs.get(f"{full}-{role}")  # not the report: one pod with its own volume
         if check(p is not None, f"{where} no PodDisruptionBudget for {role}") and role in pods:
             check(p["apiVersion"] == "policy/v1", f"{where} PDB {role} is {p['apiVersion']}")
             check(matches(p["spec"]["selector"]["matchLabels"], pods[role][0]), f"{where} PDB {role} selects no {role} pod")

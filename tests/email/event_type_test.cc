@@ -40,5 +40,15 @@ TEST(classify_event, answers_unknown_for_anything_else) {
   EXPECT_EQ(proto_enum_name(event_type::unknown), "EVENT_TYPE_UNKNOWN");
 }
 
+TEST(classify_bounce, blocked_and_expired_are_soft_everything_else_hard) {
+  EXPECT_EQ(classify_bounce("bounce"), bounce_kind::hard);
+  EXPECT_EQ(classify_bounce("blocked"), bounce_kind::soft);
+  EXPECT_EQ(classify_bounce("expired"), bounce_kind::soft);
+  // SendGrid's default type is "bounce": a missing or unexpected type is a hard bounce.
+  for (std::string_view type : {"", "Blocked", "soft", "bounced"}) {
+    EXPECT_EQ(classify_bounce(type), bounce_kind::hard) << type;
+  }
+}
+
 }  // namespace
 }  // namespace mailhook::email

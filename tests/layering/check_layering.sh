@@ -21,7 +21,8 @@ declare -A allowed=(
   [index]="common config metrics email kafka suppression"
   [policy]="common config metrics email kafka suppression index"
   [sender]="common config metrics http email kafka suppression index"
-  [app]="common config metrics http email kafka webhook suppression index policy sender"
+  [report]="common config metrics email kafka"
+  [app]="common config metrics http email kafka webhook suppression index policy sender report"
 )
 
 bad=0

@@ -113,12 +113,15 @@ daemon::daemon(const std::string& kafka_bootstrap, const std::string& extra_toml
                                          {"MAILHOOK_KAFKA__BOOTSTRAP_SERVERS", kafka_bootstrap},
                                          {"MAILHOOK_KAFKA__HEALTH_INTERVAL", "200ms"},
                                          {"MAILHOOK_KAFKA__HEALTH_TIMEOUT", "1s"}};
-  // Each daemon gets its own index directory and its own policy and sender identities, so that
-  // tests running side by side on the shared broker never fence or rebalance each other. A test
-  // that restarts "the same" daemon says these in extra_toml (the environment would win
-  // over the file, so they are only set here when the file does not).
+  // Each daemon gets its own index and report directories and its own policy and sender identities,
+  // so that tests running side by side on the shared broker never fence or rebalance each other. A
+  // test that restarts "the same" daemon says these in extra_toml (the environment would win over
+  // the file, so they are only set here when the file does not).
   if (extra_toml.find("[index]") == std::string::npos) {
     env["MAILHOOK_INDEX__DIR"] = (dir_.path() / "index").string();
+  }
+  if (extra_toml.find("[report]") == std::string::npos) {
+    env["MAILHOOK_REPORT__DIR"] = (dir_.path() / "report").string();
   }
   if (extra_toml.find("[policy]") == std::string::npos) {
     auto identity = "test-policy-" + dir_.path().filename().string();

@@ -119,7 +119,7 @@ integer keys require.
 
 {{/*
 The daemon's configuration: `config` from values, under the keys the chart owns (listen
-addresses, index.dir, Kafka, log, tokens, TLS files, sources, integrations).
+addresses, index.dir, report.dir, Kafka, log, tokens, TLS files, sources, integrations).
 */}}
 {{- define "mailhook.config" -}}
 {{- $v := .Values -}}
@@ -131,9 +131,14 @@ addresses, index.dir, Kafka, log, tokens, TLS files, sources, integrations).
 {{- $_ := set $c "log" (merge (dict "level" $v.log.level "format" $v.log.format) (get $c "log" | default dict)) -}}
 
 {{- $admin := get $c "admin" | default dict -}}
-{{- $adminService := printf "%s-admin" (include "mailhook.fullname" .) -}}
 {{- $ns := .Release.Namespace -}}
-{{- $hosts := concat (list $adminService (printf "%s.%s" $adminService $ns) (printf "%s.%s.svc" $adminService $ns) (printf "%s.%s.svc.cluster.local" $adminService $ns)) ($v.admin.allowedHosts | default list) -}}
+{{- $hosts := list -}}
+{{- /* The admin API's Services by every name a client in the cluster may use. */ -}}
+{{- range $suffix := list "admin" "report" -}}
+{{- $service := printf "%s-%s" (include "mailhook.fullname" $) $suffix -}}
+{{- $hosts = concat $hosts (list $service (printf "%s.%s" $service $ns) (printf "%s.%s.svc" $service $ns) (printf "%s.%s.svc.cluster.local" $service $ns)) -}}
+{{- end -}}
+{{- $hosts = concat $hosts ($v.admin.allowedHosts | default list) -}}
 {{- $_ = set $admin "listen" (printf "0.0.0.0:%d" (int $v.ports.admin)) -}}
 {{- $_ = set $admin "allowed_hosts" $hosts -}}
 {{- $_ = unset $admin "allow_unauthenticated" -}}
@@ -177,6 +182,9 @@ addresses, index.dir, Kafka, log, tokens, TLS files, sources, integrations).
 {{- $index := get $c "index" | default dict -}}
 {{- $_ = set $index "dir" "/var/lib/mailhook/index" -}}
 {{- $_ = set $c "index" $index -}}
+{{- $report := get $c "report" | default dict -}}
+{{- $_ = set $report "dir" "/var/lib/mailhook/report" -}}
+{{- $_ = set $c "report" $report -}}
 
 {{- $sources := dict -}}
 {{- range $name, $source := $v.sources -}}
