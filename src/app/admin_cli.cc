@@ -1,8 +1,9 @@
 #include "app/admin_cli.h"
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <cstdarg>
 #include <cstdio>
 #include <exception>
 
@@ -27,8 +28,8 @@ void report_api_error(const admin_client& client, const http::answer& reply) {
   }
   if (message.empty()) message = one_line(reply.body.substr(0, 200));
   auto hint = token_hint(reply.status, client.has_bearer_token());
-  print_stderr("%s: %s (HTTP %d)%s%s", client.url().origin().c_str(), message.c_str(), reply.status,
-               hint.empty() ? "" : ": ", hint.c_str());
+  print_stderr("{}: {} (HTTP {}){}{}", client.url().origin(), message, reply.status,
+               hint.empty() ? "" : ": ", hint);
 }
 
 }  // namespace
@@ -51,13 +52,9 @@ void add_admin_options(CLI::App* cmd, admin_options& o) {
       ->type_name("FILE");
 }
 
-void print_stderr(const char* format, ...) {
+void print_stderr_line(std::string_view text) {
   std::fflush(stdout);
-  va_list args;
-  va_start(args, format);
-  std::vfprintf(stderr, format, args);
-  va_end(args);
-  std::fputc('\n', stderr);
+  fmt::print(stderr, "{}\n", text);
 }
 
 std::string one_line(std::string_view text) {
@@ -79,20 +76,20 @@ result<admin_endpoint> resolve_admin_url(const admin_options& o) {
 std::optional<admin_client> make_client(const admin_options& o, int& exit_code) {
   auto url = resolve_admin_url(o);
   if (!url) {
-    print_stderr("%s", url.error().describe().c_str());
+    print_stderr("{}", url.error().describe());
     exit_code = exit_usage;
     return std::nullopt;
   }
   auto token = read_admin_token(o.token_file);
   if (!token) {
-    print_stderr("%s", token.error().describe().c_str());
+    print_stderr("{}", token.error().describe());
     exit_code = exit_usage;
     return std::nullopt;
   }
   auto client = admin_client::create(std::move(*url), std::chrono::seconds(60),
                                      token->value_or(std::string()));
   if (!client) {
-    print_stderr("%s", client.error().describe().c_str());
+    print_stderr("{}", client.error().describe());
     exit_code = exit_usage;
     return std::nullopt;
   }
@@ -103,7 +100,7 @@ std::optional<http::answer> call(admin_client& client, http::verb method, const 
                                  const std::string& body, int expected_status) {
   auto reply = client.request(method, target, body);
   if (!reply) {
-    print_stderr("%s", reply.error().describe().c_str());
+    print_stderr("{}", reply.error().describe());
     return std::nullopt;
   }
   if (reply->status != expected_status) {
@@ -116,8 +113,8 @@ std::optional<http::answer> call(admin_client& client, http::verb method, const 
 bool parse_json(simdjson::dom::parser& parser, const admin_client& client, const std::string& body,
                 simdjson::dom::element& doc) {
   if (parser.parse(body).get(doc) == simdjson::SUCCESS) return true;
-  print_stderr("%s: the answer is not JSON: %s", client.url().origin().c_str(),
-               one_line(body.substr(0, 200)).c_str());
+  print_stderr("{}: the answer is not JSON: {}", client.url().origin(),
+               one_line(body.substr(0, 200)));
   return false;
 }
 
@@ -125,7 +122,7 @@ void run_command(int& exit_code, const std::function<int()>& command) {
   try {
     exit_code = command();
   } catch (const std::exception& e) {
-    print_stderr("failed: %s", e.what());
+    print_stderr("failed: {}", e.what());
     exit_code = 1;
   }
   std::fflush(stdout);
@@ -142,7 +139,7 @@ int parse_and_run(CLI::App& cli, int argc, char** argv, const int& exit_code) {
 
 bool check_tenant(const std::string& tenant) {
   if (email::tenant_id::valid(tenant)) return true;
-  print_stderr("--tenant: '%s' is not a tenant (1 to 255 bytes, no '/')", tenant.c_str());
+  print_stderr("--tenant: '{}' is not a tenant (1 to 255 bytes, no '/')", tenant);
   return false;
 }
 

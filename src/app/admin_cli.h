@@ -6,6 +6,7 @@
 // Runs on the calling thread; nothing is shared.
 #pragma once
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <functional>
@@ -37,7 +38,13 @@ void add_admin_options(CLI::App* cmd, admin_options& o);
 
 // A message for people on stderr, with a line end. Stdout is flushed first so that, when
 // both go to one pipe, the message cannot land inside a half-written line of output.
-[[gnu::format(printf, 1, 2)]] void print_stderr(const char* format, ...);
+void print_stderr_line(std::string_view text);
+
+// print_stderr_line of a fmt format ("{}: {}", ...), checked at compile time.
+template <class... Args>
+void print_stderr(fmt::format_string<Args...> format, Args&&... args) {
+  print_stderr_line(fmt::format(format, std::forward<Args>(args)...));
+}
 
 // Control characters (from bounce texts) would break a line-per-record output.
 [[nodiscard]] std::string one_line(std::string_view text);

@@ -1,5 +1,6 @@
 #include "app/cli.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -64,18 +65,18 @@ result<void> check_roles(const std::vector<std::string>& roles) {
 int serve(const std::string& config_file, const std::string& roles) {
   auto cfg = load_config(config_file);
   if (!cfg) {
-    std::fprintf(stderr, "%s\n", cfg.error().describe().c_str());
+    fmt::print(stderr, "{}\n", cfg.error().describe());
     return exit_usage;
   }
   if (!roles.empty()) {
     cfg->roles = split_roles(roles);
     if (auto ok = check_roles(cfg->roles); !ok) {
-      std::fprintf(stderr, "%s\n", ok.error().describe().c_str());
+      fmt::print(stderr, "{}\n", ok.error().describe());
       return exit_usage;
     }
   }
   if (auto logging = configure_logging(cfg->log.level, cfg->log.format); !logging) {
-    std::fprintf(stderr, "%s\n", logging.error().describe().c_str());
+    fmt::print(stderr, "{}\n", logging.error().describe());
     return exit_usage;
   }
   auto app = application::create(std::move(*cfg));
@@ -89,10 +90,10 @@ int serve(const std::string& config_file, const std::string& roles) {
 int check_config(const std::string& file) {
   auto cfg = load_config(file);
   if (!cfg) {
-    std::fprintf(stderr, "%s\n", cfg.error().describe().c_str());
+    fmt::print(stderr, "{}\n", cfg.error().describe());
     return exit_usage;
   }
-  std::printf("%s: ok\n", file.c_str());
+  fmt::print("{}: ok\n", file);
   return exit_ok;
 }
 
@@ -100,7 +101,7 @@ int ensure_topics(const std::string& config_file) {
   // The Kafka password (read by default), not the admin tokens: this only talks to Kafka.
   auto cfg = load_config(config_file, {.read_secrets = false});
   if (!cfg) {
-    std::fprintf(stderr, "%s\n", cfg.error().describe().c_str());
+    fmt::print(stderr, "{}\n", cfg.error().describe());
     return exit_usage;
   }
   (void)configure_logging(cfg->log.level, cfg->log.format);
@@ -108,16 +109,16 @@ int ensure_topics(const std::string& config_file) {
   auto handle = conf ? kafka::make_handle(RD_KAFKA_PRODUCER, std::move(*conf))
                      : result<kafka::handle_ptr>(conf.error());
   if (!handle) {
-    std::fprintf(stderr, "%s\n", handle.error().describe().c_str());
+    fmt::print(stderr, "{}\n", handle.error().describe());
     return exit_usage;
   }
   auto ensured =
       kafka::ensure_topics(handle->get(), kafka::all_topics(cfg->topics), std::chrono::seconds(30));
   if (!ensured) {
-    std::fprintf(stderr, "%s\n", ensured.error().describe().c_str());
+    fmt::print(stderr, "{}\n", ensured.error().describe());
     return exit_failure;
   }
-  for (const auto& topic : kafka::all_topics(cfg->topics)) std::printf("%s\n", topic.name.c_str());
+  for (const auto& topic : kafka::all_topics(cfg->topics)) fmt::print("{}\n", topic.name);
   return exit_ok;
 }
 
@@ -167,7 +168,7 @@ int run_cli(int argc, char** argv) {
   if (*check_cmd) return check_config(check_file);
   if (*ensure_cmd) return ensure_topics(topics_config);
   if (*version_cmd) {
-    std::printf("mailhook %s\n", version);
+    fmt::print("mailhook {}\n", version);
     return exit_ok;
   }
   return exit_usage;

@@ -1,5 +1,7 @@
 #include "app/report_api.h"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -29,9 +31,7 @@ void write_rate(json_writer& json, std::string_view key, std::optional<double> r
     json.null();
     return;
   }
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", *rate);
-  json.raw(text);
+  json.raw(fmt::format("{:.6g}", *rate));
 }
 
 // The members of one row after its first: each kind's count, "bounce" (hard + soft) and

@@ -1,5 +1,7 @@
 #include "app/report_cli.h"
 
+#include <fmt/format.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
@@ -43,18 +45,14 @@ std::string number_text(simdjson::dom::element row, const std::string& key) {
 std::string percent_text(simdjson::dom::element row, const std::string& key) {
   double rate = 0;
   if (row[key].get(rate) != simdjson::SUCCESS) return "-";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f%%", rate * 100);
-  return text;
+  return fmt::format("{:.2f}%", rate * 100);
 }
 
 // The rate as the API gave it, for CSV: a plain number, or empty for null.
 std::string rate_text(simdjson::dom::element row, const std::string& key) {
   double rate = 0;
   if (row[key].get(rate) != simdjson::SUCCESS) return "";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", rate);
-  return text;
+  return fmt::format("{:.6g}", rate);
 }
 
 std::vector<std::string> cells_of(simdjson::dom::element row, std::string first, bool for_csv) {
@@ -142,7 +140,7 @@ int run_events(const options& o) {
   simdjson::dom::array days;
   simdjson::dom::element total;
   if (doc["days"].get(days) != simdjson::SUCCESS || doc["total"].get(total) != simdjson::SUCCESS) {
-    print_stderr("%s: the answer has no days or total", client->url().origin().c_str());
+    print_stderr("{}: the answer has no days or total", client->url().origin());
     return exit_failure;
   }
   auto text = o.format == "csv" ? csv(days) : table(days, total);

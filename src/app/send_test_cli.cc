@@ -1,5 +1,6 @@
 #include "app/send_test_cli.h"
 
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <CLI/CLI.hpp>
@@ -90,7 +91,7 @@ result<std::string> suppression_of(const config::daemon_config& cfg, const optio
 int run(const options& o) {
   auto cfg = config::load_file(o.config_file, config::process_environment(), no_secrets);
   if (!cfg) {
-    std::fprintf(stderr, "%s\n", cfg.error().describe().c_str());
+    fmt::print(stderr, "{}\n", cfg.error().describe());
     return exit_usage;
   }
   const config::integration_config* integration = nullptr;
@@ -100,28 +101,28 @@ int run(const options& o) {
   if (integration == nullptr) {
     std::string names;
     for (const auto& candidate : cfg->integrations) names += " " + candidate.name;
-    std::fprintf(stderr, "no integration \"%s\" in %s (configured:%s)\n", o.integration.c_str(),
-                 o.config_file.c_str(), names.empty() ? " none" : names.c_str());
+    fmt::print(stderr, "no integration \"{}\" in {} (configured:{})\n", o.integration,
+               o.config_file, names.empty() ? " none" : names);
     return exit_usage;
   }
   auto key = sender::load_api_key(*integration);
   if (!key) {
-    std::fprintf(stderr, "%s\n", key.error().describe().c_str());
+    fmt::print(stderr, "{}\n", key.error().describe());
     return exit_usage;
   }
 
   if (!o.skip_check) {
     auto suppressed = suppression_of(*cfg, o, *integration);
     if (!suppressed) {
-      std::fprintf(stderr,
-                   "cannot check suppressions (is the daemon running? --admin URL, or "
-                   "--skip-check): %s\n",
-                   suppressed.error().describe().c_str());
+      fmt::print(stderr,
+                 "cannot check suppressions (is the daemon running? --admin URL, or "
+                 "--skip-check): {}\n",
+                 suppressed.error().describe());
       return exit_not_sent;
     }
     if (!suppressed->empty()) {
-      std::printf("not sent: %s is suppressed for tenant %s: %s\n", o.to.c_str(),
-                  integration->tenant.c_str(), suppressed->c_str());
+      fmt::print("not sent: {} is suppressed for tenant {}: {}\n", o.to, integration->tenant,
+                 suppressed->c_str());
       return exit_suppressed;
     }
   }
@@ -142,12 +143,12 @@ int run(const options& o) {
   already_checked allowed;
   auto plan = sender::plan_delivery(request, integration, allowed);
   if (plan.final) {
-    std::printf("not sent: %s\n", plan.result.detail().c_str());
+    fmt::print("not sent: {}\n", plan.result.detail());
     return exit_not_sent;
   }
   auto client = sender::mail_send_client::create(*integration, std::move(*key));
   if (!client) {
-    std::fprintf(stderr, "%s\n", client.error().describe().c_str());
+    fmt::print(stderr, "{}\n", client.error().describe());
     return exit_usage;
   }
   config::sender_config one_call;
@@ -160,11 +161,11 @@ int run(const options& o) {
   // No answer after the request went out: SendGrid may have sent it, so "not sent" would
   // be a guess.
   bool unknown = result.status() == mailhook::v1::SEND_STATUS_INDETERMINATE;
-  std::printf("%s: %s (integration %s, from %s%s%s, to %s)\n",
-              sent ? "sent" : (unknown ? "unknown whether sent" : "not sent"),
-              result.detail().c_str(), integration->name.c_str(), integration->from_email.c_str(),
-              integration->reply_to_email.empty() ? "" : ", reply-to ",
-              integration->reply_to_email.c_str(), o.to.c_str());
+  fmt::print("{}: {} (integration {}, from {}{}{}, to {})\n",
+             sent ? "sent" : (unknown ? "unknown whether sent" : "not sent"), result.detail(),
+             integration->name, integration->from_email,
+             integration->reply_to_email.empty() ? "" : ", reply-to ", integration->reply_to_email,
+             o.to);
   return sent ? exit_sent : exit_not_sent;
 }
 

@@ -1,5 +1,6 @@
 #include "app/suppressions_cli.h"
 
+#include <fmt/format.h>
 #include <pwd.h>
 #include <simdjson.h>
 #include <unistd.h>
@@ -159,7 +160,7 @@ int run_check(const options& o) {
     simdjson::dom::array results;
     if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
     if (doc["results"].get(results) != simdjson::SUCCESS) {
-      print_stderr("%s: the answer has no results", client->url().origin().c_str());
+      print_stderr("{}: the answer has no results", client->url().origin());
       return exit_failure;
     }
     std::string out;
@@ -168,8 +169,8 @@ int run_check(const options& o) {
       simdjson::dom::element s;
       if (verdict["allowed"].get(allowed) != simdjson::SUCCESS ||
           (!allowed && verdict["suppression"].get(s) != simdjson::SUCCESS)) {
-        print_stderr("%s: a verdict without \"allowed\" or \"suppression\"",
-                     client->url().origin().c_str());
+        print_stderr("{}: a verdict without \"allowed\" or \"suppression\"",
+                     client->url().origin());
         return exit_failure;
       }
       auto email = one_line(string_member(verdict, "email"));
@@ -192,7 +193,7 @@ int run_check(const options& o) {
 std::optional<std::string> change_scope(const options& o) {
   std::string scope = o.scope.empty() ? (o.group ? "group" : "global") : o.scope;
   if (o.group && scope != "group") {
-    print_stderr("--group %lld needs --scope group (or no --scope)",
+    print_stderr("--group {} needs --scope group (or no --scope)",
                  static_cast<long long>(*o.group));
     return std::nullopt;
   }
@@ -244,9 +245,8 @@ int run_change(const options& o, bool add) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
   if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
-  std::printf("%s %s (event %s)\n", add ? "added" : "removed",
-              one_line(string_member(doc, "key")).c_str(),
-              one_line(string_member(doc, "event_id")).c_str());
+  fmt::print("{} {} (event {})\n", add ? "added" : "removed", one_line(string_member(doc, "key")),
+             one_line(string_member(doc, "event_id")));
   return exit_ok;
 }
 
@@ -322,7 +322,7 @@ int run_list(const options& o) {
     simdjson::dom::array records;
     if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
     if (doc["suppressions"].get(records) != simdjson::SUCCESS) {
-      print_stderr("%s: the answer has no suppressions", client->url().origin().c_str());
+      print_stderr("{}: the answer has no suppressions", client->url().origin());
       return exit_failure;
     }
     for (auto r : records) {
@@ -343,14 +343,13 @@ int run_list(const options& o) {
     }
     std::string next(string_member(doc, "next_cursor"));
     if (!next.empty() && next == cursor) {
-      print_stderr("%s: the cursor did not move (%s)", client->url().origin().c_str(),
-                   next.c_str());
+      print_stderr("{}: the cursor did not move ({})", client->url().origin(), next);
       return exit_failure;
     }
     cursor = std::move(next);
     out.flush();
   } while (!cursor.empty() && (!o.limit || shown < *o.limit));
-  print_stderr("%zu suppression%s of tenant %s", shown, shown == 1 ? "" : "s", o.tenant.c_str());
+  print_stderr("{} suppression{} of tenant {}", shown, shown == 1 ? "" : "s", o.tenant);
   return exit_ok;
 }
 
@@ -364,13 +363,13 @@ int run_export(const options& o) {
   if (!o.output.empty()) {
     file.reset(std::fopen(o.output.c_str(), "wb"));
     if (!file) {
-      print_stderr("cannot write %s: %s", o.output.c_str(), std::strerror(errno));
+      print_stderr("cannot write {}: {}", o.output, std::strerror(errno));
       return exit_failure;
     }
     out = file.get();
   }
   auto incomplete = [&] {
-    if (!o.output.empty()) print_stderr("%s is incomplete", o.output.c_str());
+    if (!o.output.empty()) print_stderr("{} is incomplete", o.output);
     return exit_failure;
   };
   std::size_t lines = 0;
@@ -380,25 +379,24 @@ int run_export(const options& o) {
     if (!reply) return incomplete();
     lines += static_cast<std::size_t>(std::count(reply->body.begin(), reply->body.end(), '\n'));
     if (std::fwrite(reply->body.data(), 1, reply->body.size(), out) != reply->body.size()) {
-      print_stderr("cannot write %s: %s", o.output.empty() ? "stdout" : o.output.c_str(),
+      print_stderr("cannot write {}: {}", o.output.empty() ? "stdout" : o.output,
                    std::strerror(errno));
       return incomplete();
     }
     std::string next(reply->header("x-next-cursor"));
     if (!next.empty() && next == cursor) {
-      print_stderr("%s: the cursor did not move (%s)", client->url().origin().c_str(),
-                   next.c_str());
+      print_stderr("{}: the cursor did not move ({})", client->url().origin(), next);
       return incomplete();
     }
     cursor = std::move(next);
   } while (!cursor.empty());
   if (std::fflush(out) != 0 || (file && std::fclose(file.release()) != 0)) {
-    print_stderr("cannot write %s: %s", o.output.empty() ? "stdout" : o.output.c_str(),
+    print_stderr("cannot write {}: {}", o.output.empty() ? "stdout" : o.output,
                  std::strerror(errno));
     return incomplete();
   }
-  print_stderr("exported %zu suppression%s of tenant %s%s%s", lines, lines == 1 ? "" : "s",
-               o.tenant.c_str(), o.output.empty() ? "" : " to ", o.output.c_str());
+  print_stderr("exported {} suppression{} of tenant {}{}{}", lines, lines == 1 ? "" : "s", o.tenant,
+               o.output.empty() ? "" : " to ", o.output);
   return exit_ok;
 }
 
@@ -416,7 +414,7 @@ int run_stats(const options& o) {
   simdjson::dom::object tenants;
   if (!parse_json(parser, *client, reply->body, doc)) return exit_failure;
   if (doc["tenants"].get(tenants) != simdjson::SUCCESS) {
-    print_stderr("%s: the answer has no tenants", client->url().origin().c_str());
+    print_stderr("{}: the answer has no tenants", client->url().origin());
     return exit_failure;
   }
   std::string out;
@@ -432,11 +430,7 @@ int run_stats(const options& o) {
       for (auto [reason, count] : by_reason) {
         std::int64_t n = 0;
         if (count.get(n) != simdjson::SUCCESS) continue;
-        char line[160];
-        std::snprintf(line, sizeof line, "  %-7.*s %-18.*s %lld\n", static_cast<int>(scope.size()),
-                      scope.data(), static_cast<int>(reason.size()), reason.data(),
-                      static_cast<long long>(n));
-        out += line;
+        out += fmt::format("  {:<7} {:<18} {}\n", scope, reason, n);
       }
     }
   }
@@ -454,7 +448,7 @@ int run_stats(const options& o) {
 int run_import(const options& o) {
   auto kind = suppression::parse_export_kind(o.kind);
   if (!kind) {
-    print_stderr("--kind: unknown kind '%s'", o.kind.c_str());
+    print_stderr("--kind: unknown kind '{}'", o.kind);
     return exit_usage;
   }
   if (o.group && *kind != suppression::export_kind::group_unsubscribes) {
@@ -475,7 +469,7 @@ int run_import(const options& o) {
     auto loaded =
         config::load_file(o.config_file, config::process_environment(), kafka_secrets_only);
     if (!loaded) {
-      print_stderr("%s", loaded.error().describe().c_str());
+      print_stderr("{}", loaded.error().describe());
       return exit_usage;
     }
     cfg = std::move(*loaded);
@@ -483,29 +477,29 @@ int run_import(const options& o) {
 
   std::ifstream in(o.file, std::ios::binary);
   if (!in.is_open()) {
-    print_stderr("cannot read %s: %s", o.file.c_str(), std::strerror(errno));
+    print_stderr("cannot read {}: {}", o.file, std::strerror(errno));
     return exit_failure;
   }
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) {
-    print_stderr("cannot read %s: %s", o.file.c_str(), std::strerror(errno));
+    print_stderr("cannot read {}: {}", o.file, std::strerror(errno));
     return exit_failure;
   }
   suppression::import_options import_options{.kind = *kind, .asm_group_id = o.group};
   auto rows = suppression::parse_export(text, import_options);
   if (!rows) {
     bool needs_group = rows.error().code == suppression::import_errc::missing_group_id;
-    print_stderr("%s: %s%s", o.file.c_str(), rows.error().describe().c_str(),
+    print_stderr("{}: {}{}", o.file, rows.error().describe(),
                  needs_group ? " (give --group N)" : "");
     return exit_failure;
   }
   text = std::string();
   auto kind_name = std::string(suppression::to_string(*kind));
   if (o.dry_run) {
-    std::printf(
-        "would import %zu suppressions (%s) from %s into tenant %s (dry run: nothing "
+    fmt::print(
+        "would import {} suppressions ({}) from {} into tenant {} (dry run: nothing "
         "written)\n",
-        rows->size(), kind_name.c_str(), o.file.c_str(), o.tenant.c_str());
+        rows->size(), kind_name, o.file, o.tenant);
     return exit_ok;
   }
 
@@ -531,33 +525,33 @@ int run_import(const options& o) {
     auto handle = conf ? kafka::make_handle(RD_KAFKA_PRODUCER, std::move(*conf))
                        : result<kafka::handle_ptr>(conf.error());
     if (!handle) {
-      print_stderr("%s", handle.error().describe().c_str());
+      print_stderr("{}", handle.error().describe());
       return exit_failure;
     }
     auto ensured =
         kafka::ensure_topics(handle->get(), {cfg->topics.suppressions}, std::chrono::seconds(30));
     if (!ensured) {
-      print_stderr("%s", ensured.error().describe().c_str());
+      print_stderr("{}", ensured.error().describe());
       return exit_failure;
     }
   }
   metrics::registry registry;
   auto writer = index::changelog_writer::create(*cfg, registry);
   if (!writer) {
-    print_stderr("%s", writer.error().describe().c_str());
+    print_stderr("{}", writer.error().describe());
     return exit_failure;
   }
   // A minute, plus a millisecond per record for large exports.
   auto timeout = std::chrono::milliseconds(60'000 + static_cast<std::int64_t>(records.size()));
   if (auto written = (*writer)->write_all(records, timeout); !written) {
     print_stderr(
-        "import into %s failed (nothing or part of it was written; importing again "
-        "is safe): %s",
-        cfg->topics.suppressions.name.c_str(), written.error().describe().c_str());
+        "import into {} failed (nothing or part of it was written; importing again "
+        "is safe): {}",
+        cfg->topics.suppressions.name, written.error().describe());
     return exit_failure;
   }
-  std::printf("imported %zu suppressions (%s) from %s into tenant %s\n", records.size(),
-              kind_name.c_str(), o.file.c_str(), o.tenant.c_str());
+  fmt::print("imported {} suppressions ({}) from {} into tenant {}\n", records.size(), kind_name,
+             o.file, o.tenant);
   return exit_ok;
 }
 
