@@ -93,8 +93,8 @@ topic_shape describe(rd_kafka_t* rk, const std::string& topic, int partition) {
 
 // Occurrences of each event id in the topic; false if the topic could not be read whole
 // before the deadline.
-bool read_ids(const std::string& bootstrap, const std::string& topic,
-              std::chrono::seconds timeout, std::unordered_map<std::string, int>& seen) {
+bool read_ids(const std::string& bootstrap, const std::string& topic, std::chrono::seconds timeout,
+              std::unordered_map<std::string, int>& seen) {
   auto rk = make_consumer(bootstrap);
   if (!rk) return false;
   const int partitions = describe(rk.get(), topic, 0).partitions;
@@ -192,7 +192,8 @@ int main(int argc, char** argv) {
   auto* events = cli.add_subcommand("events", "The topic against the acknowledged event ids");
   std::vector<std::string> acked_files;
   int timeout_s = 120;
-  events->add_option("--acked", acked_files, "Files of acknowledged ids (mailhook_load --acked-ids)")
+  events
+      ->add_option("--acked", acked_files, "Files of acknowledged ids (mailhook_load --acked-ids)")
       ->required()
       ->check(CLI::ExistingFile);
   events->add_option("--timeout", timeout_s, "Seconds to read the topic to its end")
