@@ -275,6 +275,7 @@ struct connection_stats {
   std::uint64_t events_dead_lettered = 0;
   std::uint64_t unparsed_ok_bodies = 0;  // 200s whose body did not say how many were accepted
   std::uint64_t unavailable = 0;         // 503
+  std::uint64_t unavailable_without_retry_after = 0;  // 503s that break SendGrid's contract
   std::map<unsigned, std::uint64_t> other_status;
   std::uint64_t connection_errors = 0;  // refused, reset or closed without an answer
   std::uint64_t timeouts = 0;           // no answer within --timeout
@@ -289,6 +290,7 @@ struct connection_stats {
     events_dead_lettered += o.events_dead_lettered;
     unparsed_ok_bodies += o.unparsed_ok_bodies;
     unavailable += o.unavailable;
+    unavailable_without_retry_after += o.unavailable_without_retry_after;
     for (const auto& [status, n] : o.other_status) other_status[status] += n;
     connection_errors += o.connection_errors;
     timeouts += o.timeouts;
@@ -478,6 +480,7 @@ class connection : public std::enable_shared_from_this<connection> {
     stats_.other_latency.record(latency);
     if (status == 503) {
       ++stats_.unavailable;
+      if (res.find(http::field::retry_after) == res.end()) ++stats_.unavailable_without_retry_after;
     } else {
       ++stats_.other_status[status];
     }
@@ -673,6 +676,7 @@ void print_json(const options& opt, const request_pool& pool, const run_result& 
       "\"events_per_batch\":{},\"mean_body_bytes\":{:.0f},\"pool\":{},\"signed\":{},"
       "\"warmup_s\":{:.3f},\"duration_s\":{:.3f},\"wall_s\":{:.3f},\"stopped_by_max_requests\":{},"
       "\"requests\":{{\"started\":{},\"answered\":{},\"status_200\":{},\"status_503\":{},"
+      "\"status_503_without_retry_after\":{},"
       "\"status_other\":{},\"connection_errors\":{},\"timeouts\":{},\"never_sent\":{},"
       "\"connects\":{}}},"
       "\"events\":{{\"accepted\":{},\"dead_lettered\":{},\"unparsed_200_bodies\":{}}},"
@@ -683,8 +687,8 @@ void print_json(const options& opt, const request_pool& pool, const run_result& 
       opt.threads, pool.events_per_batch, pool.mean_body_bytes(), pool.requests.size(),
       opt.sign_key_pem.empty() ? "false" : "true", r.warmup_seconds, r.measured_seconds,
       r.wall_seconds, r.cap_reached ? "true" : "false", t.started, t.answered(), t.ok,
-      t.unavailable, other, t.connection_errors, t.timeouts, r.backlog, t.connects,
-      t.events_accepted, t.events_dead_lettered, t.unparsed_ok_bodies,
+      t.unavailable, t.unavailable_without_retry_after, other, t.connection_errors, t.timeouts,
+      r.backlog, t.connects, t.events_accepted, t.events_dead_lettered, t.unparsed_ok_bodies,
       per_second(t.ok, r.measured_seconds), per_second(t.events_accepted, r.measured_seconds),
       latency_json(t.ok_latency), latency_json(t.other_latency), r.client_cpu_seconds,
       r.longest_without_2xx_seconds);
@@ -738,7 +742,10 @@ void print_table(const options& opt, const request_pool& pool, const run_result&
   if (t.events_dead_lettered > 0)
     line("events dead-lettered", std::to_string(t.events_dead_lettered));
   if (t.unparsed_ok_bodies > 0) line("200 without counts", std::to_string(t.unparsed_ok_bodies));
-  line("503", std::to_string(t.unavailable));
+  line("503", t.unavailable_without_retry_after == 0
+                  ? std::to_string(t.unavailable)
+                  : fmt::format("{} ({} without Retry-After)", t.unavailable,
+                                t.unavailable_without_retry_after));
   std::string other;
   for (const auto& [status, n] : t.other_status)
     other += fmt::format("{}{}: {}", other.empty() ? "" : ", ", status, n);

@@ -23,11 +23,12 @@ make_signing_key() {
   public_key=$("$(load_bin)" keygen --out "$work/key")
 }
 
-# ingest_config NAME SCENARIO: an ingest instance's directory and configuration. Every
+# ingest_config NAME SCENARIO [INGEST_SETTINGS]: an ingest instance's directory and
+# configuration, with INGEST_SETTINGS (TOML lines) added to its [ingest] table. Every
 # instance of one scenario writes the same topics (chaos.SCENARIO.*), three copies each,
 # two of which must hold a write before it is acknowledged.
 ingest_config() {
-  local name=$1 scenario=$2 dir=$work/$1
+  local name=$1 scenario=$2 settings=${3:-} dir=$work/$1
   mkdir -p "$dir"
   local admin_port ingest_port
   admin_port=$(free_port)
@@ -47,6 +48,7 @@ bootstrap_servers = "$bootstrap"
 
 [ingest]
 listen = "127.0.0.1:$ingest_port"
+$settings
 
 # Shorter than librdkafka's 30 s, so that a broker frozen for longer (the leader-kill
 # scenario's pause) makes the producer give up on its requests and find the new leader.
