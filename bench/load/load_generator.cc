@@ -5,6 +5,10 @@
 // answers by status, latency and, with --daemon-pid, the daemon's CPU and memory.
 // Loopback targets only. bench/load/run-load.sh runs it against a fresh daemon and broker.
 //
+// With --acked-ids FILE it also writes the sg_event_id of every event whose request was
+// answered 2xx, for an audit that reads the topic back (tests/chaos/); --each-body-once
+// then keeps every event id to one request, so a second copy in Kafka is a duplicate.
+//
 // Threads: --threads I/O threads run one io_context. Each connection lives on its own
 // strand and owns its statistics; main() merges them after the I/O threads have joined.
 // The only state the connections share is two atomic counters (schedule slot, requests).
@@ -24,6 +28,7 @@
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -67,6 +72,14 @@ constexpr double max_rate = 1'000'000;
 constexpr std::size_t max_pool_bytes = std::size_t{512} << 20;
 // A connect that fails at once (nothing listens) is retried after this, not in a spin.
 constexpr milliseconds connect_backoff{50};
+
+// SIGTERM ends the run early but in order: no new request starts, the ones in flight get
+// their answers, and the results (--acked-ids above all) are written. A fault-injection
+// run that cannot know its length in advance (tests/chaos/) stops the load this way.
+std::atomic<bool> stop_requested{false};
+extern "C" void on_stop_signal(int) {
+  stop_requested.store(true, std::memory_order_relaxed);
+}
 
 failure usage_error(std::string message) {
   return failure(std::make_error_code(std::errc::invalid_argument), std::move(message));
@@ -150,6 +163,7 @@ result<target> parse_url(std::string_view url) {
 // Complete requests (header and body), written to the socket as they are.
 struct request_pool {
   std::vector<std::string> requests;
+  std::vector<std::vector<std::string>> event_ids;  // per request; empty for --body-file
   std::size_t events_per_batch = 0;
   std::size_t body_bytes_total = 0;
   [[nodiscard]] double mean_body_bytes() const {
@@ -186,6 +200,8 @@ result<request_pool> build_pool(const target& where, std::size_t events_per_batc
       auto events = testing::make_events(seed, b * events_per_batch, events_per_batch);
       for (auto& e : events) stamp(e, unix_seconds);
       body = testing::batch_body(events);
+      auto& ids = pool.event_ids.emplace_back();
+      for (const auto& e : events) ids.push_back(e.sg_event_id);
     }
     std::string request = fmt::format(
         "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: mailhook_load\r\n"
@@ -214,6 +230,7 @@ struct run_plan {
   clock_type::time_point measure_from;  // start + warmup
   clock_type::time_point stop_at;       // measure_from + duration: nothing starts after it
   double rate = 0;                      // requests/s over all connections; 0 = closed loop
+  bool each_body_once = false;          // stop once every body of the pool was sent
   milliseconds timeout{0};              // per request, connect included
   std::uint64_t max_requests = 0;       // 0 = no cap
 
@@ -233,6 +250,19 @@ struct run_plan {
 struct shared_counters {
   std::atomic<std::uint64_t> next_slot{0};  // rate mode: the next schedule slot to serve
   std::atomic<std::uint64_t> started{0};    // requests begun, for --max-requests
+  std::atomic<std::size_t> next_body{0};    // --each-body-once: the next unsent body
+  // Steady clock ns of the last 2xx answer, and the longest time without one: how long a
+  // fault kept the daemon from acknowledging anything.
+  std::atomic<std::int64_t> last_ack{0};
+  std::atomic<std::int64_t> longest_without_ack{0};
+
+  void note_ack(clock_type::time_point at) {
+    const auto now = at.time_since_epoch().count();
+    const auto gap = now - last_ack.exchange(now);
+    auto longest = longest_without_ack.load();
+    while (gap > longest && !longest_without_ack.compare_exchange_weak(longest, gap)) {
+    }
+  }
   std::atomic<bool> cap_reached{false};
   std::atomic<std::int64_t> cap_reached_at{0};  // steady clock ns since epoch, first time
 };
@@ -245,6 +275,7 @@ struct connection_stats {
   std::uint64_t events_dead_lettered = 0;
   std::uint64_t unparsed_ok_bodies = 0;  // 200s whose body did not say how many were accepted
   std::uint64_t unavailable = 0;         // 503
+  std::uint64_t unavailable_without_retry_after = 0;  // 503s that break SendGrid's contract
   std::map<unsigned, std::uint64_t> other_status;
   std::uint64_t connection_errors = 0;  // refused, reset or closed without an answer
   std::uint64_t timeouts = 0;           // no answer within --timeout
@@ -259,6 +290,7 @@ struct connection_stats {
     events_dead_lettered += o.events_dead_lettered;
     unparsed_ok_bodies += o.unparsed_ok_bodies;
     unavailable += o.unavailable;
+    unavailable_without_retry_after += o.unavailable_without_retry_after;
     for (const auto& [status, n] : o.other_status) other_status[status] += n;
     connection_errors += o.connection_errors;
     timeouts += o.timeouts;
@@ -305,11 +337,13 @@ class connection : public std::enable_shared_from_this<connection> {
 
   // Read only after the I/O threads have joined.
   [[nodiscard]] const connection_stats& stats() const { return stats_; }
+  // The pool index of every request answered 2xx, warmup included.
+  [[nodiscard]] const std::vector<std::size_t>& acknowledged() const { return acknowledged_; }
 
  private:
   void next() {
     const auto now = clock_type::now();
-    if (now >= plan_.stop_at) return finish();
+    if (now >= plan_.stop_at || stop_requested.load(std::memory_order_relaxed)) return finish();
     if (now < plan_.start) {
       // Every connection's first request waits for the common start, so that with no
       // warmup the first requests are measured too.
@@ -325,6 +359,11 @@ class connection : public std::enable_shared_from_this<connection> {
         shared_.cap_reached_at.store(now.time_since_epoch().count());
       }
       return finish();
+    }
+    if (plan_.each_body_once) {
+      const auto body = shared_.next_body.fetch_add(1, std::memory_order_relaxed);
+      if (body >= pool_.requests.size()) return finish();
+      next_body_ = body;
     }
     if (plan_.rate == 0) {
       scheduled_ = false;
@@ -370,6 +409,7 @@ class connection : public std::enable_shared_from_this<connection> {
 
   void send() {
     if (!scheduled_) intended_ = clock_type::now();  // closed loop: from send to answer
+    current_body_ = next_body_;
     const std::string& request = pool_.requests[next_body_];
     next_body_ = (next_body_ + 1) % pool_.requests.size();
     parser_.emplace();
@@ -411,6 +451,10 @@ class connection : public std::enable_shared_from_this<connection> {
       return next();
     }
     const auto& res = parser_->get();
+    if (res.result_int() / 100 == 2) {
+      acknowledged_.push_back(current_body_);
+      shared_.note_ack(answered_at_);
+    }
     if (measured_) record(res);
     if (write_ec_ || !res.keep_alive()) close();
     next();
@@ -436,6 +480,7 @@ class connection : public std::enable_shared_from_this<connection> {
     stats_.other_latency.record(latency);
     if (status == 503) {
       ++stats_.unavailable;
+      if (res.find(http::field::retry_after) == res.end()) ++stats_.unavailable_without_retry_after;
     } else {
       ++stats_.other_status[status];
     }
@@ -466,6 +511,8 @@ class connection : public std::enable_shared_from_this<connection> {
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::string_body>> parser_;
   std::size_t next_body_;
+  std::size_t current_body_ = 0;  // the pool index of the request in flight
+  std::vector<std::size_t> acknowledged_;
   clock_type::time_point intended_;  // when the request was due (rate) or sent (closed)
   clock_type::time_point answered_at_;
   bool scheduled_ = false;
@@ -492,6 +539,8 @@ struct options {
   std::size_t pool = 64;
   std::uint64_t max_requests = 0;
   bool json = false;
+  std::string acked_ids;
+  bool each_body_once = false;
 };
 
 struct run_result {
@@ -502,6 +551,8 @@ struct run_result {
   double client_cpu_seconds = 0;
   std::uint64_t backlog = 0;  // rate mode: slots due in the window that were never sent
   bool cap_reached = false;
+  std::vector<std::size_t> acknowledged;   // pool indexes answered 2xx, one per answer
+  double longest_without_2xx_seconds = 0;  // from the start, between 2xx answers, to the end
   std::optional<daemon_usage> daemon;
 };
 
@@ -528,6 +579,8 @@ run_result run(const options& opt, const target& where, milliseconds warmup, mil
   plan.rate = opt.rate;
   plan.timeout = timeout;
   plan.max_requests = opt.max_requests;
+  plan.each_body_once = opt.each_body_once;
+  shared.last_ack = plan.start.time_since_epoch().count();
 
   std::optional<daemon_monitor> monitor;
   if (opt.daemon_pid > 0) monitor.emplace(opt.daemon_pid, plan.measure_from);
@@ -550,10 +603,17 @@ run_result run(const options& opt, const target& where, milliseconds warmup, mil
   r.warmup_seconds = seconds(warmup);
   r.wall_seconds = seconds(clock_type::now() - wall_start);
   r.client_cpu_seconds = process_cpu_seconds() - cpu_before;
+  // The last stretch counts too: a daemon that never recovered acknowledged nothing since.
+  shared.note_ack(std::min(clock_type::now(), plan.stop_at));
+  r.longest_without_2xx_seconds = seconds(nanoseconds(shared.longest_without_ack.load()));
   if (monitor) r.daemon = monitor->finish();
-  for (const auto& c : connections) r.totals.merge(c->stats());
+  for (const auto& c : connections) {
+    r.totals.merge(c->stats());
+    r.acknowledged.insert(r.acknowledged.end(), c->acknowledged().begin(), c->acknowledged().end());
+  }
 
   auto window_end = plan.stop_at;
+  if (stop_requested.load()) window_end = std::min(window_end, clock_type::now());
   if (shared.cap_reached.load()) {
     r.cap_reached = true;
     window_end = std::min(
@@ -616,19 +676,22 @@ void print_json(const options& opt, const request_pool& pool, const run_result& 
       "\"events_per_batch\":{},\"mean_body_bytes\":{:.0f},\"pool\":{},\"signed\":{},"
       "\"warmup_s\":{:.3f},\"duration_s\":{:.3f},\"wall_s\":{:.3f},\"stopped_by_max_requests\":{},"
       "\"requests\":{{\"started\":{},\"answered\":{},\"status_200\":{},\"status_503\":{},"
+      "\"status_503_without_retry_after\":{},"
       "\"status_other\":{},\"connection_errors\":{},\"timeouts\":{},\"never_sent\":{},"
       "\"connects\":{}}},"
       "\"events\":{{\"accepted\":{},\"dead_lettered\":{},\"unparsed_200_bodies\":{}}},"
       "\"requests_per_s\":{:.1f},\"events_per_s\":{:.1f},"
-      "\"latency_ms_200\":{},\"latency_ms_other\":{},\"client_cpu_s\":{:.3f}",
+      "\"latency_ms_200\":{},\"latency_ms_other\":{},\"client_cpu_s\":{:.3f},"
+      "\"longest_without_2xx_s\":{:.3f}",
       json_string(opt.url), opt.rate > 0 ? "rate" : "closed_loop", opt.rate, opt.connections,
       opt.threads, pool.events_per_batch, pool.mean_body_bytes(), pool.requests.size(),
       opt.sign_key_pem.empty() ? "false" : "true", r.warmup_seconds, r.measured_seconds,
       r.wall_seconds, r.cap_reached ? "true" : "false", t.started, t.answered(), t.ok,
-      t.unavailable, other, t.connection_errors, t.timeouts, r.backlog, t.connects,
-      t.events_accepted, t.events_dead_lettered, t.unparsed_ok_bodies,
+      t.unavailable, t.unavailable_without_retry_after, other, t.connection_errors, t.timeouts,
+      r.backlog, t.connects, t.events_accepted, t.events_dead_lettered, t.unparsed_ok_bodies,
       per_second(t.ok, r.measured_seconds), per_second(t.events_accepted, r.measured_seconds),
-      latency_json(t.ok_latency), latency_json(t.other_latency), r.client_cpu_seconds);
+      latency_json(t.ok_latency), latency_json(t.other_latency), r.client_cpu_seconds,
+      r.longest_without_2xx_seconds);
   if (r.daemon) {
     const auto& d = *r.daemon;
     const double cpu_us = static_cast<double>(d.cpu.count());
@@ -679,7 +742,10 @@ void print_table(const options& opt, const request_pool& pool, const run_result&
   if (t.events_dead_lettered > 0)
     line("events dead-lettered", std::to_string(t.events_dead_lettered));
   if (t.unparsed_ok_bodies > 0) line("200 without counts", std::to_string(t.unparsed_ok_bodies));
-  line("503", std::to_string(t.unavailable));
+  line("503", t.unavailable_without_retry_after == 0
+                  ? std::to_string(t.unavailable)
+                  : fmt::format("{} ({} without Retry-After)", t.unavailable,
+                                t.unavailable_without_retry_after));
   std::string other;
   for (const auto& [status, n] : t.other_status)
     other += fmt::format("{}{}: {}", other.empty() ? "" : ", ", status, n);
@@ -694,6 +760,7 @@ void print_table(const options& opt, const request_pool& pool, const run_result&
                                          r.backlog));
   }
   line("connects", std::to_string(t.connects));
+  line("longest without 2xx", fmt::format("{:.2f} s", r.longest_without_2xx_seconds));
 
   auto latency = [&](std::string_view title, const latency_histogram& h) {
     if (h.count() == 0) return;
@@ -781,6 +848,17 @@ result<std::string> read_file(const std::string& path) {
   return text.str();
 }
 
+// One sg_event_id a line, for every event of every request answered 2xx (twice if it was
+// answered twice).
+bool write_acked_ids(const std::string& path, const request_pool& pool,
+                     const std::vector<std::size_t>& acknowledged) {
+  std::ofstream out(path);
+  for (const auto body : acknowledged) {
+    for (const auto& id : pool.event_ids[body]) out << id << '\n';
+  }
+  return static_cast<bool>(out.flush());
+}
+
 int run_load(const options& opt) {
   if (opt.url.empty()) {
     std::fprintf(stderr, "--url is required (or use the keygen subcommand); see --help\n");
@@ -857,7 +935,12 @@ int run_load(const options& opt) {
   std::fprintf(stderr, "warming up %s, then measuring %s\n", opt.warmup.c_str(),
                opt.duration.c_str());
 
+  std::signal(SIGTERM, on_stop_signal);
   const auto r = run(opt, *where, *warmup, *duration, *timeout, *pool);
+  if (!opt.acked_ids.empty() && !write_acked_ids(opt.acked_ids, *pool, r.acknowledged)) {
+    std::fprintf(stderr, "--acked-ids: cannot write %s\n", opt.acked_ids.c_str());
+    return exit_failure;
+  }
   if (opt.json) {
     print_json(opt, *pool, r);
   } else {
@@ -909,7 +992,7 @@ int run_cli(int argc, char** argv) {
   cli.add_option("--pool", opt.pool,
                  "Distinct signed bodies built before the run and cycled through")
       ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}));
+      ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
   cli.add_option("--timeout", opt.timeout,
                  "Per request (connect included) before it counts as a timeout")
       ->capture_default_str();
@@ -917,6 +1000,14 @@ int run_cli(int argc, char** argv) {
                  "Stop after this many requests in all (0 = no cap)")
       ->capture_default_str();
   cli.add_flag("--json", opt.json, "Print the results as one JSON object");
+  auto* acked_opt = cli.add_option("--acked-ids", opt.acked_ids,
+                                   "Write the sg_event_id of every event answered 2xx to this "
+                                   "file, one a line (for an audit of the topic)");
+  cli.add_flag("--each-body-once", opt.each_body_once,
+               "Send each body of the pool at most once and stop when all were sent, so that "
+               "no event id is posted twice (size --pool for the run)");
+  // A fixed body has no generated ids to record.
+  acked_opt->excludes("--body-file");
 
   std::string key_dir;
   auto* keygen_cmd = cli.add_subcommand(

@@ -364,6 +364,14 @@ void read_topic(table_reader& t, topic_spec& out) {
   t.read("replication_factor", out.replication_factor, 1, std::numeric_limits<std::int16_t>::max());
   t.read("compacted", out.compacted);
   t.read_duration("retention", out.retention);
+  // More copies in sync than there are copies would refuse every write to the topic.
+  if (t.read("min_insync_replicas", out.min_insync_replicas, 0,
+             std::numeric_limits<std::int16_t>::max()) &&
+      out.min_insync_replicas > out.replication_factor) {
+    t.report(errc::bad_value, {"min_insync_replicas"},
+             "must be at most replication_factor (" + std::to_string(out.replication_factor) +
+                 "), got " + std::to_string(out.min_insync_replicas));
+  }
 }
 
 void read_topics(table_reader& t, topics_config& out) {

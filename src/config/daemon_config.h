@@ -79,6 +79,9 @@ struct topic_spec {
   int replication_factor = 1;
   bool compacted = false;
   std::chrono::milliseconds retention{0};  // 0 = broker default
+  // min.insync.replicas when created; 0 = broker default. With acks=all, a write then
+  // needs this many copies, so one broker lost costs no acknowledged record.
+  int min_insync_replicas = 0;
 
   bool operator==(const topic_spec&) const = default;
 };

@@ -45,6 +45,10 @@ result<void> create_missing(rd_kafka_t* handle, const std::vector<config::topic_
     if (!owned.back()) return failure(errc::topic_creation, "topic '" + spec.name + "': " + err);
     if (spec.compacted)
       rd_kafka_NewTopic_set_config(owned.back().get(), "cleanup.policy", "compact");
+    if (spec.min_insync_replicas > 0) {
+      rd_kafka_NewTopic_set_config(owned.back().get(), "min.insync.replicas",
+                                   std::to_string(spec.min_insync_replicas).c_str());
+    }
     if (spec.retention.count() > 0) {
       rd_kafka_NewTopic_set_config(owned.back().get(), "retention.ms",
                                    std::to_string(spec.retention.count()).c_str());

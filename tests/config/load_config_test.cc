@@ -62,6 +62,7 @@ enable.idempotence = true
 name = "ev"
 partitions = 64
 replication_factor = 3
+min_insync_replicas = 2
 compacted = false
 retention = "7d"
 
@@ -110,12 +111,21 @@ retention = "2d"
       c.kafka.properties,
       (std::map<std::string, std::string>{
           {"enable.idempotence", "true"}, {"linger.ms", "5"}, {"security.protocol", "SASL_SSL"}}));
-  EXPECT_EQ(c.topics.events, (topic_spec{"ev", 64, 3, false, 7 * 24h}));
+  EXPECT_EQ(c.topics.events, (topic_spec{"ev", 64, 3, false, 7 * 24h, 2}));
   EXPECT_EQ(c.topics.dlq, (topic_spec{"ev.dlq", 6, 3, false, 30 * 24h}));
   EXPECT_EQ(c.topics.suppressions, (topic_spec{"supp", 32, 3, true, 0ms}));
   EXPECT_EQ(c.topics.send_requests, (topic_spec{"req", 24, 2, false, 0ms}));
   EXPECT_EQ(c.topics.send_results, (topic_spec{"res", 24, 2, false, 90min}));
   EXPECT_EQ(c.topics.send_ledger, (topic_spec{"ledger", 24, 2, false, 48h}));
+}
+
+// A topic created so would refuse every acks=all write.
+TEST(load_config, refuses_more_copies_in_sync_than_copies) {
+  auto loaded = load("[topics.events]\nreplication_factor = 2\nmin_insync_replicas = 3\n");
+  ASSERT_FALSE(loaded);
+  EXPECT_THAT(loaded.error().message,
+              HasSubstr("3:23: topics.events.min_insync_replicas: must be at most "
+                        "replication_factor (2), got 3"));
 }
 
 TEST(load_config, names_key_and_line_of_a_typo) {

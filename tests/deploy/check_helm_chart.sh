@@ -245,6 +245,7 @@ def check_render(name, production):
     if production:
         for topic, settings in config["topics"].items():
             check(settings.get("replication_factor") == 3, f"{where} topics.{topic}.replication_factor is not 3")
+            check(settings.get("min_insync_replicas") == 2, f"{where} topics.{topic}.min_insync_replicas is not 2")
         check(deployments[f"{full}-ingest"]["spec"].get("replicas", 2) >= 2, f"{where} one ingest replica")
         for role in roles:
             res = pods[role][1]["containers"][0]["resources"]

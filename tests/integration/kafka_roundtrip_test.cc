@@ -71,6 +71,48 @@ TEST(kafka_roundtrip, a_changelog_topic_that_is_not_compacted_is_refused) {
       << refused.error().describe();
 }
 
+// The value of one configuration entry of `topic`, as the broker describes it.
+std::string topic_config(rd_kafka_t* handle, const std::string& topic, const std::string& name) {
+  auto* resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  auto* queue = rd_kafka_queue_new(handle);
+  rd_kafka_DescribeConfigs(handle, &resource, 1, nullptr, queue);
+  std::string value = "(not described)";
+  if (auto* event = rd_kafka_queue_poll(queue, 30000)) {
+    std::size_t count = 0;
+    const auto** described = rd_kafka_DescribeConfigs_result_resources(
+        rd_kafka_event_DescribeConfigs_result(event), &count);
+    for (std::size_t i = 0; i < count; ++i) {
+      std::size_t entries = 0;
+      const auto** configs = rd_kafka_ConfigResource_configs(described[i], &entries);
+      for (std::size_t j = 0; j < entries; ++j) {
+        if (name == rd_kafka_ConfigEntry_name(configs[j])) {
+          const char* v = rd_kafka_ConfigEntry_value(configs[j]);
+          value = v != nullptr ? v : "";
+        }
+      }
+    }
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_ConfigResource_destroy(resource);
+  return value;
+}
+
+// min_insync_replicas reaches the broker as the topic's min.insync.replicas (production
+// asks for 2 of 3 copies; docs/reliability.md), and 0 leaves the broker's default (1).
+// A single broker caps the one it enforces at the copies there are, so the described
+// value is what can be checked here; the chaos suite writes to such topics on 3 nodes.
+TEST(kafka_roundtrip, ensure_topics_sets_min_insync_replicas) {
+  const std::string set = unique_name("min-insync");
+  const std::string unset = unique_name("min-insync-default");
+  auto handle = admin_handle();
+  config::topic_spec spec{set, 1, 1};
+  spec.min_insync_replicas = 2;
+  ASSERT_TRUE(ensure_topics(handle.get(), {spec, {unset, 1, 1}}, 30s));
+  EXPECT_EQ(topic_config(handle.get(), set, "min.insync.replicas"), "2");
+  EXPECT_EQ(topic_config(handle.get(), unset, "min.insync.replicas"), "1");
+}
+
 TEST(kafka_roundtrip, produced_records_come_back_through_a_consumer_group) {
   const std::string topic = unique_name("roundtrip");
   {

@@ -72,13 +72,7 @@ std::vector<kafka_record> read_topic_until(
 
   int partitions = partitions_of(rk.get(), topic, deadline);
   if (partitions == 0) return {};
-  rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p) {
-    rd_kafka_topic_partition_list_add(assignment, topic.c_str(), p)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-  }
-  rd_kafka_assign(rk.get(), assignment);
-  rd_kafka_topic_partition_list_destroy(assignment);
+  assign_from_beginning(rk.get(), topic, partitions);
 
   std::vector<kafka_record> records;
   while (!done(records) && std::chrono::steady_clock::now() < deadline) {
@@ -106,6 +100,16 @@ std::vector<kafka_record> read_topic_until(
     rd_kafka_message_destroy(m);
   }
   return records;
+}
+
+void assign_from_beginning(rd_kafka_t* consumer, const std::string& topic, int partitions) {
+  rd_kafka_topic_partition_list_t* assignment = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(assignment, topic.c_str(), p)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_assign(consumer, assignment);
+  rd_kafka_topic_partition_list_destroy(assignment);
 }
 
 std::string unique_topic(const std::string& stem) {

@@ -3,6 +3,8 @@
 // read sees everything already written.
 #pragma once
 
+#include <librdkafka/rdkafka.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -35,6 +37,10 @@ std::vector<kafka_record> read_topic_until(
     const std::string& bootstrap, const std::string& topic,
     const std::function<bool(const std::vector<kafka_record>&)>& done,
     std::chrono::milliseconds timeout, const client_properties& properties = {});
+
+// Assigns every one of the `partitions` of `topic` to `consumer` (no consumer group), each
+// from its first offset, so that a read sees everything already written.
+void assign_from_beginning(rd_kafka_t* consumer, const std::string& topic, int partitions);
 
 // A topic name no other test uses.
 std::string unique_topic(const std::string& stem);

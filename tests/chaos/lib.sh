@@ -1,0 +1,219 @@
+# Sourced by scripts/chaos: the pieces every scenario (tests/chaos/scenarios/*.sh) is made
+# of. Ingest instances of the real mailhook binary, the load generator with its record of
+# acknowledged events, the audit, and the one line each scenario prints. Never run.
+#
+# Every process started here is a child of scripts/chaos, remembered by its PID in
+# $work/<name>/pid and stopped by that PID alone: other mailhook processes and brokers on
+# the machine are not ours.
+#
+# Set by scripts/chaos before use: $work (scratch directory), $build_dir, $kafka_dir,
+# $bootstrap, $rate (requests/s of each load generator), $events_per_batch.
+
+mailhook_bin() { echo "$build_dir/src/mailhook"; }
+load_bin() { echo "$build_dir/bench/mailhook_load"; }
+audit_bin() { echo "$build_dir/tests/chaos/mailhook_chaos_audit"; }
+
+kafka() { MAILHOOK_KAFKA_DIR=$kafka_dir "$MAILHOOK_ROOT/scripts/kafka" "$@"; }
+
+# Progress, with the seconds since the suite started: a 2-core machine is slow to watch.
+progress() { say "chaos [$((SECONDS))s] $*"; }
+
+# The signing key every load generator uses; its public half goes in each daemon's source.
+make_signing_key() {
+  public_key=$("$(load_bin)" keygen --out "$work/key")
+}
+
+# ingest_config NAME SCENARIO [INGEST_SETTINGS]: an ingest instance's directory and
+# configuration, with INGEST_SETTINGS (TOML lines) added to its [ingest] table. Every
+# instance of one scenario writes the same topics (chaos.SCENARIO.*), three copies each,
+# two of which must hold a write before it is acknowledged.
+ingest_config() {
+  local name=$1 scenario=$2 settings=${3:-} dir=$work/$1
+  mkdir -p "$dir"
+  local admin_port ingest_port
+  admin_port=$(free_port)
+  ingest_port=$(free_port)
+  while [ "$ingest_port" = "$admin_port" ]; do ingest_port=$(free_port); done
+  echo "$admin_port" >"$dir/admin_port"
+  echo "$ingest_port" >"$dir/ingest_port"
+  local topic table partitions
+  {
+    cat <<TOML
+# Written by scripts/chaos for scenario $scenario, instance $name.
+[admin]
+listen = "127.0.0.1:$admin_port"
+
+[kafka]
+bootstrap_servers = "$bootstrap"
+
+[ingest]
+listen = "127.0.0.1:$ingest_port"
+$settings
+
+# Shorter than librdkafka's 30 s, so that a broker frozen for longer (the leader-kill
+# scenario's pause) makes the producer give up on its requests and find the new leader.
+[ingest.producer]
+"request.timeout.ms" = $producer_request_timeout_ms
+
+[sources.load]
+tenant = "load"
+public_keys = ["$public_key"]
+
+[index]
+dir = "$dir/index"
+TOML
+    for table in events dlq suppressions send_requests send_results send_ledger; do
+      topic=chaos.$scenario.${table//_/.}
+      partitions=1
+      [ "$table" = events ] && partitions=6
+      printf '\n[topics.%s]\nname = "%s"\npartitions = %s\nreplication_factor = 3\nmin_insync_replicas = 2\n' \
+        "$table" "$topic" "$partitions"
+    done
+  } >"$dir/mailhook.toml"
+}
+
+instance_pid() { cat "$work/$1/pid"; }
+
+# ingest_start NAME: starts (or restarts) the instance in the background.
+ingest_start() {
+  local dir=$work/$1
+  # The environment's MAILHOOK_* settings would point the daemon elsewhere.
+  env -u MAILHOOK_KAFKA__BOOTSTRAP_SERVERS -u MAILHOOK_ADMIN__LISTEN -u MAILHOOK_INGEST__LISTEN \
+    "$(mailhook_bin)" serve --config "$dir/mailhook.toml" --roles ingest >>"$dir/mailhook.log" 2>&1 &
+  echo $! >"$dir/pid"
+}
+
+# ingest_wait_ready NAME: until /readyz answers 200 (Kafka reachable, topics there).
+ingest_wait_ready() {
+  local dir=$work/$1 waited=0
+  until curl -sf "http://127.0.0.1:$(cat "$dir/admin_port")/readyz" >/dev/null; do
+    if ! kill -0 "$(instance_pid "$1")" 2>/dev/null; then
+      tail -n 20 "$dir/mailhook.log" >&2
+      die "chaos: ingest instance $1 exited during start"
+    fi
+    ((waited++ < 240)) || die "chaos: ingest instance $1 not ready after 60s"
+    sleep 0.25
+  done
+}
+
+# signal_and_reap SIGNAL PID_FILE: sends SIGNAL to our child in PID_FILE, waits for its end.
+signal_and_reap() {
+  local pid
+  pid=$(cat "$2")
+  kill "-$1" "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+ingest_kill() { signal_and_reap KILL "$work/$1/pid"; }
+
+# ingest_stop NAME: SIGTERM (the daemon drains into Kafka), SIGKILL after 30 s. Fails if
+# the instance had died on its own: a fault must not take the daemon down.
+ingest_stop() {
+  local pid waited=0 status=0
+  pid=$(instance_pid "$1")
+  if ! kill -0 "$pid" 2>/dev/null; then
+    say "chaos: ingest instance $1 (pid $pid) had exited by itself"
+    tail -n 20 "$work/$1/mailhook.log" >&2
+    return 1
+  fi
+  kill -TERM "$pid"
+  while kill -0 "$pid" 2>/dev/null && ((waited++ < 120)); do sleep 0.25; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || status=$?
+  ((status == 0)) || say "chaos: ingest instance $1 exited with status $status"
+}
+
+# load_start NAME MAX_SECONDS: signed load at $rate requests/s on instance NAME until
+# load_stop (or MAX_SECONDS). Each body is sent once, so an event id seen twice in Kafka
+# is a duplicate; the ids answered 2xx go to $work/NAME/acked.
+load_start() {
+  local dir=$work/$1 seconds=$2
+  local pool=$((rate * seconds + 100))
+  "$(load_bin)" --url "http://127.0.0.1:$(cat "$dir/ingest_port")/webhooks/sendgrid/load" \
+    --sign-key-pem "$work/key/private.pem" --rate "$rate" --connections 8 \
+    --events-per-batch "$events_per_batch" --pool "$pool" --each-body-once \
+    --warmup 0 --duration "${seconds}s" --timeout 30s \
+    --acked-ids "$dir/acked" --json >"$dir/load.json" 2>"$dir/load.log" &
+  echo $! >"$dir/load_pid"
+}
+
+# load_stop NAME: ends the load in order (SIGTERM: answers in flight are still counted).
+load_stop() { signal_and_reap TERM "$work/$1/load_pid"; }
+
+# The longest stretch, in seconds, in which the load generators of the given instances
+# saw no 2xx: how long the fault kept mailhook from acknowledging.
+longest_without_ack() {
+  local name files=()
+  for name in "$@"; do files+=("$work/$name/load.json"); done
+  python3 - "${files[@]}" <<'PY'
+import json, sys
+longest = 0.0
+for path in sys.argv[1:]:
+    try:
+        with open(path) as f:
+            longest = max(longest, json.load(f)["longest_without_2xx_s"])
+    except (OSError, ValueError, KeyError):
+        print("nan")
+        sys.exit(0)
+print(f"{longest:.1f}s")
+PY
+}
+
+# audit SCENARIO NAME...: reads chaos.SCENARIO.events back against the instances' acked
+# ids; prints "acked=N in_kafka=M lost=L duplicates=D", or nothing if it could not read.
+audit() {
+  local scenario=$1 name acked=()
+  shift
+  for name in "$@"; do acked+=(--acked "$work/$name/acked"); done
+  "$(audit_bin)" --bootstrap "$bootstrap" --topic "chaos.$scenario.events" events \
+    "${acked[@]}" 2>>"$work/audit.log" || true
+}
+
+# report SCENARIO AUDIT RECOVERY HEALTHY: the scenario's one line, and its verdict in
+# $work/results. Fields the scenario does not exercise print "-". It fails when events
+# were lost after their 2xx, when nothing was acknowledged (nothing was proven), when
+# the audit could not read the topic, or when HEALTHY is not "yes" (a daemon died).
+report() {
+  local scenario=$1 audit_line=$2 recovery=$3 healthy=$4
+  local acked=- in_kafka=- lost=- duplicates=- verdict=ok why=()
+  if [ -n "$audit_line" ]; then
+    eval "$(tr ' ' '\n' <<<"$audit_line" | grep -E '^[a-z_]+=[0-9]+$')"
+  else
+    why+=("the audit could not read the topic (see $work/audit.log)")
+  fi
+  [ "$lost" = 0 ] || [ "$lost" = - ] || why+=("$lost events lost after their 2xx")
+  [ "$acked" != 0 ] || why+=("nothing was acknowledged")
+  [ "$healthy" = yes ] || why+=("$healthy")
+  ((${#why[@]} == 0)) || verdict="FAILED: $(IFS=';'; echo "${why[*]}")"
+  printf '%-16s acked=%s in_kafka=%s lost_after_ack=%s duplicates=%s wrong_verdicts=- sent_twice=- lost_without_result=- recovery=%s  %s\n' \
+    "$scenario" "$acked" "$in_kafka" "$lost" "$duplicates" "$recovery" "$verdict" | tee -a "$work/results"
+}
+
+# Requests instance NAME answered 200, from its /metrics.
+acknowledged_requests() {
+  curl -sf "http://127.0.0.1:$(cat "$work/$1/admin_port")/metrics" |
+    awk '/^mailhook_webhook_requests_total\{.*status="200"/ { n += $NF } END { print n + 0 }'
+}
+
+# await_acks NAME SECONDS: until instance NAME answers 200 again after a fault; false if
+# it did not within SECONDS. Recovering by itself is part of what a scenario tests.
+await_acks() {
+  local before waited=0
+  before=$(acknowledged_requests "$1")
+  while (($(acknowledged_requests "$1") <= before)); do
+    ((waited++ < $2 * 4)) || return 1
+    sleep 0.25
+  done
+}
+
+# audit_check SCENARIO: the audit must be able to fail. Right after a scenario, its own
+# acknowledged ids plus one that was never posted must come out as exactly one lost event.
+audit_check() {
+  local line verdict=ok
+  echo "chaos-audit-check-never-posted" >"$work/never-posted"
+  line=$("$(audit_bin)" --bootstrap "$bootstrap" --topic "chaos.$1.events" events \
+    --acked "$work/a/acked" --acked "$work/never-posted" 2>>"$work/audit.log") || true
+  [[ " $line " == *" lost=1 "* ]] || verdict="FAILED: expected lost=1, the audit said '$line'"
+  printf '%-16s one made-up acknowledged id among the %s: reported lost  %s\n' \
+    audit-check "${1//_/-} scenario's" "$verdict" | tee -a "$work/results"
+}
