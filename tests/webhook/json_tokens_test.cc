@@ -15,16 +15,16 @@ TEST(check_number, follows_the_rfc_8259_grammar) {
     std::string_view text;
     number_kind kind;
   } cases[] = {
-      {"0", number_kind::integer},       {"-0", number_kind::integer},
+      {"0", number_kind::integer},          {"-0", number_kind::integer},
       {"1234567890", number_kind::integer}, {"-12", number_kind::integer},
-      {"0.5", number_kind::decimal},     {"1e9", number_kind::decimal},
-      {"1E+9", number_kind::decimal},    {"-2.5e-3", number_kind::decimal},
-      {"", number_kind::invalid},        {"-", number_kind::invalid},
-      {"01", number_kind::invalid},      {"+1", number_kind::invalid},
-      {".5", number_kind::invalid},      {"1.", number_kind::invalid},
-      {"1e", number_kind::invalid},      {"1e+", number_kind::invalid},
-      {"0x10", number_kind::invalid},    {"1 ", number_kind::invalid},
-      {"NaN", number_kind::invalid},     {"Infinity", number_kind::invalid},
+      {"0.5", number_kind::decimal},        {"1e9", number_kind::decimal},
+      {"1E+9", number_kind::decimal},       {"-2.5e-3", number_kind::decimal},
+      {"", number_kind::invalid},           {"-", number_kind::invalid},
+      {"01", number_kind::invalid},         {"+1", number_kind::invalid},
+      {".5", number_kind::invalid},         {"1.", number_kind::invalid},
+      {"1e", number_kind::invalid},         {"1e+", number_kind::invalid},
+      {"0x10", number_kind::invalid},       {"1 ", number_kind::invalid},
+      {"NaN", number_kind::invalid},        {"Infinity", number_kind::invalid},
   };
   for (const auto& c : cases) EXPECT_EQ(check_number(c.text), c.kind) << "'" << c.text << "'";
 }
@@ -37,7 +37,7 @@ TEST(check_escapes, accepts_the_eight_short_escapes_and_paired_surrogates) {
       {"plain", escapes::valid},
       {R"(\" \\ \/ \b \f \n \r \t)", escapes::valid},
       {R"(\u00e9)", escapes::valid},
-      {R"(\ud83d\ude00)", escapes::valid},   // a pair: one code point
+      {R"(\ud83d\ude00)", escapes::valid},     // a pair: one code point
       {R"(\ud83d)", escapes::lone_surrogate},  // high alone
       {R"(\ude00)", escapes::lone_surrogate},  // low alone
       {R"(\ud83dx)", escapes::lone_surrogate},
