@@ -11,6 +11,8 @@
 
 #include "app/version.h"
 #include "common/cpu.h"
+#include "http/server_metrics.h"
+#include "index/index_metrics.h"
 #include "kafka/topics.h"
 #include "metrics/process_metrics.h"
 
@@ -92,7 +94,7 @@ result<void> application::build() {
       auto ingest = webhook::ingest_role::start(config_, *kafka_monitor_, registry_);
       if (!ingest) return ingest.error();
       ingest_ = std::move(*ingest);
-      register_server_metrics(ingest_->server());
+      http::register_server_metrics(registry_, ingest_->server());
       readiness_.add("ingest", [] { return std::optional<std::string>(); });
     } else if (role == "report") {
       if (auto started = start_report(); !started) return started.error();
@@ -119,7 +121,7 @@ result<void> application::start_admin() {
     options.max_connections = 64;
     monitoring_server_ = std::make_unique<http::server>(io_, options, *monitoring_handler_);
     if (auto listening = monitoring_server_->listen(); !listening) return listening.error();
-    register_server_metrics(*monitoring_server_);
+    http::register_server_metrics(registry_, *monitoring_server_);
     spdlog::info("monitoring listener on {}:{} (/metrics /healthz /readyz, no token)", options.host,
                  monitoring_server_->port());
   }
@@ -156,7 +158,7 @@ result<void> application::start_admin() {
   options.tls_key_file = admin.tls.private_key;
   admin_server_ = std::make_unique<http::server>(io_, options, *admin_handler_);
   if (auto listening = admin_server_->listen(); !listening) return listening.error();
-  register_server_metrics(*admin_server_);
+  http::register_server_metrics(registry_, *admin_server_);
   spdlog::info("admin listener on {}:{} ({})", options.host, admin_server_->port(),
                options.tls_cert_file.empty() ? "http" : "https");
   return {};
@@ -184,7 +186,7 @@ result<void> application::start_index() {
   changelog_writer_ = std::move(*writer);
   suppression_api_ =
       std::make_unique<suppression_api>(*index_store_, changelog_writer_.get(), registry_);
-  register_index_metrics();
+  index::register_index_metrics(registry_, *index_store_, *index_replica_);
   readiness_.add("index", [this]() -> std::optional<std::string> {
     if (index_replica_->caught_up()) return std::nullopt;
     auto error = index_replica_->last_error();
@@ -206,43 +208,6 @@ result<void> application::start_index() {
   return {};
 }
 
-void application::register_index_metrics() {
-  registry_.add_collector([store = index_store_.get()](metrics::collector_sink& sink) {
-    auto& entries = sink.gauge("mailhook_index_entries",
-                               "Suppressed entries in the local index, by tenant, scope and reason",
-                               {"tenant", "scope", "reason"});
-    for (const auto& [key, count] : store->counts()) {
-      const auto& [tenant, scope, reason] = key;
-      entries.set({tenant, std::string(to_string(scope)), std::string(to_string(reason))},
-                  static_cast<double>(count));
-    }
-    sink.gauge("mailhook_index_keys", "Keys in the local index, suppressed or cleared", {})
-        .set({}, static_cast<double>(store->keys()));
-    sink.gauge("mailhook_index_table_bytes",
-               "Memory of the in-memory verdict table in front of RocksDB", {})
-        .set({}, static_cast<double>(store->table_bytes()));
-    sink.gauge("mailhook_index_rocksdb_level0_files",
-               "RocksDB level-0 files of the local index (they pile up while a catch-up pauses "
-               "compactions)",
-               {})
-        .set({}, static_cast<double>(store->level0_files()));
-    sink.gauge("mailhook_index_rocksdb_pending_compaction_bytes",
-               "RocksDB's estimate of the bytes its compactions still have to rewrite", {})
-        .set({}, static_cast<double>(store->pending_compaction_bytes()));
-
-    auto lookups = store->lookups();
-    auto& verdicts = sink.counter("mailhook_index_lookups_total", "Suppression lookups, by verdict",
-                                  {"verdict"});
-    verdicts.set({"allowed"}, static_cast<double>(lookups.allowed));
-    verdicts.set({"suppressed"}, static_cast<double>(lookups.suppressed));
-  });
-  registry_.add_collector([replica = index_replica_.get()](metrics::collector_sink& sink) {
-    sink.gauge("mailhook_index_changelog_lag",
-               "Changelog records not yet applied to the local index, over all partitions", {})
-        .set({}, static_cast<double>(replica->lag()));
-  });
-}
-
 result<void> application::start_report() {
   report::store_options options;
   options.dir = config_.report.dir;
@@ -261,55 +226,7 @@ result<void> application::start_report() {
   };
   report_api_ = std::make_unique<report_api>(*report_store_, incomplete, registry_);
   readiness_.add("report", incomplete);
-  registry_.add_collector([role = report_role_.get()](metrics::collector_sink& sink) {
-    sink.gauge("mailhook_report_lag", "Events-topic records the report has not counted yet", {})
-        .set({}, static_cast<double>(role->lag()));
-  });
   return {};
-}
-
-void application::register_server_metrics(const http::server& server) {
-  registry_.add_collector([shared = server.shared_stats(),
-                           name = server.options().name](metrics::collector_sink& sink) {
-    const auto& stats = *shared;
-    sink.gauge("mailhook_http_connections_open", "Open HTTP connections", {"listener"})
-        .set({name}, static_cast<double>(stats.connections_open.load()));
-    sink.counter("mailhook_http_connections_total", "Accepted HTTP connections", {"listener"})
-        .set({name}, static_cast<double>(stats.connections_accepted.load()));
-    sink.counter("mailhook_http_connections_refused_total",
-                 "HTTP connections closed at once because max_connections were open", {"listener"})
-        .set({name}, static_cast<double>(stats.connections_refused.load()));
-    sink.counter("mailhook_http_connections_refused_per_client_total",
-                 "HTTP connections closed at once because their client address had "
-                 "max_connections_per_client open",
-                 {"listener"})
-        .set({name}, static_cast<double>(stats.connections_refused_per_client.load()));
-    sink.gauge("mailhook_http_body_bytes_reading", "Bytes of request bodies being read",
-               {"listener"})
-        .set({name}, static_cast<double>(stats.body_bytes_reading.load()));
-    sink.counter("mailhook_http_slow_uploads_total",
-                 "Request bodies cut off for arriving slower than min_upload_rate", {"listener"})
-        .set({name}, static_cast<double>(stats.slow_uploads.load()));
-    auto& rejected =
-        sink.counter("mailhook_http_requests_rejected_total",
-                     "HTTP requests refused before reaching a handler", {"listener", "reason"});
-    rejected.set({name, "header_too_large"},
-                 static_cast<double>(stats.requests_rejected_header_too_large.load()));
-    rejected.set({name, "body_too_large"},
-                 static_cast<double>(stats.requests_rejected_body_too_large.load()));
-    rejected.set({name, "malformed"},
-                 static_cast<double>(stats.requests_rejected_malformed.load()));
-    rejected.set({name, "client_body_bytes"},
-                 static_cast<double>(stats.requests_rejected_client_bytes.load()));
-    rejected.set({name, "overloaded"},
-                 static_cast<double>(stats.requests_rejected_overloaded.load()));
-    sink.counter("mailhook_http_tls_handshake_failures_total",
-                 "TLS handshakes that failed or ran out of time", {"listener"})
-        .set({name}, static_cast<double>(stats.tls_handshake_failures.load()));
-    sink.counter("mailhook_http_timeouts_total", "HTTP reads or writes that ran out of time",
-                 {"listener"})
-        .set({name}, static_cast<double>(stats.timeouts.load()));
-  });
 }
 
 int application::run() {

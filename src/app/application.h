@@ -51,9 +51,7 @@ class application {
   explicit application(config::daemon_config config);
   result<void> build();
   result<void> start_admin();
-  void register_server_metrics(const http::server& server);
   result<void> start_index();
-  void register_index_metrics();
   result<void> start_report();
   void shutdown();
 

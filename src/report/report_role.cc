@@ -66,6 +66,11 @@ report_role::report_role(const config::daemon_config& config, store& counts,
                                     {"rate"});
   thresholds.with({"bounce"}).set(config.report.bounce_rate_alert);
   thresholds.with({"spam"}).set(config.report.spam_rate_alert);
+  // Read at scrape time; the application stops scraping before it stops this role.
+  registry.add_collector([this](metrics::collector_sink& sink) {
+    sink.gauge("mailhook_report_lag", "Events-topic records the report has not counted yet", {})
+        .set({}, static_cast<double>(lag()));
+  });
 }
 
 report_role::~report_role() {
