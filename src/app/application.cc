@@ -81,27 +81,20 @@ result<void> application::build() {
     });
   }
 
-  auto runs = [this](std::string_view role) {
-    return std::find(config_.roles.begin(), config_.roles.end(), role) != config_.roles.end();
-  };
-  if (runs("index") || runs("policy") || runs("sender")) {
+  using config::role;
+  // The index replica first: the policy and the sender decide against it.
+  if (config_.runs(role::index) || config_.runs(role::policy) || config_.runs(role::sender)) {
     if (auto started = start_index(); !started) return started.error();
   }
-  for (const auto& role : config_.roles) {
-    if (role == "index" || role == "policy" || role == "sender") {
-      continue;  // started above, with the store they share
-    } else if (role == "ingest") {
-      auto ingest = webhook::ingest_role::start(config_, *kafka_monitor_, registry_);
-      if (!ingest) return ingest.error();
-      ingest_ = std::move(*ingest);
-      http::register_server_metrics(registry_, ingest_->server());
-      readiness_.add("ingest", [] { return std::optional<std::string>(); });
-    } else if (role == "report") {
-      if (auto started = start_report(); !started) return started.error();
-    } else {
-      // The roles are built by their own modules as they land; until then say so plainly.
-      spdlog::warn("role '{}' is not part of this build yet; it does not run", role);
-    }
+  if (config_.runs(role::ingest)) {
+    auto ingest = webhook::ingest_role::start(config_, *kafka_monitor_, registry_);
+    if (!ingest) return ingest.error();
+    ingest_ = std::move(*ingest);
+    http::register_server_metrics(registry_, ingest_->server());
+    readiness_.add("ingest", [] { return std::optional<std::string>(); });
+  }
+  if (config_.runs(role::report)) {
+    if (auto started = start_report(); !started) return started.error();
   }
 
   return start_admin();
@@ -193,13 +186,13 @@ result<void> application::start_index() {
     return error.empty() ? "catching up with the changelog" : error;
   });
 
-  if (std::find(config_.roles.begin(), config_.roles.end(), "policy") != config_.roles.end()) {
+  if (config_.runs(config::role::policy)) {
     auto policy = policy::policy_role::start(config_, *index_store_, *index_replica_, registry_);
     if (!policy) return policy.error();
     policy_ = std::move(*policy);
     readiness_.add("policy", [this] { return policy_->not_ready(); });
   }
-  if (std::find(config_.roles.begin(), config_.roles.end(), "sender") != config_.roles.end()) {
+  if (config_.runs(config::role::sender)) {
     auto sender = sender::sender_role::start(config_, *index_store_, *index_replica_, registry_);
     if (!sender) return sender.error();
     sender_ = std::move(*sender);

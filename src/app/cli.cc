@@ -42,26 +42,6 @@ std::vector<std::string> split_roles(const std::string& text) {
   return roles;
 }
 
-result<void> check_roles(const std::vector<std::string>& roles) {
-  if (roles.empty())
-    return failure(std::make_error_code(std::errc::invalid_argument), "--roles: no role given");
-  for (const auto& role : roles) {
-    if (std::find(std::begin(config::all_roles), std::end(config::all_roles), role) ==
-        std::end(config::all_roles)) {
-      return failure(
-          std::make_error_code(std::errc::invalid_argument),
-          "--roles: unknown role '" + role + "' (roles: ingest, policy, index, sender, report)");
-    }
-  }
-  bool runs_index = std::find(roles.begin(), roles.end(), "index") != roles.end();
-  if (!runs_index && std::find(roles.begin(), roles.end(), "sender") != roles.end()) {
-    return failure(std::make_error_code(std::errc::invalid_argument),
-                   "--roles: sender needs index in the same process (it checks the local "
-                   "replica before every delivery)");
-  }
-  return {};
-}
-
 int serve(const std::string& config_file, const std::string& roles) {
   auto cfg = load_config(config_file);
   if (!cfg) {
@@ -69,11 +49,12 @@ int serve(const std::string& config_file, const std::string& roles) {
     return exit_usage;
   }
   if (!roles.empty()) {
-    cfg->roles = split_roles(roles);
-    if (auto ok = check_roles(cfg->roles); !ok) {
-      fmt::print(stderr, "{}\n", ok.error().describe());
+    auto parsed = config::parse_roles(split_roles(roles));
+    if (!parsed) {
+      fmt::print(stderr, "--roles: {}\n", parsed.error().describe());
       return exit_usage;
     }
+    cfg->roles = std::move(*parsed);
   }
   if (auto logging = configure_logging(cfg->log.level, cfg->log.format); !logging) {
     fmt::print(stderr, "{}\n", logging.error().describe());

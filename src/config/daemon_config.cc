@@ -527,30 +527,14 @@ void read_sources(table_reader& t, std::vector<source_config>& out) {
   read_named(t, "a source", out, read_source);
 }
 
-void check_roles(table_reader& t, const std::vector<std::string>& roles) {
-  std::vector<std::string_view> known(std::begin(all_roles), std::end(all_roles));
-  if (roles.empty()) t.report(errc::bad_value, {"roles"}, "at least one role is required");
-  for (std::size_t i = 0; i < roles.size(); ++i) {
-    const std::string& role = roles[i];
-    if (std::find(known.begin(), known.end(), role) == known.end()) {
-      std::string message =
-          "unknown role " + in_quotes(role) + " (expected ingest, policy, index, sender or report";
-      if (auto suggestion = closest(role, known); !suggestion.empty()) {
-        message += "; did you mean " + in_quotes(suggestion) + "?";
-      }
-      t.report(errc::bad_value, {"roles"}, message + ")");
-    } else if (std::find(roles.begin(), roles.begin() + static_cast<std::ptrdiff_t>(i), role) !=
-               roles.begin() + static_cast<std::ptrdiff_t>(i)) {
-      t.report(errc::bad_value, {"roles"}, "role " + in_quotes(role) + " is listed twice");
-    }
-  }
-  auto runs = [&](std::string_view role) {
-    return std::find(roles.begin(), roles.end(), role) != roles.end();
-  };
-  if (runs("sender") && !runs("index")) {
-    t.report(errc::bad_value, {"roles"},
-             "the sender role checks every recipient against the local index replica, so it "
-             "needs the index role too");
+void read_roles(table_reader& t, std::vector<role>& out) {
+  std::vector<std::string> names;
+  if (!t.read("roles", names)) return;
+  auto roles = parse_roles(names);
+  if (roles) {
+    out = std::move(*roles);
+  } else {
+    t.report(errc::bad_value, {"roles"}, roles.error().message);
   }
 }
 
@@ -799,7 +783,7 @@ void check_send_ledger(table_reader& t, const topics_config& topics) {
 
 void read_daemon(table_reader& t, daemon_config& out, const environment& env,
                  const load_options& options) {
-  if (t.read("roles", out.roles)) check_roles(t, out.roles);
+  read_roles(t, out.roles);
   t.section("log", [&](table_reader& s) { read_log(s, out.log); });
   t.section("admin", [&](table_reader& s) { read_admin(s, out.admin, env, options); });
   t.section("kafka", [&](table_reader& s) { read_kafka(s, out.kafka, options); });
@@ -815,6 +799,60 @@ void read_daemon(table_reader& t, daemon_config& out, const environment& env,
 }
 
 }  // namespace
+
+std::string_view to_string(role r) noexcept {
+  switch (r) {
+    case role::ingest:
+      return "ingest";
+    case role::policy:
+      return "policy";
+    case role::index:
+      return "index";
+    case role::sender:
+      return "sender";
+    case role::report:
+      return "report";
+  }
+  return "unknown";
+}
+
+result<std::vector<role>> parse_roles(const std::vector<std::string>& names) {
+  std::vector<std::string_view> known;
+  for (role r : all_roles) known.push_back(to_string(r));
+  std::vector<role> roles;
+  std::string problems;
+  auto problem = [&](const std::string& text) {
+    if (!problems.empty()) problems += "; ";
+    problems += text;
+  };
+  if (names.empty()) problem("at least one role is required");
+  for (const auto& name : names) {
+    auto at = std::find(known.begin(), known.end(), name);
+    if (at == known.end()) {
+      std::string message =
+          "unknown role " + in_quotes(name) + " (expected ingest, policy, index, sender or report";
+      if (auto suggestion = closest(name, known); !suggestion.empty()) {
+        message += "; did you mean " + in_quotes(suggestion) + "?";
+      }
+      problem(message + ")");
+      continue;
+    }
+    const role r = all_roles[at - known.begin()];
+    if (std::find(roles.begin(), roles.end(), r) != roles.end()) {
+      problem("role " + in_quotes(name) + " is listed twice");
+    } else {
+      roles.push_back(r);
+    }
+  }
+  const auto runs = [&](role r) { return std::find(roles.begin(), roles.end(), r) != roles.end(); };
+  if (runs(role::sender) && !runs(role::index)) {
+    problem(
+        "the sender role checks every recipient against the local index replica, so it needs the "
+        "index role too");
+  }
+  if (!problems.empty()) return failure(errc::bad_value, problems);
+  return roles;
+}
 
 result<daemon_config> load_string(std::string_view toml_text, std::string_view source_name,
                                   const environment& env, load_options options) {

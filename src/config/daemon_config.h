@@ -4,6 +4,7 @@
 // the modules; nothing here is shared mutable state.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -283,11 +284,24 @@ struct sender_config {
   bool operator==(const sender_config&) const = default;
 };
 
-inline constexpr std::string_view all_roles[] = {"ingest", "policy", "index", "sender", "report"};
+// What a process runs (docs/ARCHITECTURE.md, "Process layout").
+enum class role : std::uint8_t { ingest, policy, index, sender, report };
+inline constexpr role all_roles[] = {role::ingest, role::policy, role::index, role::sender,
+                                     role::report};
+[[nodiscard]] std::string_view to_string(role r) noexcept;
+
+// `names` as roles, by the rules of the `roles` key and of `serve --roles`: at least one,
+// each known (an unknown one with the closest known name), none twice, and sender only
+// with index (it checks every recipient against the local replica). Every broken rule is
+// in the failure's message, "; " between them.
+[[nodiscard]] result<std::vector<role>> parse_roles(const std::vector<std::string>& names);
 
 struct daemon_config {
-  // Subset of all_roles, without duplicates, not empty.
-  std::vector<std::string> roles{"ingest", "policy", "index", "sender"};
+  // At least one, without duplicates, sender only with index (parse_roles).
+  std::vector<role> roles{role::ingest, role::policy, role::index, role::sender};
+  [[nodiscard]] bool runs(role r) const noexcept {
+    return std::find(roles.begin(), roles.end(), r) != roles.end();
+  }
   log_config log;
   admin_config admin;
   kafka_config kafka;

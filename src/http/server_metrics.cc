@@ -6,7 +6,7 @@ namespace mailhook::http {
 
 void register_server_metrics(metrics::registry& registry, const server& server) {
   registry.add_collector([shared = server.shared_stats(),
-                           name = server.options().name](metrics::collector_sink& sink) {
+                          name = server.options().name](metrics::collector_sink& sink) {
     const auto& stats = *shared;
     sink.gauge("mailhook_http_connections_open", "Open HTTP connections", {"listener"})
         .set({name}, static_cast<double>(stats.connections_open.load()));

@@ -55,6 +55,18 @@ TEST(cli, an_unknown_role_is_a_usage_error) {
   EXPECT_NE(r.output.find("unknown role 'mailer'"), std::string::npos) << r.output;
 }
 
+TEST(cli, roles_on_the_command_line_follow_the_rules_of_the_file) {
+  // One parse_roles for both: a duplicate and a sender without its index are refused too.
+  for (const auto& [roles, message] :
+       {std::pair{"ingest,ingest", "role 'ingest' is listed twice"},
+        std::pair{"sender", "needs the index role too"}, std::pair{",", "at least one role"}}) {
+    auto r = run({mailhook_binary(), "serve", "--roles", roles});
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("--roles: "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << roles << ": " << r.output;
+  }
+}
+
 TEST(cli, help_is_available_on_every_command) {
   for (std::vector<std::string> args : {std::vector<std::string>{"--help"},
                                         {"serve", "--help"},

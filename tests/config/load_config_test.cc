@@ -29,7 +29,8 @@ TEST(load_config, empty_file_gives_the_defaults) {
   // A named object: g++ 12 at -O3 warns (wrongly) about a temporary of this size.
   const daemon_config defaults;
   EXPECT_EQ(*loaded, defaults);
-  EXPECT_EQ(loaded->roles, (std::vector<std::string>{"ingest", "policy", "index", "sender"}));
+  EXPECT_EQ(loaded->roles,
+            (std::vector<role>{role::ingest, role::policy, role::index, role::sender}));
   EXPECT_EQ(loaded->admin.listen, (listen_address{"127.0.0.1", 9464}));
   EXPECT_EQ(loaded->kafka.health_interval, 1000ms);
   EXPECT_EQ(loaded->topics.suppressions.compacted, true);
@@ -98,7 +99,7 @@ retention = "2d"
 )");
   ASSERT_TRUE(loaded) << error_of(loaded);
   const daemon_config& c = *loaded;
-  EXPECT_EQ(c.roles, (std::vector<std::string>{"ingest", "index"}));
+  EXPECT_EQ(c.roles, (std::vector<role>{role::ingest, role::index}));
   EXPECT_EQ(c.log.level, "debug");
   EXPECT_EQ(c.log.format, log_format::json);
   EXPECT_EQ(c.admin.listen, (listen_address{"::1", 0}));
@@ -360,10 +361,10 @@ TEST(load_config, environment_keeps_text_for_string_keys) {
 TEST(load_config, environment_sets_roles_as_array_or_comma_list) {
   auto as_array = load("", {{"MAILHOOK_ROLES", R"(["ingest", "policy"])"}});
   ASSERT_TRUE(as_array) << error_of(as_array);
-  EXPECT_EQ(as_array->roles, (std::vector<std::string>{"ingest", "policy"}));
+  EXPECT_EQ(as_array->roles, (std::vector<role>{role::ingest, role::policy}));
   auto as_list = load("", {{"MAILHOOK_ROLES", "index, sender"}});
   ASSERT_TRUE(as_list) << error_of(as_list);
-  EXPECT_EQ(as_list->roles, (std::vector<std::string>{"index", "sender"}));
+  EXPECT_EQ(as_list->roles, (std::vector<role>{role::index, role::sender}));
 }
 
 TEST(load_config, environment_error_names_the_variable) {
@@ -485,7 +486,7 @@ bounce_rate_alert = 0.02
 spam_rate_alert = 0.0005
 )");
   ASSERT_TRUE(loaded) << error_of(loaded);
-  EXPECT_EQ(loaded->roles, (std::vector<std::string>{"ingest", "report"}));
+  EXPECT_EQ(loaded->roles, (std::vector<role>{role::ingest, role::report}));
   EXPECT_EQ(loaded->report.dir, "/data/report");
   EXPECT_EQ(loaded->report.seen_days, 5);
   EXPECT_EQ(loaded->report.max_batch, 500);

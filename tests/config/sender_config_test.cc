@@ -139,7 +139,7 @@ TEST(sender_config, sender_role_needs_the_index_role) {
             "the local index replica, so it needs the index role too");
   auto loaded = load("roles = [\"sender\", \"index\"]\n");
   ASSERT_TRUE(loaded) << error_of(loaded);
-  EXPECT_EQ(loaded->roles, (std::vector<std::string>{"sender", "index"}));
+  EXPECT_EQ(loaded->roles, (std::vector<role>{role::sender, role::index}));
   // Roles without the sender need nothing more.
   EXPECT_TRUE(load("roles = [\"ingest\"]\n")) << error_of(load("roles = [\"ingest\"]\n"));
 }
