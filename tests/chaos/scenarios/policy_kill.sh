@@ -23,8 +23,20 @@ policy_config() {
   [ -z "$changelog" ] || sed -i "s/^name = \"chaos\.$scenario\.suppressions\"$/name = \"$changelog\"/" "$toml"
   # A short batch wait (default 100 ms): a policy instance then spends most of its time
   # inside a transaction, waiting for its commit, and a kill most likely lands in one.
+  # The admin API open on loopback, for the check's change made by hand.
+  sed -i 's/^\[admin\]$/[admin]\nallow_unauthenticated = true/' "$toml"
   printf '\n[policy]\ngroup_id = "%s"\ntransactional_id = "%s-%s"\nmax_batch_wait = "10ms"\n' \
     "$group" "$group" "$name" >>"$toml"
+}
+
+# audit_changelog CHANGELOG CLEAN_CHANGELOG EVENTS GROUP...: the changelog audit's line,
+# or nothing if it could not finish.
+audit_changelog() {
+  local changelog=$1 clean=$2 events=$3 group groups=()
+  shift 3
+  for group in "$@"; do groups+=(--group "$group"); done
+  "$(audit_bin)" --bootstrap "$bootstrap" --topic "$changelog" changelog --reference "$clean" \
+    --events "$events" "${groups[@]}" 2>>"$work/audit.log" || true
 }
 
 scenario_policy_kill() {
@@ -55,12 +67,21 @@ scenario_policy_kill() {
   ingest_stop a || healthy="the ingest instance died"
   # The policy daemons run on until both groups have decided on every event.
   local changelog_line
-  changelog_line=$("$(audit_bin)" --bootstrap "$bootstrap" --topic "$changelog" changelog \
-    --reference "$clean_changelog" --events "chaos.$scenario.events" \
-    --group "$group" --group "$clean_group" 2>>"$work/audit.log") || true
+  changelog_line=$(audit_changelog "$changelog" "$clean_changelog" "chaos.$scenario.events" \
+    "$group" "$clean_group")
   [ -n "$changelog_line" ] ||
     healthy="the changelog audit could not finish (see $work/audit.log)"
   progress "$name: changelog ${changelog_line:-unread}"
+  # The changelog audit must be able to fail: one change made by hand, in the killed run's
+  # changelog only, must come out as exactly one wrong verdict.
+  local check_line check_verdict=ok
+  env -u MAILHOOK_ADMIN__LISTEN "$(mailhook_bin)" suppressions add --config "$work/p1/mailhook.toml" \
+    --tenant load --note "chaos: a change the clean run never made" chaos-made-up@example.com \
+    >>"$work/audit.log" 2>&1 || true
+  check_line=$(audit_changelog "$changelog" "$clean_changelog" "chaos.$scenario.events" \
+    "$group" "$clean_group")
+  [[ " $check_line " == *" wrong_verdicts=1 "* ]] ||
+    check_verdict="FAILED: expected wrong_verdicts=1, the audit said '$check_line'"
   for instance in p1 p2 clean; do
     ingest_stop "$instance" || healthy="policy instance $instance died"
   done
@@ -68,4 +89,6 @@ scenario_policy_kill() {
   events_line=$(audit "$scenario" a)
   # Empty when the events audit could not read its topic: report says so.
   report "$name" "${events_line:+$events_line $changelog_line}" "$(longest_without_ack a)" "$healthy"
+  printf '%-16s one change made by hand in the killed run'"'"'s changelog only: reported wrong  %s\n' \
+    changelog-check "$check_verdict" | tee -a "$work/results"
 }
