@@ -1,11 +1,12 @@
 # Scenario 3, policy-kill: one ingest instance under the steady signed load (its mix
-# carries bounces, drops, spam reports, unsubscribes and group unsubscribes, so about
-# half the events change a suppression), and two daemons running the policy role (with the
-# index replica it decides against) in one consumer group. One of them, in turn, is
-# killed with SIGKILL and restarted, CYCLES times. With a 10 ms batch wait, a policy
-# instance under steady load spends most of its time inside a transaction, so most kills
-# land inside one; the scenario counts those that did, from the restarts' logs. Alongside, a third daemon runs the same policy over the same events topic
-# into a changelog of its own, in a group of its own, and is never killed: the clean run.
+# carries bounces, drops, spam reports, unsubscribes and group unsubscribes: 4 or 5 events
+# in 11 change a suppression), and two daemons running the policy role (with the index
+# replica it decides against) in one consumer group. One of them, in turn, is killed with
+# SIGKILL and restarted, CYCLES times. With a 10 ms batch wait, a policy instance under
+# steady load spends most of its time inside a transaction, so most kills land inside
+# one; the scenario counts those that did, from the restarts' logs. Alongside, a third
+# daemon runs the same policy over the same events topic into a changelog of its own, in
+# a group of its own, and is never killed: the clean run.
 # Promise tested: a suppression is never lost, nor made up. Once both groups have decided
 # on every event, each key's last record in the killed run's changelog (its compacted
 # view) says what the clean run's says: suppressed or cleared, reason and scope.
@@ -21,10 +22,10 @@ policy_config() {
   ingest_config "$name" "$scenario"
   local toml=$work/$name/mailhook.toml
   [ -z "$changelog" ] || sed -i "s/^name = \"chaos\.$scenario\.suppressions\"$/name = \"$changelog\"/" "$toml"
-  # A short batch wait (default 100 ms): a policy instance then spends most of its time
-  # inside a transaction, waiting for its commit, and a kill most likely lands in one.
   # The admin API open on loopback, for the check's change made by hand.
   sed -i 's/^\[admin\]$/[admin]\nallow_unauthenticated = true/' "$toml"
+  # A short batch wait (default 100 ms): a policy instance then spends most of its time
+  # inside a transaction, waiting for its commit, and a kill most likely lands in one.
   printf '\n[policy]\ngroup_id = "%s"\ntransactional_id = "%s-%s"\nmax_batch_wait = "10ms"\n' \
     "$group" "$group" "$name" >>"$toml"
 }
