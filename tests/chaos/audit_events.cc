@@ -3,6 +3,13 @@
 //   events   reads the events topic back, whole, and compares it with the sg_event_ids the
 //            load generator recorded as acknowledged (mailhook_load --acked-ids); prints
 //            acked=N in_kafka=M lost=L duplicates=D
+//   changelog
+//            waits until each policy consumer group named has decided on the whole events
+//            topic, then compares two suppression changelogs key by key, by their compacted
+//            view (the last record of each key): the one written under faults (--topic) and
+//            a clean run's (--reference). A key's verdict is suppressed or cleared, reason
+//            and scope; prints keys=N reference_keys=M wrong_verdicts=W repeated=R
+//            aborted=A
 //   leader   prints the node id of a partition's leader (the node to fail)
 //
 //
@@ -10,6 +17,14 @@
 // ids with no record (the promise says 0); duplicates: records beyond the first per id
 // (the events topic is at least once, so these are counted, not refused). An id comes
 // from the mailhook-event-id header, which ingest sets from the event's sg_event_id.
+//
+// wrong_verdicts: keys whose verdict differs, or that only one changelog holds (the promise
+// says 0); repeated: records of the tested changelog that repeat a change (key and event
+// id) it already held: an event decided twice, by an instance that had not yet seen its
+// first change (a restart forgets changes its replica has not applied; the events topic
+// is at least once). Counted, not refused: the verdict is the same. aborted: records of
+// the tested changelog in aborted transactions (read once more, uncommitted): what a kill
+// inside a transaction leaves, or a transaction the daemon aborted on an error.
 //
 // Every partition is assigned directly (no consumer group) and read from its start until
 // librdkafka reports its end, so the audit sees all that the brokers hold at that moment.
@@ -19,16 +34,20 @@
 #include <librdkafka/rdkafka.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "mailhook/v1/suppression_record.pb.h"
 #include "support/kafka_reader.h"
 
 namespace {
@@ -43,17 +62,21 @@ struct consumer_deleter {
 };
 using consumer_ptr = std::unique_ptr<rd_kafka_t, consumer_deleter>;
 
-consumer_ptr make_consumer(const std::string& bootstrap) {
+// `committed_only` false: also the records of aborted transactions, to count them.
+consumer_ptr make_consumer(const std::string& bootstrap,
+                           const std::string& group = "mailhook-chaos-audit",
+                           bool committed_only = true) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   const std::pair<const char*, const char*> settings[] = {
       {"bootstrap.servers", bootstrap.c_str()},
-      {"group.id", "mailhook-chaos-audit"},  // required by the API; nothing is committed
+      // Required by the API; nothing is committed. Another group only to read its offsets.
+      {"group.id", group.c_str()},
       {"enable.auto.commit", "false"},
       {"enable.partition.eof", "true"},
-      // Only what the producers confirmed: the events topic has no transactions, but a
-      // reader of what mailhook acknowledged must not count aborted data elsewhere.
-      {"isolation.level", "read_committed"},
+      // Only what the producers committed: the changelog is written in transactions, and
+      // the records of an aborted one (a killed policy instance's) never happened.
+      {"isolation.level", committed_only ? "read_committed" : "read_uncommitted"},
   };
   for (const auto& [name, value] : settings) {
     if (rd_kafka_conf_set(conf, name, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
@@ -91,11 +114,13 @@ topic_shape describe(rd_kafka_t* rk, const std::string& topic, int partition) {
   return shape;
 }
 
-// Occurrences of each event id in the topic; false if the topic could not be read whole
-// before the deadline.
-bool read_ids(const std::string& bootstrap, const std::string& topic, std::chrono::seconds timeout,
-              std::unordered_map<std::string, int>& seen) {
-  auto rk = make_consumer(bootstrap);
+// Reads every partition of `topic` from its start to its end, handing each record to
+// `take`; false if the topic could not be read whole before the deadline.
+bool read_whole(const std::string& bootstrap, const std::string& topic,
+                std::chrono::seconds timeout,
+                const std::function<void(const rd_kafka_message_t&)>& take,
+                bool committed_only = true) {
+  auto rk = make_consumer(bootstrap, "mailhook-chaos-audit", committed_only);
   if (!rk) return false;
   const int partitions = describe(rk.get(), topic, 0).partitions;
   if (partitions == 0) {
@@ -120,14 +145,7 @@ bool read_ids(const std::string& bootstrap, const std::string& topic, std::chron
     } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       // A record after an end seen earlier: that partition is not at its end after all.
       at_end.erase(m->partition);
-      rd_kafka_headers_t* headers = nullptr;
-      const void* value = nullptr;
-      size_t size = 0;
-      if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-          rd_kafka_header_get_last(headers, event_id_header, &value, &size) ==
-              RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ++seen[std::string(static_cast<const char*>(value), size)];
-      }
+      take(*m);
     } else {
       // Transient errors (a broker restarting) are retried by librdkafka; say what they were.
       std::fprintf(stderr, "reading %s: %s\n", topic.c_str(), rd_kafka_message_errstr(m));
@@ -135,6 +153,21 @@ bool read_ids(const std::string& bootstrap, const std::string& topic, std::chron
     rd_kafka_message_destroy(m);
   }
   return true;
+}
+
+// Occurrences of each event id in the topic; false if it could not be read whole.
+bool read_ids(const std::string& bootstrap, const std::string& topic, std::chrono::seconds timeout,
+              std::unordered_map<std::string, int>& seen) {
+  return read_whole(bootstrap, topic, timeout, [&](const rd_kafka_message_t& m) {
+    rd_kafka_headers_t* headers = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_header_get_last(headers, event_id_header, &value, &size) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++seen[std::string(static_cast<const char*>(value), size)];
+    }
+  });
 }
 
 int audit_events(const std::string& bootstrap, const std::string& topic,
@@ -164,6 +197,115 @@ int audit_events(const std::string& bootstrap, const std::string& topic,
   std::printf("%s\n", fmt::format("acked={} in_kafka={} lost={} duplicates={}", acked.size(),
                                   records, lost, duplicates)
                           .c_str());
+  return 0;
+}
+
+// Waits until consumer group `group` has committed, on every partition of `topic`, the
+// partition's end: the group has decided on every event. False at the deadline.
+bool wait_caught_up(const std::string& bootstrap, const std::string& topic,
+                    const std::string& group, std::chrono::steady_clock::time_point deadline) {
+  auto rk = make_consumer(bootstrap, group);
+  if (!rk) return false;
+  const int partitions = describe(rk.get(), topic, 0).partitions;
+  std::int64_t behind = -1;
+  while (partitions > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::unique_ptr<rd_kafka_topic_partition_list_t,
+                    decltype(&rd_kafka_topic_partition_list_destroy)>
+        list(rd_kafka_topic_partition_list_new(partitions), &rd_kafka_topic_partition_list_destroy);
+    for (int p = 0; p < partitions; ++p)
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+    behind = rd_kafka_committed(rk.get(), list.get(), 10000) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+    for (int i = 0; behind >= 0 && i < list->cnt; ++i) {
+      std::int64_t low = 0;
+      std::int64_t high = 0;
+      if (rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), list->elems[i].partition, &low,
+                                           &high, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        behind = -1;
+      } else {
+        // Nothing committed yet reads as an offset below zero: the whole partition is ahead.
+        behind += high - std::max(list->elems[i].offset, low);
+      }
+    }
+    if (behind == 0) return true;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  std::fprintf(stderr, "group %s: %lld events of %s not committed by the deadline\n", group.c_str(),
+               static_cast<long long>(behind), topic.c_str());
+  return false;
+}
+
+// A changelog's compacted view: the last record of each key, and how many records
+// repeated a change (key and event id) the topic already held.
+struct changelog_view {
+  std::unordered_map<std::string, mailhook::v1::SuppressionRecord> last;
+  std::size_t records = 0;
+  std::size_t repeated = 0;
+};
+
+bool read_changelog(const std::string& bootstrap, const std::string& topic,
+                    std::chrono::seconds timeout, changelog_view& view) {
+  std::unordered_set<std::string> changes;
+  return read_whole(bootstrap, topic, timeout, [&](const rd_kafka_message_t& m) {
+    ++view.records;
+    if (m.key == nullptr) return;  // not a change of the policy's: every change has a key
+    std::string key(static_cast<const char*>(m.key), m.key_len);
+    mailhook::v1::SuppressionRecord record;
+    if (!record.ParseFromArray(m.payload, static_cast<int>(m.len))) {
+      std::fprintf(stderr, "%s: an unreadable record for key %s\n", topic.c_str(), key.c_str());
+      return;
+    }
+    if (!changes.insert(key + '\n' + record.event_id()).second) ++view.repeated;
+    view.last[key] = std::move(record);
+  });
+}
+
+// What a key's final state says to a sender: suppressed or cleared, why, and where.
+std::string verdict_of(const mailhook::v1::SuppressionRecord* r) {
+  if (r == nullptr) return "absent";
+  return fmt::format("{} reason={} scope={}", r->suppressed() ? "suppressed" : "cleared",
+                     static_cast<int>(r->reason()), static_cast<int>(r->scope()));
+}
+
+int audit_changelog(const std::string& bootstrap, const std::string& topic,
+                    const std::string& reference, const std::string& events,
+                    const std::vector<std::string>& groups, int timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  for (const auto& group : groups) {
+    if (!wait_caught_up(bootstrap, events, group, deadline)) return 1;
+  }
+  changelog_view tested;
+  changelog_view clean;
+  if (!read_changelog(bootstrap, topic, std::chrono::seconds(timeout_s), tested) ||
+      !read_changelog(bootstrap, reference, std::chrono::seconds(timeout_s), clean)) {
+    return 1;
+  }
+  // Records of aborted transactions: what killed instances had produced and not
+  // committed. Above 0 shows that kills landed inside transactions.
+  std::size_t all_records = 0;
+  if (!read_whole(
+          bootstrap, topic, std::chrono::seconds(timeout_s),
+          [&](const rd_kafka_message_t&) { ++all_records; }, false)) {
+    return 1;
+  }
+  std::set<std::string> keys;
+  for (const auto& [key, record] : tested.last) keys.insert(key);
+  for (const auto& [key, record] : clean.last) keys.insert(key);
+  std::size_t wrong = 0;
+  for (const auto& key : keys) {
+    auto in_tested = tested.last.find(key);
+    auto in_clean = clean.last.find(key);
+    auto got = verdict_of(in_tested == tested.last.end() ? nullptr : &in_tested->second);
+    auto want = verdict_of(in_clean == clean.last.end() ? nullptr : &in_clean->second);
+    if (got == want) continue;
+    if (++wrong <= 5)
+      std::fprintf(stderr, "wrong verdict: %s is %s, clean run: %s\n", key.c_str(), got.c_str(),
+                   want.c_str());
+  }
+  std::printf("%s\n",
+              fmt::format("keys={} reference_keys={} wrong_verdicts={} repeated={} aborted={}",
+                          tested.last.size(), clean.last.size(), wrong, tested.repeated,
+                          all_records - tested.records)
+                  .c_str());
   return 0;
 }
 
@@ -202,8 +344,24 @@ int main(int argc, char** argv) {
   auto* leader = cli.add_subcommand("leader", "The node id of a partition's leader");
   int partition = 0;
   leader->add_option("--partition", partition, "The partition")->capture_default_str();
+  auto* changelog = cli.add_subcommand(
+      "changelog", "The changelog (--topic) against a clean run's, key by key, final state");
+  std::string reference;
+  std::string events_topic;
+  std::vector<std::string> groups;
+  changelog->add_option("--reference", reference, "The clean run's changelog topic")->required();
+  changelog->add_option("--events", events_topic, "The events topic both runs read")->required();
+  changelog
+      ->add_option("--group", groups,
+                   "Policy consumer groups to wait for: each must have committed the events "
+                   "topic's end before the changelogs are read")
+      ->required();
+  changelog->add_option("--timeout", timeout_s, "Seconds to wait and to read each topic")
+      ->capture_default_str();
   CLI11_PARSE(cli, argc, argv);
 
   if (*events) return audit_events(bootstrap, topic, acked_files, timeout_s);
+  if (*changelog)
+    return audit_changelog(bootstrap, topic, reference, events_topic, groups, timeout_s);
   return print_leader(bootstrap, topic, partition);
 }

@@ -74,12 +74,13 @@ TOML
 
 instance_pid() { cat "$work/$1/pid"; }
 
-# ingest_start NAME: starts (or restarts) the instance in the background.
+# ingest_start NAME [ROLES]: starts (or restarts) the instance in the background, with
+# ROLES (comma-separated, default ingest).
 ingest_start() {
-  local dir=$work/$1
+  local dir=$work/$1 roles=${2:-ingest}
   # The environment's MAILHOOK_* settings would point the daemon elsewhere.
   env -u MAILHOOK_KAFKA__BOOTSTRAP_SERVERS -u MAILHOOK_ADMIN__LISTEN -u MAILHOOK_INGEST__LISTEN \
-    "$(mailhook_bin)" serve --config "$dir/mailhook.toml" --roles ingest >>"$dir/mailhook.log" 2>&1 &
+    "$(mailhook_bin)" serve --config "$dir/mailhook.toml" --roles "$roles" >>"$dir/mailhook.log" 2>&1 &
   echo $! >"$dir/pid"
 }
 
@@ -105,6 +106,24 @@ signal_and_reap() {
 }
 
 ingest_kill() { signal_and_reap KILL "$work/$1/pid"; }
+
+# kill_in_turn SCENARIO_NAME CYCLES SECONDS ROLES FIRST SECOND: SIGKILLs instances FIRST
+# and SECOND in turn under load, CYCLES times, restarting each with ROLES at once and
+# waiting for its /readyz, SECONDS between one instance's return and the next kill. The
+# restart itself (a second or two, never the same) keeps the kills out of step with the
+# daemons' own rhythm.
+kill_in_turn() {
+  local name=$1 cycles=$2 every=$3 roles=$4 cycle victim
+  for ((cycle = 1; cycle <= cycles; cycle++)); do
+    victim=$5
+    ((cycle % 2)) || victim=$6
+    ingest_kill "$victim"
+    ingest_start "$victim" "$roles"
+    ingest_wait_ready "$victim"
+    ((cycle % 10)) || progress "$name: $cycle of $cycles kills"
+    sleep "$every"
+  done
+}
 
 # ingest_stop NAME: SIGTERM (the daemon drains into Kafka), SIGKILL after 30 s. Fails if
 # the instance had died on its own: a fault must not take the daemon down.
@@ -171,22 +190,28 @@ audit() {
 
 # report SCENARIO AUDIT RECOVERY HEALTHY: the scenario's one line, and its verdict in
 # $work/results. Fields the scenario does not exercise print "-". It fails when events
-# were lost after their 2xx, when nothing was acknowledged (nothing was proven), when
-# the audit could not read the topic, or when HEALTHY is not "yes" (a daemon died).
+# were lost after their 2xx, when a key's suppression differs from a clean run's
+# (wrong_verdicts, when AUDIT has it), when nothing was acknowledged (nothing was
+# proven), when the audit could not read the topic, or when HEALTHY is not "yes" (a
+# daemon died).
 report() {
   local scenario=$1 audit_line=$2 recovery=$3 healthy=$4
-  local acked=- in_kafka=- lost=- duplicates=- verdict=ok why=()
+  local acked=- in_kafka=- lost=- duplicates=- wrong_verdicts=- verdict=ok why=()
   if [ -n "$audit_line" ]; then
-    eval "$(tr ' ' '\n' <<<"$audit_line" | grep -E '^[a-z_]+=[0-9]+$')"
+    eval "$(tr ' ' '\n' <<<"$audit_line" |
+      grep -E '^(acked|in_kafka|lost|duplicates|wrong_verdicts)=[0-9]+$')"
   else
     why+=("the audit could not read the topic (see $work/audit.log)")
   fi
   [ "$lost" = 0 ] || [ "$lost" = - ] || why+=("$lost events lost after their 2xx")
+  [ "$wrong_verdicts" = 0 ] || [ "$wrong_verdicts" = - ] ||
+    why+=("$wrong_verdicts keys differ from the clean run")
   [ "$acked" != 0 ] || why+=("nothing was acknowledged")
   [ "$healthy" = yes ] || why+=("$healthy")
   ((${#why[@]} == 0)) || verdict="FAILED: $(IFS=';'; echo "${why[*]}")"
-  printf '%-16s acked=%s in_kafka=%s lost_after_ack=%s duplicates=%s wrong_verdicts=- sent_twice=- lost_without_result=- recovery=%s  %s\n' \
-    "$scenario" "$acked" "$in_kafka" "$lost" "$duplicates" "$recovery" "$verdict" | tee -a "$work/results"
+  printf '%-16s acked=%s in_kafka=%s lost_after_ack=%s duplicates=%s wrong_verdicts=%s sent_twice=- lost_without_result=- recovery=%s  %s\n' \
+    "$scenario" "$acked" "$in_kafka" "$lost" "$duplicates" "$wrong_verdicts" "$recovery" "$verdict" |
+    tee -a "$work/results"
 }
 
 # Requests instance NAME answered 200, from its /metrics.

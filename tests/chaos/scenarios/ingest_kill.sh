@@ -19,16 +19,7 @@ scenario_ingest_kill() {
   load_start a $((cycles * (every + 5) + 60))
   load_start b $((cycles * (every + 5) + 60))
   sleep 2
-  local cycle victim
-  for ((cycle = 1; cycle <= cycles; cycle++)); do
-    victim=a
-    ((cycle % 2)) || victim=b
-    ingest_kill "$victim"
-    ingest_start "$victim"
-    ingest_wait_ready "$victim"
-    ((cycle % 10)) || progress "$name: $cycle of $cycles kills"
-    sleep "$every"
-  done
+  kill_in_turn "$name" "$cycles" "$every" ingest a b
   load_stop a
   load_stop b
   local healthy=yes
