@@ -250,8 +250,8 @@ void application::request_stop() {
 void application::shutdown() {
   if (stopped_) return;
   stopped_ = true;
-  // Intake first, then the admin port and the monitoring port (kept to the end so that
-  // probes see the drain), then the threads and the Kafka monitor.
+  // The reverse of the start, but for one thing: intake first, so that the admin port
+  // and the monitoring port (kept to the end of the drain) let probes see it.
   if (ingest_) {
     // Accepted batches are answered before anything else stops: up to the request
     // deadline for Kafka to confirm them.
@@ -272,15 +272,25 @@ void application::shutdown() {
   io_.stop();
   for (auto& t : io_threads_) t.join();
   io_threads_.clear();
-  // The policy and the sender first (their batches in hand commit or abort), then what
-  // they read.
+  // Nothing answers requests any more: the listeners and the handlers, which hold
+  // references to the stores and the writer below, go before them.
+  admin_server_.reset();
+  admin_handler_.reset();
+  monitoring_server_.reset();
+  monitoring_handler_.reset();
+  report_api_.reset();
+  suppression_api_.reset();
+  // Then the roles, the reverse of their start: the report, then the sender and the
+  // policy (their batches in hand commit or abort), then what they read and write with.
+  // The registry's collectors still point at these, but nothing scrapes once the
+  // listeners are gone.
+  report_role_.reset();
+  report_store_.reset();
   if (sender_) sender_->stop();
   sender_.reset();
   policy_.reset();
-  report_role_.reset();
-  report_store_.reset();
-  index_replica_.reset();
   changelog_writer_.reset();
+  index_replica_.reset();
   index_store_.reset();
 
   kafka_monitor_.reset();
