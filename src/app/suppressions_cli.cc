@@ -1,3 +1,5 @@
+// `mailhook suppressions`: check, list, export, stats, add, remove and import. Over 600
+// lines: one subcommand per function, each a few dozen lines of options, call and output.
 #include "app/suppressions_cli.h"
 
 #include <fmt/format.h>

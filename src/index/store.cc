@@ -1,3 +1,6 @@
+// The suppression index store (see store.h). Over 600 lines: one RocksDB schema (keys,
+// records, counts, the replicated offsets) with the verdict table it keeps in step; its
+// parts share the write batch and the lock, so they stay in one file.
 #include "index/store.h"
 
 #include <rocksdb/cache.h>

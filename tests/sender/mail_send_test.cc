@@ -3,6 +3,7 @@
 // matters (connections closed under a request or while idle, late, cut off or malformed
 // answers): a request is written at most once per send(). Also the webhook signer the sender's
 // end-to-end tests use, against mailhook's own verifier.
+// Over 600 lines: one case per wire behaviour the at-most-once rule depends on.
 #include "sender/mail_send.h"
 
 #include <gtest/gtest.h>

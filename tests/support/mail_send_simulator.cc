@@ -1,6 +1,7 @@
 // The Mail Send simulator: an http::handler on its own io_context thread. Checks run in
 // SendGrid's order as far as it is known: the key (401), scripted faults, the size (413),
 // the body's rules (400), the sender identity (403), then 202.
+// Over 600 lines: it mirrors Mail Send's checks one by one, each a few lines.
 #include "support/mail_send_simulator.h"
 
 #include <simdjson.h>

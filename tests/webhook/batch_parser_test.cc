@@ -1,6 +1,7 @@
 // Tests for batch parsing: SendGrid's real and documented payloads, every type quirk the
 // spec lists, bad events next to good ones, and bodies that must fail as a whole.
 // Records are decoded with the generated protobuf classes and compared field by field.
+// Over 600 lines: one case per payload quirk of the spec.
 #include "webhook/batch_parser.h"
 
 #include <google/protobuf/struct.pb.h>
