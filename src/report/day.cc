@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "common/text.h"
+
 namespace mailhook::report {
 namespace {
 
@@ -11,13 +13,11 @@ using std::chrono::sys_days;
 constexpr std::int64_t seconds_per_day = 86'400;
 constexpr std::int64_t last_second_of_9999 = 253'402'300'799;
 
+// A fixed-width field of the date: digits only (common/text.h).
 std::optional<int> decimal_digits(std::string_view text) {
-  int value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + (c - '0');
-  }
-  return value;
+  std::int64_t value = 0;
+  if (!parse_decimal_digits(text, value)) return std::nullopt;
+  return static_cast<int>(value);
 }
 
 }  // namespace
