@@ -1,7 +1,9 @@
 // libFuzzer target for the admin API's query decoding and the CLI's encoding (http/query.h), which
 // reads every /v1/suppressions request target: any bytes decode without crashing and never grow;
 // percent-encoding any bytes and decoding them gives them back; and the parameters of
-// any query, encoded again and parsed again, are the same parameters. Single-threaded.
+// any query, encoded again and parsed again, are the same parameters. The report's day
+// parameters (/v1/reports/events?from=&to=) go through report::parse_day: a value it
+// accepts is a date it writes back exactly. Single-threaded.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +11,7 @@
 #include <string_view>
 
 #include "http/query.h"
+#include "report/day.h"
 
 namespace {
 
@@ -45,5 +48,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     again += url_encode(value);
   }
   require(parse_query(again) == params, "parameters survive encoding and parsing again");
+  for (const auto& [name, value] : params) {
+    if (auto day = mailhook::report::parse_day(value)) {
+      require(mailhook::report::format_day(*day) == value,
+              "an accepted day is written back as read");
+    }
+  }
   return 0;
 }
