@@ -433,7 +433,24 @@ void read_ingest(table_reader& t, ingest_config& out) {
       (out.dead_letter_part_bytes < 1024 || out.dead_letter_part_bytes > 64 * 1024 * 1024)) {
     t.report(errc::bad_value, {"dead_letter_part_bytes"}, "must be between 1KiB and 64MiB");
   }
-  t.read("kafka_headers", out.kafka_headers);
+  static constexpr std::pair<std::string_view, record_format> formats[] = {
+      {"confluent", record_format::confluent},
+      {"headers", record_format::headers},
+      {"plain", record_format::plain}};
+  t.read_choice("record_format", out.format, formats);
+  // The setting record_format replaced; named, so that an old file gets told what to write.
+  if (bool kafka_headers = false; t.read("kafka_headers", kafka_headers)) {
+    t.report(errc::bad_value, {"kafka_headers"},
+             std::string("was replaced by record_format: write record_format = ") +
+                 (kafka_headers ? "\"headers\"" : "\"plain\"") + " (docs/events.md)");
+  }
+  constexpr std::int64_t max_schema_id = std::numeric_limits<std::int32_t>::max();
+  if (int id = 0; t.read("event_schema_id", id, 0, max_schema_id)) {
+    out.event_schema_id = static_cast<std::uint32_t>(id);
+  }
+  if (int id = 0; t.read("dead_letter_schema_id", id, 0, max_schema_id)) {
+    out.dead_letter_schema_id = static_cast<std::uint32_t>(id);
+  }
   t.read("tls_cert_file", out.tls_cert_file);
   t.read("tls_key_file", out.tls_key_file);
   if (out.tls_cert_file.empty() != out.tls_key_file.empty()) {

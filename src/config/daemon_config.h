@@ -122,6 +122,11 @@ struct kafka_config {
 
 // [ingest]: the public webhook listener and how events are published.
 enum class event_encoding { protobuf, json };
+// How ingest's records carry what a consumer needs besides the value (docs/events.md):
+// confluent = the Confluent Schema Registry wire format, no headers; headers = a bare
+// value and the mailhook-event-id, mailhook-tenant and mailhook-schema headers; plain = a
+// bare value alone.
+enum class record_format { confluent, headers, plain };
 
 struct ingest_config {
   listen_address listen{"127.0.0.1", 8080};  // the public port: only /webhooks/sendgrid/{source}
@@ -155,7 +160,11 @@ struct ingest_config {
   // broker refuses a record over its message.max.bytes (1 MB by default), and an
   // authentic body that can never be dead-lettered would be answered 503 forever.
   std::uint64_t dead_letter_part_bytes = 512 * 1024;
-  bool kafka_headers = true;  // mailhook-event-id, mailhook-tenant, mailhook-schema
+  record_format format = record_format::confluent;
+  // The Schema Registry ids framed values name (record_format = "confluent"): those the
+  // registry gave proto/mailhook/v1/email_event.proto under each topic's value subject.
+  std::uint32_t event_schema_id = 1;
+  std::uint32_t dead_letter_schema_id = 2;
   std::string tls_cert_file;  // PEM chain; with tls_key_file, the listener speaks HTTPS
   std::string tls_key_file;
   // [ingest.producer]: librdkafka settings for the events producer, over mailhook's

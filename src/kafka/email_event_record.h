@@ -1,7 +1,8 @@
-// An events-topic record read back as the mailhook.v1.EmailEvent ingest wrote: protobuf,
-// or proto3 JSON when its mailhook-schema header says so (ingest.encoding = "json"). The
-// one reader of both encodings, for every consumer of the events topic (the policy role,
-// the bounce report). Pure function; safe from any thread.
+// An events-topic record read back as the mailhook.v1.EmailEvent ingest wrote, in any of
+// ingest.record_format's forms: Confluent-framed, bare with the mailhook-* headers, or
+// bare alone; protobuf, or proto3 JSON (ingest.encoding = "json"). The one reader of every
+// form, for every consumer of the events topic (the policy role, the bounce report). Pure
+// function; safe from any thread.
 #pragma once
 
 #include <librdkafka/rdkafka.h>

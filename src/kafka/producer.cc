@@ -2,14 +2,38 @@
 
 #include <spdlog/spdlog.h>
 
-#include <mutex>
+#include <array>
+
+#include "kafka/key_partitioner.h"
 
 namespace mailhook::kafka {
 namespace {
 
+// How often the partition counts are read again: often enough that records follow new
+// partitions within the minute, as librdkafka's own metadata refresh does at most every
+// topic.metadata.refresh.interval.ms; every second while a count is unknown.
+constexpr auto partition_count_refresh = std::chrono::seconds(30);
+constexpr auto partition_count_retry = std::chrono::seconds(1);
+constexpr auto metadata_timeout = std::chrono::milliseconds(5000);
+
+// The configured partitioner, read back from the configuration before it is consumed.
+// murmur2 and murmur2_random differ only for records without a key, which mailhook never
+// produces.
+bool partitions_by_murmur2(rd_kafka_conf_t* conf) {
+  std::array<char, 64> value{};
+  std::size_t size = value.size();
+  if (rd_kafka_conf_get(conf, "partitioner", value.data(), &size) != RD_KAFKA_CONF_OK) {
+    return false;
+  }
+  const std::string_view name(value.data());
+  return name == "murmur2" || name == "murmur2_random";
+}
+
+}  // namespace
+
 // One publish() call. Counted down by delivery reports; the last one reports the outcome
 // and frees the set (and with it the caller's bytes).
-struct record_set {
+struct producer::record_set {
   std::atomic<std::size_t> pending;
   std::atomic<std::size_t> failed{0};
   std::once_flag error_once;
@@ -41,17 +65,16 @@ struct record_set {
   }
 };
 
-}  // namespace
-
 result<std::unique_ptr<producer>> producer::create(const config::kafka_config& kafka,
                                                    const property_list& overrides,
                                                    metrics::registry& registry) {
   auto conf = make_conf(kafka, overrides);
   if (!conf) return conf.error();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &producer::on_delivery);
+  const bool murmur2 = partitions_by_murmur2(conf->get());
   auto handle = make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!handle) return handle.error();
-  std::unique_ptr<producer> p(new producer(std::move(*handle), registry));
+  std::unique_ptr<producer> p(new producer(std::move(*handle), murmur2, registry));
   auto* raw = p.get();
   registry.add_collector([raw](metrics::collector_sink& sink) {
     sink.gauge("mailhook_kafka_producer_queue_depth", "Records in librdkafka's queues or in flight",
@@ -59,11 +82,13 @@ result<std::unique_ptr<producer>> producer::create(const config::kafka_config& k
         .set({}, static_cast<double>(raw->queue_depth()));
   });
   p->poller_ = std::thread([raw] { raw->poll_loop(); });
+  if (murmur2) p->partition_counter_ = std::thread([raw] { raw->partition_count_loop(); });
   return p;
 }
 
-producer::producer(handle_ptr handle, metrics::registry& registry)
+producer::producer(handle_ptr handle, bool partition_by_murmur2, metrics::registry& registry)
     : handle_(std::move(handle)),
+      partition_by_murmur2_(partition_by_murmur2),
       delivered_(
           registry.counter("mailhook_kafka_records_delivered_total", "Records Kafka confirmed")
               .get()),
@@ -78,9 +103,14 @@ producer::producer(handle_ptr handle, metrics::registry& registry)
 
 producer::~producer() {
   flush(std::chrono::seconds(10));
-  stopping_.store(true);
+  {
+    std::lock_guard lock(refresh_mutex_);
+    stopping_.store(true);
+  }
+  refresh_wake_.notify_all();
+  if (partition_counter_.joinable()) partition_counter_.join();
   if (poller_.joinable()) poller_.join();
-  for (auto& [name, topic] : topics_) rd_kafka_topic_destroy(topic);
+  for (auto& [name, topic] : topics_) rd_kafka_topic_destroy(topic->handle);
   // Reports of records that never finished fire from rd_kafka_destroy (purged), so every
   // set still completes and frees itself.
   rd_kafka_purge(handle_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -89,11 +119,59 @@ producer::~producer() {
 
 rd_kafka_topic_t* producer::topic(const std::string& name) {
   auto it = topics_.find(name);
-  if (it != topics_.end()) return it->second;
+  if (it != topics_.end()) return it->second->handle;
   rd_kafka_topic_t* t = rd_kafka_topic_new(handle_.get(), name.c_str(), nullptr);
   MAILHOOK_CHECK(t != nullptr, "rd_kafka_topic_new failed for " + name);
-  topics_.emplace(name, t);
+  auto state = std::make_unique<topic_state>();
+  state->handle = t;
+  topic_by_handle_.emplace(t, state.get());
+  topics_.emplace(name, std::move(state));
+  // Known before the first request where the cluster answers; else the records go to
+  // librdkafka's partitioner (the same murmur2) until the refresh thread learns it.
+  if (partition_by_murmur2_) refresh_partition_counts(metadata_timeout);
   return t;
+}
+
+std::int32_t producer::partitions_of(rd_kafka_topic_t* topic) const {
+  auto it = topic_by_handle_.find(topic);
+  return it == topic_by_handle_.end() ? 0 : it->second->partitions.load(std::memory_order_relaxed);
+}
+
+bool producer::refresh_partition_counts(std::chrono::milliseconds timeout) {
+  bool all_known = true;
+  for (auto& [name, topic] : topics_) {
+    const rd_kafka_metadata_t* metadata = nullptr;
+    const auto err = rd_kafka_metadata(handle_.get(), 0, topic->handle, &metadata,
+                                       static_cast<int>(timeout.count()));
+    std::int32_t partitions = 0;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata->topic_cnt == 1 &&
+        metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      partitions = metadata->topics[0].partition_cnt;
+    }
+    if (metadata != nullptr) rd_kafka_metadata_destroy(metadata);
+    // A count that cannot be read keeps the last one: partitions are never taken away.
+    if (partitions > 0) {
+      const auto before = topic->partitions.exchange(partitions, std::memory_order_relaxed);
+      if (before != 0 && before != partitions) {
+        spdlog::info("kafka: topic {} now has {} partitions (was {})", name, partitions, before);
+      }
+    } else if (topic->partitions.load(std::memory_order_relaxed) == 0) {
+      all_known = false;
+    }
+  }
+  return all_known;
+}
+
+void producer::partition_count_loop() {
+  bool all_known = true;
+  std::unique_lock lock(refresh_mutex_);
+  for (;;) {
+    const auto wait = all_known ? partition_count_refresh : partition_count_retry;
+    if (refresh_wake_.wait_for(lock, wait, [this] { return stopping_.load(); })) return;
+    lock.unlock();
+    all_known = refresh_partition_counts(metadata_timeout);
+    lock.lock();
+  }
 }
 
 void producer::publish(const std::vector<outgoing_record>& records,
@@ -108,52 +186,125 @@ void producer::publish(const std::vector<outgoing_record>& records,
   set->delivered = &delivered_;
   set->failed_by_error = &failed_;
 
-  std::size_t enqueued = 0;
-  for (const auto& r : records) {
-    rd_kafka_headers_t* headers = nullptr;
-    if (!r.headers.empty()) {
-      headers = rd_kafka_headers_new(r.headers.size());
-      for (const auto& h : r.headers) {
-        rd_kafka_header_add(headers, h.name.data(), static_cast<ssize_t>(h.name.size()),
-                            h.value.data(), static_cast<ssize_t>(h.value.size()));
-      }
+  // Runs of records of one topic without headers go in per-partition calls; records with
+  // headers one by one. Order between runs is kept, and within a run each key's records
+  // keep theirs (they share a partition, and the sort is stable).
+  std::size_t taken = 0;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  const std::span<const outgoing_record> all(records);
+  for (std::size_t i = 0; i < all.size() && err == RD_KAFKA_RESP_ERR_NO_ERROR;) {
+    if (!all[i].headers.empty()) {
+      err = enqueue_one(all[i], set);
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) ++taken;
+      ++i;
+      continue;
     }
-    // No RD_KAFKA_MSG_F_COPY: the bytes live in `owner` until the set completes.
-    rd_kafka_vu_t fields[6];
-    std::size_t count = 0;
-    fields[count].vtype = RD_KAFKA_VTYPE_RKT;
-    fields[count++].u.rkt = r.topic;
-    fields[count].vtype = RD_KAFKA_VTYPE_KEY;
-    fields[count++].u.mem = {const_cast<char*>(r.key.data()), r.key.size()};
-    fields[count].vtype = RD_KAFKA_VTYPE_VALUE;
-    fields[count++].u.mem = {const_cast<char*>(r.value.data()), r.value.size()};
-    fields[count].vtype = RD_KAFKA_VTYPE_OPAQUE;
-    fields[count++].u.ptr = set;
-    if (headers != nullptr) {
-      fields[count].vtype = RD_KAFKA_VTYPE_HEADERS;
-      fields[count++].u.headers = headers;
-    }
-    if (r.timestamp_ms != 0) {
-      // Given a timestamp, librdkafka does not read the clock for the record.
-      fields[count].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
-      fields[count++].u.i64 = r.timestamp_ms;
-    }
-    rd_kafka_error_t* error = rd_kafka_produceva(handle_.get(), fields, count);
-    rd_kafka_resp_err_t err =
-        error != nullptr ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
-    if (error != nullptr) rd_kafka_error_destroy(error);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (headers != nullptr) rd_kafka_headers_destroy(headers);
-      // The queue is full or the producer is fatally broken: the rest would fail the same way.
-      std::size_t left = records.size() - enqueued;
-      failed_.with({rd_kafka_err2name(err)}).inc(static_cast<double>(left));
-      set->fail(left, std::string("enqueue: ") + rd_kafka_err2str(err));
-      set->finish(left + 1);
-      return;
-    }
-    ++enqueued;
+    std::size_t end = i + 1;
+    while (end < all.size() && all[end].headers.empty() && all[end].topic == all[i].topic) ++end;
+    err = enqueue_partitioned(all.subspan(i, end - i), set, taken);
+    i = end;
+  }
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // The queue is full or the producer is fatally broken: what is left would fail the
+    // same way. Records librdkafka took still finish through their delivery reports.
+    const std::size_t left = records.size() - taken;
+    failed_.with({rd_kafka_err2name(err)}).inc(static_cast<double>(left));
+    set->fail(left, std::string("enqueue: ") + rd_kafka_err2str(err));
+    set->finish(left + 1);
+    return;
   }
   set->finish(1);
+}
+
+rd_kafka_resp_err_t producer::enqueue_one(const outgoing_record& r, record_set* set) {
+  rd_kafka_headers_t* headers = rd_kafka_headers_new(r.headers.size());
+  for (const auto& h : r.headers) {
+    rd_kafka_header_add(headers, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
+                        static_cast<ssize_t>(h.value.size()));
+  }
+  // No RD_KAFKA_MSG_F_COPY: the bytes live in the set's owner until the set completes.
+  rd_kafka_vu_t fields[6];
+  std::size_t count = 0;
+  fields[count].vtype = RD_KAFKA_VTYPE_RKT;
+  fields[count++].u.rkt = r.topic;
+  fields[count].vtype = RD_KAFKA_VTYPE_KEY;
+  fields[count++].u.mem = {const_cast<char*>(r.key.data()), r.key.size()};
+  fields[count].vtype = RD_KAFKA_VTYPE_VALUE;
+  fields[count++].u.mem = {const_cast<char*>(r.value.data()), r.value.size()};
+  fields[count].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  fields[count++].u.ptr = set;
+  fields[count].vtype = RD_KAFKA_VTYPE_HEADERS;
+  fields[count++].u.headers = headers;
+  if (r.timestamp_ms != 0) {
+    // Given a timestamp, librdkafka does not read the clock for the record.
+    fields[count].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+    fields[count++].u.i64 = r.timestamp_ms;
+  }
+  rd_kafka_error_t* error = rd_kafka_produceva(handle_.get(), fields, count);
+  if (error == nullptr) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  const auto err = rd_kafka_error_code(error);
+  rd_kafka_error_destroy(error);
+  rd_kafka_headers_destroy(headers);  // still ours when the record was refused
+  return err;
+}
+
+rd_kafka_resp_err_t producer::enqueue_partitioned(std::span<const outgoing_record> run,
+                                                  record_set* set, std::size_t& enqueued) {
+  // Per thread and reused, so that a request allocates nothing here once warm.
+  thread_local std::vector<rd_kafka_message_t> messages;
+  thread_local std::vector<std::int32_t> partition_of;
+  thread_local std::vector<std::uint32_t> next;
+  rd_kafka_topic_t* topic = run.front().topic;
+  auto message_of = [set](const outgoing_record& r) {
+    rd_kafka_message_t m{};
+    // No RD_KAFKA_MSG_F_COPY or _FREE: the bytes live in the set's owner until it completes.
+    m.payload = const_cast<char*>(r.value.data());
+    m.len = r.value.size();
+    m.key = const_cast<char*>(r.key.data());
+    m.key_len = r.key.size();
+    m._private = set;
+    return m;
+  };
+  auto produce = [&](std::int32_t partition, rd_kafka_message_t* first, std::size_t count) {
+    const int good = rd_kafka_produce_batch(topic, partition, 0, first, static_cast<int>(count));
+    enqueued += static_cast<std::size_t>(good);
+    if (static_cast<std::size_t>(good) == count) return RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (first[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) return first[i].err;
+    }
+    return RD_KAFKA_RESP_ERR__FAIL;  // fewer taken, yet none says why: cannot happen
+  };
+
+  messages.resize(run.size());
+  const std::int32_t partitions = partition_by_murmur2_ ? partitions_of(topic) : 0;
+  if (partitions <= 0) {
+    // librdkafka runs its partitioner on each record.
+    for (std::size_t i = 0; i < run.size(); ++i) messages[i] = message_of(run[i]);
+    return produce(RD_KAFKA_PARTITION_UA, messages.data(), run.size());
+  }
+  // A stable counting sort of the run by partition.
+  const auto slots = static_cast<std::size_t>(partitions);
+  partition_of.resize(run.size());
+  next.assign(slots + 1, 0);
+  for (std::size_t i = 0; i < run.size(); ++i) {
+    partition_of[i] = partition_for_key(run[i].key, partitions);
+    ++next[static_cast<std::size_t>(partition_of[i]) + 1];
+  }
+  for (std::size_t p = 0; p < slots; ++p) next[p + 1] += next[p];
+  // next[p] is now where partition p's records start; placing them moves it to where
+  // they end, which is where partition p + 1's start.
+  for (std::size_t i = 0; i < run.size(); ++i) {
+    messages[next[static_cast<std::size_t>(partition_of[i])]++] = message_of(run[i]);
+  }
+  std::size_t start = 0;
+  for (std::size_t p = 0; p < slots; ++p) {
+    const std::size_t end = next[p];
+    if (end == start) continue;
+    const auto err = produce(static_cast<std::int32_t>(p), messages.data() + start, end - start);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return err;
+    start = end;
+  }
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 void producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void*) {

@@ -3,7 +3,13 @@
 // report (idempotent producer, acks=all).
 //
 // Records are produced without copies: their bytes stay owned by the caller's set until
-// it completes, which is also when the caller's memory budget is given back.
+// it completes, which is also when the caller's memory budget is given back. Records
+// without headers go to librdkafka a partition at a time (rd_kafka_produce_batch: one
+// call, one partition lookup per partition); when the configured partitioner is murmur2
+// (Kafka's Java client's), the producer partitions them itself with key_partitioner.h,
+// so they land exactly where librdkafka, or a Java producer, would have put them.
+// Records with headers are produced one by one (librdkafka's batch call cannot carry
+// headers).
 //
 // Threading: publish() may be called from any thread. Completion callbacks run on the
 // producer's poll thread (or on the publishing thread when nothing could be enqueued),
@@ -14,9 +20,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,7 +50,9 @@ struct outgoing_record {
   std::string_view value;
   // Copied by librdkafka when the record is enqueued; empty for none.
   std::span<const record_header> headers;
-  // The record's timestamp (CreateTime), Unix milliseconds; 0 = when it is enqueued.
+  // The record's timestamp (CreateTime), Unix milliseconds, for a record with headers;
+  // 0 = when it is enqueued, which is what every record without headers gets (the batch
+  // call takes one clock reading for all).
   std::int64_t timestamp_ms = 0;
 };
 
@@ -65,8 +75,13 @@ class producer {
   producer(const producer&) = delete;
   producer& operator=(const producer&) = delete;
 
-  // The handle for `name`, created on first use. Call at start, not per request.
+  // The handle for `name`, created on first use, and its partition count read from the
+  // cluster (kept current by the poll thread). Call at start, not per request: publish()
+  // reads the table of topics without a lock.
   [[nodiscard]] rd_kafka_topic_t* topic(const std::string& name);
+  // The partition count the producer partitions `topic`'s keys by; 0 while unknown or when
+  // librdkafka partitions (a partitioner other than murmur2 is configured).
+  [[nodiscard]] std::int32_t partitions_of(rd_kafka_topic_t* topic) const;
 
   // Enqueues every record; `done` runs exactly once, after the last delivery report.
   // `owner` keeps the records' bytes alive until then.
@@ -79,17 +94,38 @@ class producer {
   [[nodiscard]] int queue_depth() const;
 
  private:
-  explicit producer(handle_ptr handle, metrics::registry& registry);
+  struct topic_state {
+    rd_kafka_topic_t* handle = nullptr;
+    std::atomic<std::int32_t> partitions{0};  // 0 = not known yet
+  };
+  struct record_set;
+
+  producer(handle_ptr handle, bool partition_by_murmur2, metrics::registry& registry);
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
   void poll_loop();
+  // Asks the cluster for each topic's partition count; false if any is still unknown.
+  bool refresh_partition_counts(std::chrono::milliseconds timeout);
+  // Keeps the counts current (a topic can gain partitions) on a thread of its own, since
+  // a metadata request blocks and the poll thread must keep serving delivery reports.
+  void partition_count_loop();
+  // Enqueue records; each returns the error that stopped it, with `enqueued` counting the
+  // records librdkafka took (and will report on).
+  rd_kafka_resp_err_t enqueue_one(const outgoing_record& r, record_set* set);
+  rd_kafka_resp_err_t enqueue_partitioned(std::span<const outgoing_record> run, record_set* set,
+                                          std::size_t& enqueued);
 
   handle_ptr handle_;
-  std::unordered_map<std::string, rd_kafka_topic_t*> topics_;
+  const bool partition_by_murmur2_;
+  std::unordered_map<std::string, std::unique_ptr<topic_state>> topics_;
+  std::unordered_map<const rd_kafka_topic_t*, topic_state*> topic_by_handle_;
   metrics::counter& delivered_;
   metrics::counter_family& failed_;
   metrics::histogram& set_latency_;
   std::atomic<bool> stopping_{false};
   std::thread poller_;
+  std::mutex refresh_mutex_;
+  std::condition_variable refresh_wake_;
+  std::thread partition_counter_;
 };
 
 }  // namespace mailhook::kafka

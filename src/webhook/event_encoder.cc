@@ -608,6 +608,8 @@ bool record_writer::append(const batch_context& ctx, event_type type, const pars
   // for the header is written after the value.
   const bool id_inline = !json || event.sg_event_id.verbatim();
   const std::size_t id_extra = id_inline ? 0 : event.sg_event_id.text.size();
+  const std::string_view prefix = ctx.event_value_prefix;
+  value.n += prefix.size();
   const std::size_t total = key.n + value.n + id_extra;
   if (used_ + total > std::numeric_limits<std::uint32_t>::max()) return false;
 
@@ -615,6 +617,7 @@ bool record_writer::append(const batch_context& ctx, event_type type, const pars
   byte_writer w{base, base};
   record_key(w, ctx, normalized);
   char* value_begin = w.p;
+  w.put(prefix);
   if (json) {
     json_email_event(w, ctx, type, event, normalized, keep_raw);
   } else {
@@ -648,8 +651,10 @@ void encode_dead_letter(const batch_context& ctx, std::string_view reason, std::
   out_key.clear();
   out_key.reserve(ctx.tenant.size() + 1 + ctx.source.size());
   out_key.append(ctx.tenant).append("/").append(ctx.source);
-  assign_encoded(out_value,
-                 [&](auto& o) { dead_letter_value(o, ctx, reason, detail, payload, index, part); });
+  assign_encoded(out_value, [&](auto& o) {
+    o.put(ctx.dead_letter_value_prefix);
+    dead_letter_value(o, ctx, reason, detail, payload, index, part);
+  });
 }
 
 }  // namespace mailhook::webhook

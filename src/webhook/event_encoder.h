@@ -28,6 +28,10 @@ struct batch_context {
   std::int64_t received_at_ms = 0;
   output_encoding encoding = output_encoding::protobuf;
   bool keep_raw_event = false;  // also copy each event's bytes into EmailEvent.raw_json
+  // Written verbatim before each EmailEvent value and each DeadLetter value, as part of
+  // it: the Confluent framing (kafka/record_framing.h), or nothing.
+  std::string_view event_value_prefix;
+  std::string_view dead_letter_value_prefix;
 };
 
 // Where one event's record lies in encoded_batch::arena. The key is

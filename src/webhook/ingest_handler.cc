@@ -10,6 +10,8 @@
 
 #include "common/json_writer.h"
 #include "http/reply.h"
+#include "kafka/record_framing.h"
+#include "mailhook/v1/email_event.pb.h"
 #include "webhook/batch_parser.h"
 
 namespace mailhook::webhook {
@@ -39,6 +41,16 @@ bool is_json_content_type(std::string_view content_type) {
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
   return boost::beast::iequals(boost::beast::string_view(media.data(), media.size()),
                                "application/json");
+}
+
+// The Confluent framing of a value of `message` under `schema_id`: a protobuf value names
+// its message's place in email_event.proto, a JSON value nothing more.
+std::string framing_of(const google::protobuf::Descriptor* message, std::uint32_t schema_id,
+                       config::event_encoding encoding) {
+  if (encoding == config::event_encoding::json) return kafka::confluent_prefix(schema_id, {});
+  MAILHOOK_CHECK(message->containing_type() == nullptr, "framed messages are top-level ones");
+  const std::int32_t path[] = {message->index()};
+  return kafka::confluent_prefix(schema_id, path);
 }
 
 std::int64_t unix_millis(std::chrono::system_clock::time_point t) {
@@ -90,6 +102,14 @@ ingest_handler::ingest_handler(asio::io_context& io, const config::ingest_config
       dlq_topic_(producer.topic(topics.dlq.name)),
       schema_(config.encoding == config::event_encoding::json ? "mailhook.v1.EmailEvent+json"
                                                               : "mailhook.v1.EmailEvent"),
+      event_value_prefix_(
+          config.format == config::record_format::confluent
+              ? framing_of(v1::EmailEvent::descriptor(), config.event_schema_id, config.encoding)
+              : std::string()),
+      dead_letter_value_prefix_(config.format == config::record_format::confluent
+                                    ? framing_of(v1::DeadLetter::descriptor(),
+                                                 config.dead_letter_schema_id, config.encoding)
+                                    : std::string()),
       requests_(registry.counter("mailhook_webhook_requests_total",
                                  "Webhook requests by source and answer", {"source", "status"})),
       events_(registry.counter("mailhook_webhook_events_total",
@@ -254,6 +274,8 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
   ctx.encoding = config_.encoding == config::event_encoding::json ? output_encoding::json
                                                                   : output_encoding::protobuf;
   ctx.keep_raw_event = config_.keep_raw_event;
+  ctx.event_value_prefix = event_value_prefix_;
+  ctx.dead_letter_value_prefix = dead_letter_value_prefix_;
 
   thread_local batch_encoder encoder;
   auto encoded = encoder.encode(body, ctx, b->encoded);
@@ -303,9 +325,10 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
   const std::size_t events = b->encoded.records.size();
   std::vector<kafka::outgoing_record> records;
   records.reserve(events + b->dead_letters.size());
-  if (config_.kafka_headers) b->headers.reserve(3 * (events + b->dead_letters.size()));
+  const bool with_headers = config_.format == config::record_format::headers;
+  if (with_headers) b->headers.reserve(3 * (events + b->dead_letters.size()));
   auto headers_for = [&](std::string_view event_id) -> std::span<const kafka::record_header> {
-    if (!config_.kafka_headers) return {};
+    if (!with_headers) return {};
     auto first = b->headers.size();
     if (!event_id.empty()) b->headers.push_back({event_id_header, event_id});
     b->headers.push_back({tenant_header, s->tenant});

@@ -77,7 +77,10 @@ class ingest_handler final : public http::handler {
   const kafka::cluster_monitor& cluster_;
   rd_kafka_topic_t* events_topic_;
   rd_kafka_topic_t* dlq_topic_;
-  std::string schema_;
+  std::string schema_;  // the mailhook-schema header of record_format = "headers"
+  // The Confluent framing before each value (record_format = "confluent"), else empty.
+  std::string event_value_prefix_;
+  std::string dead_letter_value_prefix_;
   const http::server* server_ = nullptr;
   std::shared_ptr<budget> budget_ = std::make_shared<budget>();
   std::atomic<std::int64_t> in_flight_requests_{0};

@@ -15,8 +15,9 @@
 //
 // acked: distinct ids answered 2xx; in_kafka: records carrying an id; lost: acknowledged
 // ids with no record (the promise says 0); duplicates: records beyond the first per id
-// (the events topic is at least once, so these are counted, not refused). An id comes
-// from the mailhook-event-id header, which ingest sets from the event's sg_event_id.
+// (the events topic is at least once, so these are counted, not refused). An id is the
+// event's sg_event_id, read from the mailhook-event-id header where ingest writes one
+// (record_format = "headers"), else from the decoded EmailEvent.
 //
 // wrong_verdicts: keys whose verdict differs, or that only one changelog holds (the promise
 // says 0); repeated: records of the tested changelog that repeat a change (key and event
@@ -47,6 +48,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "kafka/email_event_record.h"
+#include "mailhook/v1/email_event.pb.h"
 #include "mailhook/v1/suppression_record.pb.h"
 #include "support/kafka_reader.h"
 
@@ -166,6 +169,11 @@ bool read_ids(const std::string& bootstrap, const std::string& topic, std::chron
         rd_kafka_header_get_last(headers, event_id_header, &value, &size) ==
             RD_KAFKA_RESP_ERR_NO_ERROR) {
       ++seen[std::string(static_cast<const char*>(value), size)];
+      return;
+    }
+    mailhook::v1::EmailEvent event;
+    if (mailhook::kafka::decode_email_event(&m, event) && !event.sg_event_id().empty()) {
+      ++seen[event.sg_event_id()];
     }
   });
 }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <map>
 
+#include "kafka/key_partitioner.h"
 #include "mailhook/v1/email_event.pb.h"
 #include "support/daemon.h"
 #include "support/kafka_reader.h"
@@ -32,6 +33,9 @@ std::string now_text() {
 // One daemon per test with topics of its own, so what a test reads is what it posted.
 class ingest_test : public ::testing::Test {
  protected:
+  // The [ingest] lines a fixture adds to the common ones.
+  virtual std::string ingest_settings() const { return ""; }
+
   void SetUp() override {
     auto pair = webhook::generate_p256_key();
     ASSERT_TRUE(pair) << pair.error().describe();
@@ -42,9 +46,10 @@ class ingest_test : public ::testing::Test {
     std::string toml =
         std::string(
             "[ingest]\nmax_body = \"1MiB\"\ninflight_budget = \"1MiB\"\n"
-            "dead_letter_part_bytes = \"64KiB\"\n\n") +
-        "[topics.events]\nname = \"" + events_topic_ + "\"\npartitions = 3\n\n" +
-        "[topics.dlq]\nname = \"" + dlq_topic_ + "\"\npartitions = 1\n\n" +
+            "dead_letter_part_bytes = \"64KiB\"\n") +
+        ingest_settings() + "\n" + "[topics.events]\nname = \"" + events_topic_ +
+        "\"\npartitions = 3\n\n" + "[topics.dlq]\nname = \"" + dlq_topic_ +
+        "\"\npartitions = 1\n\n" +
         // SendGrid's genuine vector was signed in 2020: this source has no replay window.
         "[sources.sample]\ntenant = \"acme\"\npublic_keys = [\"" +
         sendgrid_genuine_request().public_key + "\", \"" + key_->public_key_base64 +
@@ -87,7 +92,27 @@ class ingest_test : public ::testing::Test {
   std::unique_ptr<daemon> daemon_;
 };
 
-TEST_F(ingest_test, the_genuine_signed_sendgrid_request_is_published) {
+// The same daemon writing the header form (ingest.record_format = "headers").
+class ingest_headers_test : public ingest_test {
+ protected:
+  std::string ingest_settings() const override { return "record_format = \"headers\"\n"; }
+};
+
+// The bare form: no framing, no headers (ingest.record_format = "plain").
+class ingest_plain_test : public ingest_test {
+ protected:
+  std::string ingest_settings() const override { return "record_format = \"plain\"\n"; }
+};
+
+// The default form: the Confluent wire format with the configured schema ids, no headers.
+class ingest_confluent_test : public ingest_test {
+ protected:
+  std::string ingest_settings() const override {
+    return "event_schema_id = 70000\ndead_letter_schema_id = 7\n";
+  }
+};
+
+TEST_F(ingest_headers_test, the_genuine_signed_sendgrid_request_is_published) {
   const auto& genuine = sendgrid_genuine_request();
   auto r = post("sample", genuine.body, genuine.headers);
   ASSERT_EQ(r.status, 200) << r.body;
@@ -118,6 +143,85 @@ TEST_F(ingest_test, the_genuine_signed_sendgrid_request_is_published) {
   EXPECT_GT(e.received_at_ms(), 1600112492000);
   // The record's own timestamp is the same moment, for consumers that only read that.
   EXPECT_EQ(record.timestamp_ms, e.received_at_ms());
+}
+
+TEST_F(ingest_confluent_test, records_are_in_the_confluent_wire_format_without_headers) {
+  const auto& genuine = sendgrid_genuine_request();
+  const auto before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  ASSERT_EQ(post("sample", genuine.body, genuine.headers).status, 200);
+  ASSERT_EQ(post("open", "not json").status, 200);
+
+  auto records = events(1);
+  ASSERT_EQ(records.size(), 1u);
+  const auto& record = records[0];
+  EXPECT_TRUE(record.headers.empty());
+  // Magic byte, schema id 70000 big-endian, the message path [2] (EmailEvent is the third
+  // message of email_event.proto) as zigzag varints: count 1, index 2.
+  ASSERT_GT(record.raw_value.size(), 7u);
+  EXPECT_EQ(record.raw_value.substr(0, 7), std::string("\x00\x00\x01\x11\x70\x02\x04", 7));
+  EXPECT_EQ(record.schema_id, 70000u);
+  v1::EmailEvent e;
+  ASSERT_TRUE(e.ParseFromString(record.raw_value.substr(7)));
+  EXPECT_EQ(e.sg_event_id(), "ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA");
+  EXPECT_EQ(e.tenant(), "acme");
+  // Records without headers are handed over a partition at a time, and take the moment
+  // they were enqueued as their timestamp: at or after the receipt, within the deadline.
+  EXPECT_GE(record.timestamp_ms, e.received_at_ms());
+  EXPECT_GE(e.received_at_ms(), before_ms);
+  EXPECT_LT(record.timestamp_ms, e.received_at_ms() + 10'000);
+
+  auto letters = dead_letters(1);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_TRUE(letters[0].headers.empty());
+  EXPECT_EQ(letters[0].raw_value.substr(0, 7), std::string("\x00\x00\x00\x00\x07\x02\x06", 7));
+  v1::DeadLetter d;
+  ASSERT_TRUE(d.ParseFromString(letters[0].raw_value.substr(7)));
+  EXPECT_EQ(d.payload(), "not json");
+}
+
+TEST_F(ingest_plain_test, records_are_bare_values_without_headers) {
+  const auto& genuine = sendgrid_genuine_request();
+  ASSERT_EQ(post("sample", genuine.body, genuine.headers).status, 200);
+  auto records = events(1);
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_TRUE(records[0].headers.empty());
+  EXPECT_FALSE(records[0].schema_id.has_value());
+  v1::EmailEvent e;
+  ASSERT_TRUE(e.ParseFromString(records[0].raw_value));
+  EXPECT_EQ(e.sg_event_id(), "ZHJvcC0xMDk5NDkxOS1MUnpYbF9OSFN0T0doUTRrb2ZTbV9BLTA");
+}
+
+TEST_F(ingest_test, each_record_lands_in_the_partition_kafkas_java_client_gives_its_key) {
+  // 300 events over 60 addresses (so keys repeat) and the topic's 3 partitions.
+  auto posted = make_events(7, 0, 300);
+  for (std::size_t i = 0; i < posted.size(); ++i) {
+    const std::string address = "user" + std::to_string(i % 60) + "@example.com";
+    const std::string field = "\"email\":\"" + posted[i].email + "\"";
+    const auto at = posted[i].json.find(field);
+    ASSERT_NE(at, std::string::npos) << posted[i].json;
+    posted[i].json.replace(at, field.size(), "\"email\":\"" + address + "\"");
+    posted[i].email = address;
+  }
+  const std::string body = batch_body(posted);
+  ASSERT_EQ(post("sample", body, signed_headers(body, now_text())).status, 200);
+  auto records = events(posted.size());
+  ASSERT_EQ(records.size(), posted.size());
+  std::map<int, int> per_partition;
+  std::map<std::string, std::vector<std::string>> order_by_key;
+  for (const auto& record : records) {
+    EXPECT_EQ(record.partition, kafka::partition_for_key(record.key, 3)) << record.key;
+    ++per_partition[record.partition];
+    v1::EmailEvent e;
+    ASSERT_TRUE(e.ParseFromString(record.value));
+    order_by_key[record.key].push_back(e.sg_event_id());
+  }
+  EXPECT_EQ(per_partition.size(), 3u);
+  // Within a key, Kafka holds the events in the order they were posted.
+  std::map<std::string, std::vector<std::string>> posted_by_key;
+  for (const auto& p : posted) posted_by_key["acme/" + p.email].push_back(p.sg_event_id);
+  EXPECT_EQ(order_by_key, posted_by_key);
 }
 
 TEST_F(ingest_test, a_signed_batch_arrives_in_kafka_field_by_field) {

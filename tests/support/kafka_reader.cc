@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "kafka/record_framing.h"
+
 namespace mailhook::testing {
 namespace {
 
@@ -81,7 +83,13 @@ std::vector<kafka_record> read_topic_until(
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       kafka_record r;
       if (m->key != nullptr) r.key.assign(static_cast<const char*>(m->key), m->key_len);
-      if (m->payload != nullptr) r.value.assign(static_cast<const char*>(m->payload), m->len);
+      if (m->payload != nullptr) r.raw_value.assign(static_cast<const char*>(m->payload), m->len);
+      if (const auto value = kafka::read_record_value(r.raw_value)) {
+        r.value = value->payload;
+        if (value->framed) r.schema_id = value->schema_id;
+      } else {
+        r.value = r.raw_value;  // a malformed frame: left for the test to see
+      }
       r.partition = m->partition;
       r.timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
       rd_kafka_headers_t* headers = nullptr;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,11 @@ namespace mailhook::testing {
 
 struct kafka_record {
   std::string key;
+  // The value as a consumer's deserializer gives it: without the Confluent framing of
+  // ingest.record_format = "confluent" (kafka/record_framing.h), which raw_value keeps.
   std::string value;
+  std::string raw_value;
+  std::optional<std::uint32_t> schema_id;  // set when the value was framed
   std::map<std::string, std::string> headers;
   int partition = -1;
   std::int64_t timestamp_ms = -1;  // the record's timestamp; -1 when it has none
