@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Reads mailhook's events topic (sendgrid.events) in a consumer group, decodes each record
-as mailhook.v1.EmailEvent, skips events whose sg_event_id it has already processed, and
-commits the group's offsets only after the events of a poll are processed.
+as mailhook.v1.EmailEvent in any of the daemon's record formats (unframe() and decode()),
+skips events whose sg_event_id it has already processed, and commits the group's offsets
+only after the events of a poll are processed.
 
 Processing here is printing one JSON line per event on stdout; put your own in process().
 
@@ -57,25 +58,91 @@ class dedupe_window:
         return False
 
 
-def decode(message):
-    """The record's EmailEvent: protobuf, or JSON when its mailhook-schema header ends in
-    +json (ingest.encoding = "json"). None for a record that is neither."""
-    schema = ""
-    for name, value in message.headers() or []:
-        if name == SCHEMA_HEADER and value is not None:
-            schema = value.decode("utf-8", "replace")
-    event = email_event_pb2.EmailEvent()
-    try:
-        if schema.endswith("+json"):
-            json_format.Parse(message.value(), event, ignore_unknown_fields=True)
-        else:
-            event.ParseFromString(message.value() or b"")
-    except Exception:  # a record another producer wrote: skipped, and said so
+class malformed_frame(ValueError):
+    """A value that starts like the Confluent wire format and does not go on like it."""
+
+
+def read_zigzag_varint(data, pos):
+    """The zigzag varint (an int32: at most 5 bytes) at data[pos:], and the position after
+    it: 0x00 is 0, 0x01 is -1, 0x02 is 1, 0x04 is 2, ..."""
+    raw = 0
+    for i in range(5):
+        if pos >= len(data):
+            raise malformed_frame("a message index varint is cut short")
+        byte = data[pos]
+        pos += 1
+        raw |= (byte & 0x7F) << (7 * i)
+        if not byte & 0x80:
+            if raw >= 1 << 32:
+                raise malformed_frame("a message index varint is out of int32's range")
+            return (raw >> 1) ^ -(raw & 1), pos
+    raise malformed_frame("a message index varint is longer than 5 bytes")
+
+
+def unframe(value):
+    """Splits a value in the Confluent Schema Registry wire format (record_format =
+    "confluent", the daemon's default) into (schema id, is JSON, payload):
+
+        0x00 | schema id: uint32, big-endian | message indexes | protobuf
+        0x00 | schema id: uint32, big-endian | JSON text        (ingest.encoding = "json")
+
+    The message indexes (protobuf only) say which message of the schema's file the bytes
+    are: zigzag varints, their count and then each index. mailhook writes [2], EmailEvent
+    being the third message of email_event.proto (0x02 0x04); a lone 0x00 is Confluent's
+    short form of [0]. This consumer knows what its topic carries and reads them only to
+    find where the protobuf starts. JSON Schema values have no indexes: JSON text starts
+    with '{'.
+
+    None for a value that is not framed: its first byte is not 0x00 (a protobuf message
+    never starts with 0x00, field number 0 being invalid, nor JSON text). malformed_frame
+    for a frame cut short or with a bad varint."""
+    if not value or value[0] != 0:
         return None
-    return event
+    if len(value) < 5:
+        raise malformed_frame(f"a framed value of {len(value)} bytes (at least 5)")
+    schema_id = int.from_bytes(value[1:5], "big")
+    if value[5:6] == b"{":
+        return schema_id, True, value[5:]
+    count, pos = read_zigzag_varint(value, 5)
+    left = len(value) - pos
+    if count < 0 or count > left:
+        raise malformed_frame(f"a count of {count} message indexes, {left} bytes left")
+    for _ in range(count):
+        _, pos = read_zigzag_varint(value, pos)
+    return schema_id, False, value[pos:]
 
 
-def process(event, message):
+def decode(message):
+    """The record's EmailEvent and the schema id it was framed with (None when it was not
+    framed), whichever record_format the daemon writes:
+
+      confluent  the value in the Confluent wire format (unframe()), no headers
+      headers    a bare value, with the headers mailhook-event-id, mailhook-tenant and
+                 mailhook-schema ("mailhook.v1.EmailEvent", "+json" appended for JSON)
+      plain      a bare value, no headers
+
+    A bare value is JSON (ingest.encoding = "json") when mailhook-schema ends in +json or
+    the value starts with '{', else protobuf. Raises for a record that is none of these."""
+    value = message.value() or b""
+    frame = unframe(value)
+    if frame is not None:
+        schema_id, is_json, payload = frame
+    else:
+        schema = ""
+        for name, header in message.headers() or []:
+            if name == SCHEMA_HEADER and header is not None:
+                schema = header.decode("utf-8", "replace")
+        schema_id, payload = None, value
+        is_json = schema.endswith("+json") or value[:1] == b"{"
+    event = email_event_pb2.EmailEvent()
+    if is_json:
+        json_format.Parse(payload, event, ignore_unknown_fields=True)
+    else:
+        event.ParseFromString(payload)
+    return event, schema_id
+
+
+def process(event, schema_id, message):
     print(json.dumps({
         "type": email_event_pb2.EventType.Name(event.type),
         "event": event.event,
@@ -84,6 +151,7 @@ def process(event, message):
         "email_normalized": event.email_normalized,
         "sg_event_id": event.sg_event_id,
         "timestamp": event.timestamp,
+        "schema_id": schema_id,  # None (null) when the record was not framed
         "partition": message.partition(),
         "offset": message.offset(),
     }), flush=True)
@@ -147,17 +215,18 @@ def main():
                         raise KafkaException(message.error())
                     print(f"events-consumer: {message.error()}", file=sys.stderr)
                     continue
-                event = decode(message)
-                if event is None:
+                try:
+                    event, schema_id = decode(message)
+                except Exception as e:  # a record another producer wrote: skipped, and said so
                     undecodable += 1
                     print(f"events-consumer: partition {message.partition()} offset "
-                          f"{message.offset()} is not a mailhook.v1.EmailEvent, skipped",
+                          f"{message.offset()} is not a mailhook.v1.EmailEvent, skipped: {e}",
                           file=sys.stderr)
                     continue
                 if event.sg_event_id and window.seen(event.sg_event_id):
                     duplicates += 1
                     continue
-                process(event, message)
+                process(event, schema_id, message)
                 processed += 1
             # Every record of this poll is processed: commit the positions past them.
             try:

@@ -3,7 +3,8 @@
 broker of scripts/test (MAILHOOK_TEST_KAFKA_BOOTSTRAP). Each case starts its own daemon
 (roles ingest, policy, index) on topics of its own, feeds it through its webhook (SendGrid's
 genuine signed test request, and batches signed with a key made here) and its admin API,
-runs one example, and checks what the example decoded.
+runs one example, and checks what the example decoded. The framing case needs no daemon: it
+writes records of every record format by hand and runs both events consumers on them.
 
     examples_test.py SOURCE_DIR MAILHOOK_BINARY CASE
 
@@ -11,6 +12,7 @@ runs one example, and checks what the example decoded.
     generated-code       examples/generate --check: the committed code matches proto/
     python-events        examples/python/events_consumer.py
     go-events            examples/go/cmd/events-consumer
+    framing              both events consumers on hand-made records of each record format
     python-suppressions  examples/python/suppressions_view.py
 
 Standard library only: it runs before the examples' environment exists.
@@ -22,6 +24,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -83,9 +86,10 @@ def run(argv, timeout=60, **kwargs):
 
 
 class daemon:
-    """mailhook serve with ingest, policy and index on topics of its own."""
+    """mailhook serve with ingest, policy and index on topics of its own; env: environment
+    variables to set for it (configuration settings, MAILHOOK_<SECTION>__<KEY>)."""
 
-    def __init__(self, bootstrap):
+    def __init__(self, bootstrap, env=None):
         self.bootstrap = bootstrap
         self.dir = tempfile.mkdtemp(prefix="mailhook-examples-")
         self.id = uuid.uuid4().hex[:10]
@@ -126,9 +130,13 @@ class daemon:
             f.write("\n".join(toml))
         self.log_path = os.path.join(self.dir, "mailhook.log")
         self.log = open(self.log_path, "w")
+        # The record format is the daemon's default unless env asks for one.
+        environment = {k: v for k, v in os.environ.items()
+                       if k != "MAILHOOK_INGEST__RECORD_FORMAT"}
+        environment.update(env or {})
         self.process = subprocess.Popen(
             [MAILHOOK, "serve", "--config", config, "--roles", "ingest,policy,index"],
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir)
+            stdout=self.log, stderr=subprocess.STDOUT, cwd=self.dir, env=environment)
         self.admin = self.webhook = None
         deadline = time.monotonic() + 30
         while self.admin is None and time.monotonic() < deadline:
@@ -240,28 +248,156 @@ def publish_events(d):
                    opened])
 
 
+# The daemon's record formats ([ingest] record_format) an events consumer is run against:
+# (environment, the schema id it must print). The default, "confluent", frames each value
+# with [ingest] event_schema_id (1 by default); "headers" writes bare values with headers.
+RECORD_FORMATS = [
+    ({}, 1),
+    ({"MAILHOOK_INGEST__RECORD_FORMAT": "headers"}, None),
+]
+
+
 def check_events_consumer(argv_of):
     """argv_of(bootstrap, topic, group) is the example's command line."""
     bootstrap = shared_bootstrap()
-    d = daemon(bootstrap)
-    try:
-        publish_events(d)  # each request is answered 200 only once Kafka holds it
-        group = f"examples-{d.id}"
-        first = run(argv_of(bootstrap, d.topics["events"], group))
-        lines = [json.loads(line) for line in first.stdout.splitlines()]
-        got = sorted((e["type"], e["tenant"], e["email"], e["email_normalized"], e["sg_event_id"])
-                     for e in lines)
-        expect_equal("the events processed (once each)", got, EXPECTED_EVENTS)
-        if f"skipped {EXPECTED_DUPLICATES} duplicates" not in first.stderr:
-            fail(f"expected {EXPECTED_DUPLICATES} duplicates skipped: {first.stderr!r}")
-        # The offsets were committed: the group's next member reads nothing new (without
-        # them it would start again at the oldest record, auto.offset.reset = earliest).
-        again = run(argv_of(bootstrap, d.topics["events"], group))
-        expect_equal("what a second run of the group processed", again.stdout, "")
-        if "processed 0, skipped 0 duplicates" not in again.stderr:
-            fail(f"the second run read records: {again.stderr!r}")
-    finally:
-        d.stop()
+    for env, schema_id in RECORD_FORMATS:
+        print(f"--- record format: {env.get('MAILHOOK_INGEST__RECORD_FORMAT', 'the default')}")
+        d = daemon(bootstrap, env)
+        try:
+            publish_events(d)  # each request is answered 200 only once Kafka holds it
+            group = f"examples-{d.id}"
+            first = run(argv_of(bootstrap, d.topics["events"], group))
+            lines = [json.loads(line) for line in first.stdout.splitlines()]
+            got = sorted((e["type"], e["tenant"], e["email"], e["email_normalized"],
+                          e["sg_event_id"]) for e in lines)
+            expect_equal("the events processed (once each)", got, EXPECTED_EVENTS)
+            expect_equal("the schema ids", [e["schema_id"] for e in lines],
+                         [schema_id] * len(lines))
+            if f"skipped {EXPECTED_DUPLICATES} duplicates" not in first.stderr:
+                fail(f"expected {EXPECTED_DUPLICATES} duplicates skipped: {first.stderr!r}")
+            # The offsets were committed: the group's next member reads nothing new (without
+            # them it would start again at the oldest record, auto.offset.reset = earliest).
+            again = run(argv_of(bootstrap, d.topics["events"], group))
+            expect_equal("what a second run of the group processed", again.stdout, "")
+            if "processed 0, skipped 0 duplicates" not in again.stderr:
+                fail(f"the second run read records: {again.stderr!r}")
+        finally:
+            d.stop()
+
+
+# ----- the record formats, by hand -------------------------------------------------------
+
+def confluent_prefix(schema_id, message_indexes=b""):
+    """The Confluent Schema Registry wire format's prefix: the magic byte 0x00, the schema id
+    (uint32, big-endian), then for protobuf the message indexes as zigzag varints."""
+    return b"\x00" + struct.pack(">I", schema_id) + message_indexes
+
+
+def framing_event(kind, type_, email, event_id):
+    return {"type": type_, "event": kind, "tenant": "acme", "email": email,
+            "email_normalized": email.lower(), "sg_event_id": event_id,
+            "timestamp": 1700000000 + len(event_id)}
+
+
+def headers_of(event_id, schema):
+    return [["mailhook-event-id", event_id], ["mailhook-tenant", "acme"],
+            ["mailhook-schema", schema]]
+
+
+# (what, the event or None, JSON rather than protobuf, the bytes before the encoded event,
+# headers, the schema id the consumers must print), in offset order on one partition.
+PLAIN = framing_event("processed", "EVENT_TYPE_PROCESSED", "Plain@Example.com", "fr-plain-pb")
+FRAMING_RECORDS = [
+    ("confluent, protobuf, message indexes [2]",
+     framing_event("delivered", "EVENT_TYPE_DELIVERED", "Alice@Example.com", "fr-conf-pb"),
+     False, confluent_prefix(1, b"\x02\x04"), [], 1),
+    ("confluent, protobuf, the short form of [0]",
+     framing_event("open", "EVENT_TYPE_OPEN", "bob@example.com", "fr-conf-short"),
+     False, confluent_prefix(258, b"\x00"), [], 258),
+    ("confluent, JSON",
+     framing_event("bounce", "EVENT_TYPE_BOUNCE", "carol@example.com", "fr-conf-json"),
+     True, confluent_prefix(3), [], 3),
+    ("headers, protobuf",
+     framing_event("click", "EVENT_TYPE_CLICK", "dave@example.com", "fr-hdr-pb"),
+     False, b"", headers_of("fr-hdr-pb", "mailhook.v1.EmailEvent"), None),
+    # Starts with a space: only the header says it is JSON.
+    ("headers, JSON",
+     framing_event("dropped", "EVENT_TYPE_DROPPED", "erin@example.com", "fr-hdr-json"),
+     True, b" ", headers_of("fr-hdr-json", "mailhook.v1.EmailEvent+json"), None),
+    ("plain, protobuf", PLAIN, False, b"", [], None),
+    ("plain, JSON",
+     framing_event("spamreport", "EVENT_TYPE_SPAMREPORT", "frank@example.com", "fr-plain-json"),
+     True, b"", [], None),
+    ("a frame shorter than 5 bytes", None, False, b"\x00\x00\x01", [], None),
+    ("a message index varint that does not end", None, False,
+     confluent_prefix(1, b"\xff" * 6), [], None),
+    ("two message indexes announced, one there", None, False,
+     confluent_prefix(1, b"\x04\x04"), [], None),
+    ("confluent, the plain record's event again: a duplicate", PLAIN, False,
+     confluent_prefix(1, b"\x02\x04"), [], None),
+]
+
+# Run with the examples' Python: writes the records of a JSON document on stdin.
+PRODUCE_RECORDS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+from google.protobuf import json_format
+from mailhook.v1 import email_event_pb2
+spec = json.load(sys.stdin)
+topic = spec["topic"]
+admin = AdminClient({"bootstrap.servers": spec["bootstrap"]})
+admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+p = Producer({"bootstrap.servers": spec["bootstrap"]})
+for r in spec["records"]:
+    value = bytes.fromhex(r["prefix"])
+    if r["event"] is not None:
+        event = json_format.ParseDict(r["event"], email_event_pb2.EmailEvent())
+        value += (json_format.MessageToJson(event, preserving_proto_field_name=True).encode()
+                  if r["json"] else event.SerializeToString())
+    p.produce(topic, key=r["key"].encode(), value=value,
+              headers=[(k, v.encode()) for k, v in r["headers"]])
+    p.flush(30)  # one at a time: the offsets are the list's positions
+assert p.flush(30) == 0
+"""
+
+
+def check_framing(consumers, python):
+    """consumers: (name, argv_of(bootstrap, topic, group)) of each events consumer."""
+    bootstrap = shared_bootstrap()
+    topic = f"examples.{uuid.uuid4().hex[:10]}.framing"
+    records = [{"key": f"acme/{e['email_normalized']}" if e else "acme/", "event": e,
+                "json": js, "prefix": prefix.hex(), "headers": headers}
+               for _, e, js, prefix, headers, _ in FRAMING_RECORDS]
+    run([python, "-c", PRODUCE_RECORDS, os.path.join(EXAMPLES, "python/gen")],
+        input=json.dumps({"bootstrap": bootstrap, "topic": topic, "records": records}))
+    # Each event once, at its first offset; the rest are duplicates or malformed.
+    want, malformed, duplicates = [], [], 0
+    for offset, (_, e, _, _, _, schema_id) in enumerate(FRAMING_RECORDS):
+        if e is None:
+            malformed.append(offset)
+        elif any(w["sg_event_id"] == e["sg_event_id"] for w in want):
+            duplicates += 1
+        else:
+            want.append({**e, "schema_id": schema_id, "partition": 0, "offset": offset})
+    for name, argv_of in consumers:
+        print(f"--- {name}")
+        r = run(argv_of(bootstrap, topic, f"examples-framing-{uuid.uuid4().hex[:10]}"))
+        got = [json.loads(line) for line in r.stdout.splitlines()]
+        for offset, (what, _, _, _, _, _) in enumerate(FRAMING_RECORDS):
+            expect_equal(f"{name}: offset {offset} ({what})",
+                         [g for g in got if g["offset"] == offset],
+                         [w for w in want if w["offset"] == offset])
+        expect_equal(f"{name}: the lines", got, want)
+        for offset in malformed:
+            if f"offset {offset} is not a mailhook.v1.EmailEvent, skipped" not in r.stderr:
+                fail(f"{name}: the malformed record at offset {offset} was not reported: "
+                     f"{r.stderr!r}")
+        summary = (f"processed {len(want)}, skipped {duplicates} duplicates, "
+                   f"{len(malformed)} undecodable")
+        if summary not in r.stderr:
+            fail(f"{name}: expected {summary!r}: {r.stderr!r}")
 
 
 # ----- the suppressions view ------------------------------------------------------------
@@ -368,14 +504,18 @@ def main():
         python = os.path.join(paths["venv"], "bin/python")
         if not os.path.exists(os.path.join(paths["venv"], ".complete")):
             fail(f"{paths['venv']} is not ready: examples/setup (the examples_setup test) runs first")
+        python_events = lambda bootstrap, topic, group: [  # noqa: E731
+            python, os.path.join(EXAMPLES, "python/events_consumer.py"),
+            "--bootstrap", bootstrap, "--topic", topic, "--group", group, "--idle-exit", "3"]
+        go_events = lambda bootstrap, topic, group: [  # noqa: E731
+            os.path.join(paths["bin"], "events-consumer"), "-bootstrap", bootstrap,
+            "-topic", topic, "-group", group, "-idle-exit", "3s"]
         if CASE == "python-events":
-            check_events_consumer(lambda bootstrap, topic, group: [
-                python, os.path.join(EXAMPLES, "python/events_consumer.py"),
-                "--bootstrap", bootstrap, "--topic", topic, "--group", group, "--idle-exit", "3"])
+            check_events_consumer(python_events)
         elif CASE == "go-events":
-            check_events_consumer(lambda bootstrap, topic, group: [
-                os.path.join(paths["bin"], "events-consumer"), "-bootstrap", bootstrap,
-                "-topic", topic, "-group", group, "-idle-exit", "3s"])
+            check_events_consumer(go_events)
+        elif CASE == "framing":
+            check_framing([("python", python_events), ("go", go_events)], python)
         elif CASE == "python-suppressions":
             check_suppressions_view(python)
         else:

@@ -1,8 +1,8 @@
 // Command events-consumer reads mailhook's events topic (sendgrid.events) in a consumer
-// group, decodes each record as mailhook.v1.EmailEvent, skips events whose sg_event_id it
-// has already processed, and commits the group's offsets only after the records of a
-// poll are processed. Processing here is printing one JSON line per event on stdout; put
-// your own in process().
+// group, decodes each record as mailhook.v1.EmailEvent in any of the daemon's record
+// formats (unframe and decode), skips events whose sg_event_id it has already processed,
+// and commits the group's offsets only after the records of a poll are processed.
+// Processing here is printing one JSON line per event on stdout; put your own in process().
 //
 //	events-consumer -bootstrap 127.0.0.1:9092 [-topic sendgrid.events]
 //	                [-group events-example] [-idle-exit 0s]
@@ -22,6 +22,7 @@ package main
 import (
 	"container/list"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -67,36 +68,128 @@ func (w *dedupeWindow) seen(id string) bool {
 	return false
 }
 
-// decode reads a record's EmailEvent: protobuf, or JSON when its mailhook-schema header
-// ends in +json (ingest.encoding = "json").
-func decode(r *kgo.Record) (*mailhookv1.EmailEvent, error) {
-	event := &mailhookv1.EmailEvent{}
-	for _, h := range r.Headers {
-		if h.Key == "mailhook-schema" && strings.HasSuffix(string(h.Value), "+json") {
-			return event, protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(r.Value, event)
+// frame is what unframe found in a value in the Confluent Schema Registry wire format.
+type frame struct {
+	schemaID uint32
+	json     bool   // JSON text, not protobuf
+	payload  []byte // what follows the schema id (JSON) or the message indexes (protobuf)
+}
+
+// unframe splits a value in the Confluent Schema Registry wire format (record_format =
+// "confluent", the daemon's default):
+//
+//	0x00 | schema id: uint32, big-endian | message indexes | protobuf
+//	0x00 | schema id: uint32, big-endian | JSON text        (ingest.encoding = "json")
+//
+// The message indexes (protobuf only) say which message of the schema's file the bytes
+// are: zigzag varints, their count and then each index. mailhook writes [2], EmailEvent
+// being the third message of email_event.proto (0x02 0x04); a lone 0x00 is Confluent's
+// short form of [0]. This consumer knows what its topic carries and reads them only to
+// find where the protobuf starts. JSON Schema values have no indexes: JSON text starts
+// with '{'.
+//
+// nil and no error for a value that is not framed: its first byte is not 0x00 (a
+// protobuf message never starts with 0x00, field number 0 being invalid, nor JSON text).
+// An error for a frame cut short or with a bad varint.
+func unframe(v []byte) (*frame, error) {
+	if len(v) == 0 || v[0] != 0 {
+		return nil, nil
+	}
+	if len(v) < 5 {
+		return nil, fmt.Errorf("a framed value of %d bytes (at least 5)", len(v))
+	}
+	f := &frame{schemaID: binary.BigEndian.Uint32(v[1:5])}
+	rest := v[5:]
+	if len(rest) > 0 && rest[0] == '{' {
+		f.json, f.payload = true, rest
+		return f, nil
+	}
+	count, rest, err := readZigzagVarint(rest)
+	if err != nil {
+		return nil, err
+	}
+	if count < 0 || count > int32(len(rest)) {
+		return nil, fmt.Errorf("a count of %d message indexes, %d bytes left", count, len(rest))
+	}
+	for range count {
+		if _, rest, err = readZigzagVarint(rest); err != nil {
+			return nil, err
 		}
 	}
-	return event, proto.Unmarshal(r.Value, event)
+	f.payload = rest
+	return f, nil
+}
+
+// readZigzagVarint reads the zigzag varint (an int32: at most 5 bytes) at the start of b
+// and returns it with the bytes after it: 0x00 is 0, 0x01 is -1, 0x02 is 1, 0x04 is 2, ...
+func readZigzagVarint(b []byte) (int32, []byte, error) {
+	v, n := binary.Varint(b[:min(len(b), 5)]) // Go's signed varints are zigzag too
+	switch {
+	case n <= 0 && len(b) < 5:
+		return 0, nil, errors.New("a message index varint is cut short")
+	case n <= 0:
+		return 0, nil, errors.New("a message index varint is longer than 5 bytes")
+	case v < -1<<31 || v >= 1<<31:
+		return 0, nil, errors.New("a message index varint is out of int32's range")
+	}
+	return int32(v), b[n:], nil
+}
+
+// decode reads a record's EmailEvent, and the schema id it was framed with (nil when it
+// was not framed), whichever record_format the daemon writes:
+//
+//	confluent  the value in the Confluent wire format (unframe), no headers
+//	headers    a bare value, with the headers mailhook-event-id, mailhook-tenant and
+//	           mailhook-schema ("mailhook.v1.EmailEvent", "+json" appended for JSON)
+//	plain      a bare value, no headers
+//
+// A bare value is JSON (ingest.encoding = "json") when mailhook-schema ends in +json or
+// the value starts with '{', else protobuf.
+func decode(r *kgo.Record) (*mailhookv1.EmailEvent, *uint32, error) {
+	f, err := unframe(r.Value)
+	if err != nil {
+		return nil, nil, err
+	}
+	var schemaID *uint32
+	if f != nil {
+		schemaID = &f.schemaID
+	} else {
+		f = &frame{payload: r.Value, json: len(r.Value) > 0 && r.Value[0] == '{'}
+		for _, h := range r.Headers {
+			if h.Key == "mailhook-schema" && strings.HasSuffix(string(h.Value), "+json") {
+				f.json = true
+			}
+		}
+	}
+	event := &mailhookv1.EmailEvent{}
+	if f.json {
+		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(f.payload, event)
+	} else {
+		err = proto.Unmarshal(f.payload, event)
+	}
+	return event, schemaID, err
 }
 
 type line struct {
-	Type            string `json:"type"`
-	Event           string `json:"event"`
-	Tenant          string `json:"tenant"`
-	Email           string `json:"email"`
-	EmailNormalized string `json:"email_normalized"`
-	SgEventID       string `json:"sg_event_id"`
-	Timestamp       int64  `json:"timestamp"`
-	Partition       int32  `json:"partition"`
-	Offset          int64  `json:"offset"`
+	Type            string  `json:"type"`
+	Event           string  `json:"event"`
+	Tenant          string  `json:"tenant"`
+	Email           string  `json:"email"`
+	EmailNormalized string  `json:"email_normalized"`
+	SgEventID       string  `json:"sg_event_id"`
+	Timestamp       int64   `json:"timestamp"`
+	SchemaID        *uint32 `json:"schema_id"` // null when the record was not framed
+	Partition       int32   `json:"partition"`
+	Offset          int64   `json:"offset"`
 }
 
-func process(out *json.Encoder, event *mailhookv1.EmailEvent, r *kgo.Record) error {
+func process(out *json.Encoder, event *mailhookv1.EmailEvent, schemaID *uint32,
+	r *kgo.Record) error {
 	return out.Encode(line{
 		Type: event.GetType().String(), Event: event.GetEvent(), Tenant: event.GetTenant(),
 		Email: event.GetEmail(), EmailNormalized: event.GetEmailNormalized(),
 		SgEventID: event.GetSgEventId(), Timestamp: event.GetTimestamp(),
-		Partition: r.Partition, Offset: r.Offset,
+		SchemaID: schemaID, Partition: r.Partition, Offset: r.Offset,
 	})
 }
 
@@ -184,7 +277,7 @@ func run(bootstrap, topic, group string, dedupeSize int, idleExit time.Duration)
 			if processErr != nil {
 				return
 			}
-			event, err := decode(r)
+			event, schemaID, err := decode(r)
 			if err != nil {
 				undecodable++
 				fmt.Fprintf(os.Stderr, "events-consumer: partition %d offset %d is not a mailhook.v1.EmailEvent, skipped: %v\n",
@@ -195,7 +288,7 @@ func run(bootstrap, topic, group string, dedupeSize int, idleExit time.Duration)
 				duplicates++
 				return
 			}
-			if processErr = process(out, event, r); processErr == nil {
+			if processErr = process(out, event, schemaID, r); processErr == nil {
 				processed++
 			}
 		})
