@@ -121,6 +121,28 @@ retention = "2d"
 }
 
 // A topic created so would refuse every acks=all write.
+TEST(load_config, reads_the_record_format_and_the_schema_ids) {
+  auto loaded = load(
+      "[ingest]\nrecord_format = \"headers\"\nevent_schema_id = 100001\n"
+      "dead_letter_schema_id = 0\n");
+  ASSERT_TRUE(loaded) << error_of(loaded);
+  EXPECT_EQ(loaded->ingest.format, record_format::headers);
+  EXPECT_EQ(loaded->ingest.event_schema_id, 100001u);
+  EXPECT_EQ(loaded->ingest.dead_letter_schema_id, 0u);
+  const ingest_config defaults;  // named: see empty_file_gives_the_defaults
+  EXPECT_EQ(defaults.format, record_format::confluent);
+  EXPECT_EQ(error_of(load("[ingest]\nevent_schema_id = -1\n")),
+            "mailhook.toml:2:19: ingest.event_schema_id: must be from 0 to 2147483647, got -1");
+}
+
+TEST(load_config, names_the_setting_that_replaced_kafka_headers) {
+  EXPECT_EQ(error_of(load("[ingest]\nkafka_headers = true\n")),
+            "mailhook.toml:2:17: ingest.kafka_headers: was replaced by record_format: write "
+            "record_format = \"headers\" (docs/events.md)");
+  EXPECT_THAT(error_of(load("[ingest]\nkafka_headers = false\n")),
+              HasSubstr("record_format = \"plain\""));
+}
+
 TEST(load_config, refuses_more_copies_in_sync_than_copies) {
   auto loaded = load("[topics.events]\nreplication_factor = 2\nmin_insync_replicas = 3\n");
   ASSERT_FALSE(loaded);

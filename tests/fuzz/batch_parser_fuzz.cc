@@ -2,7 +2,8 @@
 // without crashing, and what comes out must hold together: offsets inside the arena,
 // protobuf values that protobuf parses and would serialize to the same bytes, JSON values
 // that JsonStringToMessage accepts and that equal the protobuf ones, rejected events that
-// are views of the body, and dead letters that decode. Runs single-threaded.
+// are views of the body, and dead letters that decode; every value in the Confluent
+// framing (kafka/record_framing.h) reads back to exactly the value. Runs single-threaded.
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 
@@ -14,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "kafka/record_framing.h"
 #include "mailhook/v1/email_event.pb.h"
 #include "webhook/batch_parser.h"
 
@@ -35,10 +37,23 @@ std::string_view slice(const std::string& arena, std::uint32_t offset, std::uint
   return {arena.data() + offset, size};
 }
 
+// The value inside the framing `prefix` (written before every value), read back as any
+// consumer reads it.
+std::string_view unframed(const batch_context& ctx, std::string_view prefix,
+                          std::string_view value) {
+  require(value.substr(0, prefix.size()) == prefix, "the value starts with its framing");
+  const auto read = mailhook::kafka::read_record_value(value);
+  require(read.has_value() && read->framed, "a framed value reads back");
+  require(read->payload == value.substr(prefix.size()), "the framing is read to its end");
+  require(read->json == (ctx.encoding == output_encoding::json), "framed JSON is told apart");
+  return read->payload;
+}
+
 void check_dead_letter(const batch_context& ctx, std::string_view reason, std::string_view detail,
                        std::string_view payload, std::int32_t index) {
-  std::string key, value;
-  mailhook::webhook::encode_dead_letter(ctx, reason, detail, payload, index, key, value);
+  std::string key, framed_value;
+  mailhook::webhook::encode_dead_letter(ctx, reason, detail, payload, index, key, framed_value);
+  const std::string value(unframed(ctx, ctx.dead_letter_value_prefix, framed_value));
   mailhook::v1::DeadLetter m;
   if (ctx.encoding == output_encoding::protobuf) {
     require(m.ParseFromString(value), "dead letter parses");
@@ -74,7 +89,8 @@ bool encode_and_check(batch_encoder& encoder, std::string_view body, std::size_t
   const std::string prefix = std::string(ctx.tenant) + "/";
   for (const auto& record : out.records) {
     std::string_view key = slice(out.arena, record.key_offset, record.key_size);
-    std::string_view value = slice(out.arena, record.value_offset, record.value_size);
+    std::string_view value = unframed(ctx, ctx.event_value_prefix,
+                                      slice(out.arena, record.value_offset, record.value_size));
     std::string_view id = slice(out.arena, record.event_id_offset, record.event_id_size);
     require(key.substr(0, prefix.size()) == prefix, "the key starts with the tenant");
     require(!id.empty(), "every record has an event id");
@@ -118,9 +134,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ctx.received_at_ms = 1700000000123;
   ctx.keep_raw_event = (size & 1) != 0;
 
+  // Framed as record_format = "confluent" frames them, under an id that varies with the input.
+  const auto schema_id = static_cast<std::uint32_t>(size * 2654435761U);
+  const std::int32_t event_path[] = {2};
+  const std::int32_t dead_letter_path[] = {3};
+  const std::string pb_event_prefix = mailhook::kafka::confluent_prefix(schema_id, event_path);
+  const std::string pb_dead_letter_prefix =
+      mailhook::kafka::confluent_prefix(schema_id + 1, dead_letter_path);
+  const std::string json_prefix = mailhook::kafka::confluent_prefix(schema_id, {});
+
   ctx.encoding = output_encoding::protobuf;
+  ctx.event_value_prefix = pb_event_prefix;
+  ctx.dead_letter_value_prefix = pb_dead_letter_prefix;
   bool pb_ok = encode_and_check(encoder, body, capacity, ctx, pb_out);
   ctx.encoding = output_encoding::json;
+  ctx.event_value_prefix = json_prefix;
+  ctx.dead_letter_value_prefix = json_prefix;
   bool json_ok = encode_and_check(encoder, body, capacity, ctx, json_out);
   require(pb_ok == json_ok, "both encodings accept the same bodies");
   if (!pb_ok) return 0;
@@ -132,12 +161,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& a = pb_out.records[i];
     const auto& b = json_out.records[i];
     mailhook::v1::EmailEvent from_pb, from_json;
-    require(from_pb.ParseFromArray(pb_out.arena.data() + a.value_offset,
-                                   static_cast<int>(a.value_size)),
+    const auto pb_value =
+        slice(pb_out.arena, a.value_offset, a.value_size).substr(pb_event_prefix.size());
+    const auto json_value =
+        slice(json_out.arena, b.value_offset, b.value_size).substr(json_prefix.size());
+    require(from_pb.ParseFromArray(pb_value.data(), static_cast<int>(pb_value.size())),
             "value parses");
-    require(google::protobuf::util::JsonStringToMessage(
-                std::string(json_out.arena.data() + b.value_offset, b.value_size), &from_json)
-                .ok(),
+    require(google::protobuf::util::JsonStringToMessage(std::string(json_value), &from_json).ok(),
             "JSON value parses");
     require(google::protobuf::util::MessageDifferencer::Equals(from_pb, from_json),
             "JSON and protobuf values are the same message");
