@@ -128,8 +128,8 @@ for ((i = 0; i < ${#run_args[@]}; i++)); do
     --events-per-batch=1) unit=request ;;
   esac
 done
-printf '%-6s %14s %11s %14s %11s %14s %14s\n' round "BASE ${unit}s/s" "BASE µs/$unit" \
-  "NEW ${unit}s/s" "NEW µs/$unit" "CPU NEW/BASE" "rate NEW/BASE"
+printf '%-6s %14s %11s %14s %11s %14s %14s\n' round "BASE ${unit}s/s" "BASE us/$unit" \
+  "NEW ${unit}s/s" "NEW us/$unit" "CPU NEW/BASE" "rate NEW/BASE"
 cpu_ratios=()
 rate_ratios=()
 for ((round = 1; round <= rounds; round++)); do

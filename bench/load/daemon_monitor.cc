@@ -23,6 +23,8 @@ std::optional<std::string> read_proc(int pid, const char* file) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+std::optional<std::chrono::microseconds> watched_cpu_time(int pid);
+
 }  // namespace
 
 std::optional<std::chrono::microseconds> process_cpu_time(int pid) {
@@ -47,6 +49,22 @@ std::optional<std::chrono::microseconds> process_cpu_time(int pid) {
   if (ticks_per_second <= 0) return std::nullopt;
   return std::chrono::microseconds(static_cast<std::int64_t>(
       (utime + stime) * 1'000'000 / static_cast<std::uint64_t>(ticks_per_second)));
+}
+
+std::optional<std::chrono::microseconds> machine_cpu_time(bool steal) {
+  std::ifstream in("/proc/stat");
+  std::string label;
+  // cpu  user nice system idle iowait irq softirq steal ..., in clock ticks
+  std::array<std::uint64_t, 8> ticks{};
+  if (!(in >> label) || label != "cpu") return std::nullopt;
+  for (auto& t : ticks) {
+    if (!(in >> t)) return std::nullopt;
+  }
+  const std::uint64_t sum = steal ? ticks[7] : ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6];
+  const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
+  if (ticks_per_second <= 0) return std::nullopt;
+  return std::chrono::microseconds(
+      static_cast<std::int64_t>(sum * 1'000'000 / static_cast<std::uint64_t>(ticks_per_second)));
 }
 
 std::optional<std::uint64_t> process_status_bytes(int pid, std::string_view field) {
@@ -131,12 +149,20 @@ void daemon_monitor::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+namespace {
+std::optional<std::chrono::microseconds> watched_cpu_time(int pid) {
+  if (pid == 0) return machine_cpu_time(false);
+  if (pid == -1) return machine_cpu_time(true);
+  return process_cpu_time(pid);
+}
+}  // namespace
+
 // The start of the window for every figure, read as close together as possible.
 void daemon_monitor::take_baseline() {
   auto cpu = process_cpu_time(pid_);
   const auto allocations = counts_ ? counts_->read() : allocation_counts{};
   std::vector<std::optional<std::chrono::microseconds>> others;
-  for (const auto& p : others_) others.push_back(process_cpu_time(p.pid));
+  for (const auto& p : others_) others.push_back(watched_cpu_time(p.pid));
   std::lock_guard lock(mutex_);
   if (cpu) cpu_start_ = cpu;
   allocations_start_ = allocations;
@@ -181,7 +207,7 @@ daemon_usage daemon_monitor::finish() {
   const auto cpu_end = process_cpu_time(pid_);
   const auto allocations_end = counts_ ? counts_->read() : allocation_counts{};
   std::vector<std::optional<std::chrono::microseconds>> others_end;
-  for (const auto& p : others_) others_end.push_back(process_cpu_time(p.pid));
+  for (const auto& p : others_) others_end.push_back(watched_cpu_time(p.pid));
   sample_rss();
   daemon_usage usage;
   std::lock_guard lock(mutex_);

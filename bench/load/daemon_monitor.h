@@ -26,6 +26,10 @@ namespace mailhook::load {
 
 // User + system CPU time of `pid` so far; nullopt if it cannot be read (gone, no access).
 [[nodiscard]] std::optional<std::chrono::microseconds> process_cpu_time(int pid);
+// The machine's CPU time so far, all CPUs summed, from /proc/stat's "cpu" line: with
+// `steal` false, busy time (user, nice, system, irq, softirq); with true, the time the
+// hypervisor gave to others. nullopt if unreadable.
+[[nodiscard]] std::optional<std::chrono::microseconds> machine_cpu_time(bool steal);
 // A "kB" field of /proc/PID/status ("VmRSS", "VmHWM") in bytes; nullopt if absent.
 [[nodiscard]] std::optional<std::uint64_t> process_status_bytes(int pid, std::string_view field);
 
@@ -54,7 +58,8 @@ class malloc_count_file {
   void* mapping_;
 };
 
-// Another process whose CPU time is taken over the same window.
+// Another process whose CPU time is taken over the same window. Pid 0 stands for the
+// whole machine's busy time, -1 for its steal time (machine_cpu_time).
 struct watched_process {
   std::string name;
   int pid = 0;

@@ -573,7 +573,8 @@ double seconds(clock_type::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-// --measure-pid's NAME=PID pairs, then this process itself as "load generator".
+// --measure-pid's NAME=PID pairs, then this process itself as "load generator", then the
+// whole machine's busy CPU and the hypervisor's steal (every CPU summed).
 std::vector<watched_process> watched_processes(const options& opt) {
   std::vector<watched_process> out;
   for (const auto& item : opt.measure_pids) {
@@ -584,6 +585,8 @@ std::vector<watched_process> watched_processes(const options& opt) {
     out.push_back(std::move(p));
   }
   out.push_back({"load generator", static_cast<int>(::getpid())});
+  out.push_back({"machine", 0});
+  out.push_back({"steal", -1});
   return out;
 }
 
@@ -868,7 +871,8 @@ void print_table(const options& opt, const request_pool& pool, const run_result&
     for (std::size_t i = 0; i < r.watched.size() && i < d.others_cpu.size(); ++i) {
       const auto& cpu = d.others_cpu[i];
       const double us = cpu ? static_cast<double>(cpu->count()) : 0.0;
-      line(fmt::format("{} (pid {})", r.watched[i].name, r.watched[i].pid),
+      line(r.watched[i].pid > 0 ? fmt::format("{} (pid {})", r.watched[i].name, r.watched[i].pid)
+                                : fmt::format("{} (all CPUs)", r.watched[i].name),
            cpu ? fmt::format("{:.2f} s = {:.2f} cores, {:.2f} us per event", us / 1e6,
                              window > 0 ? us / 1e6 / window : 0.0, per(us, t.events_accepted))
                : std::string("- (/proc did not answer)"));

@@ -55,14 +55,16 @@ figures() {
     | [$r.events_per_s]
       + ($cpu | map(if . == null then [null, null] else [. * 1e6 / $n, . / $s] end) | flatten)
       + [($cpu | map(. // 0) | add) * 1e6 / $n, ($cpu | map(. // 0) | add) / $s]
+      + [(.window_cpu.machine.cpu_s // null), (.window_cpu.steal.cpu_s // null)
+         | if . == null then null else . / $s end]
     | map(if . == null then "-" else tostring end) | join(" ")' "$1"
 }
 
 row() {
-  printf '%-14s %3s %10s  %7s %5s  %7s %5s  %7s %5s  %7s %5s\n' "$@"
+  printf '%-14s %3s %10s  %7s %5s  %7s %5s  %7s %5s  %7s %5s  %7s %5s\n' "$@"
 }
-row setting run events/s "daemon" "" "broker" "" "load" "" "all" ""
-row "" "" "" "µs/ev" cores "µs/ev" cores "µs/ev" cores "µs/ev" cores
+row setting run events/s "daemon" "" "broker" "" "load" "" "3 procs" "" machine steal
+row "" "" "" "us/ev" cores "us/ev" cores "us/ev" cores "us/ev" cores cores cores
 fmt_row() {
   local label=$1 run=$2
   shift 2
@@ -93,12 +95,15 @@ done
 echo "medians"
 for setting in "${settings[@]}"; do
   medians=()
-  for ((column = 1; column <= 9; column++)); do
+  for ((column = 1; column <= 11; column++)); do
     medians+=("$(awk -F'|' -v s="$setting" -v c="$column" '$1 == s { split($2, v, " "); print v[c] }' "$work/all.txt" |
       grep -v '^-$' | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')")
   done
   fmt_row "$setting" "" "${medians[@]}"
 done
 echo "(CPU over the measured window from /proc/PID/stat: user + system; cores = CPU seconds per second."
-echo " The machine has $(nproc --all) CPUs: \"all\" near $(nproc --all) cores means it, not the daemon, is the limit.)"
+echo " 3 procs: the daemon, the broker and the load generator together; machine: every process's"
+echo " busy time (/proc/stat), so machine minus 3 procs is what else ran; steal: time the"
+echo " hypervisor gave to other guests. The machine has $(nproc --all) CPUs: a machine figure near"
+echo " $(nproc --all) cores means it, not the daemon, is the limit.)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
