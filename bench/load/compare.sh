@@ -128,8 +128,8 @@ for ((i = 0; i < ${#run_args[@]}; i++)); do
     --events-per-batch=1) unit=request ;;
   esac
 done
-printf '%-6s %14s %11s %14s %11s %14s %14s\n' round "BASE ${unit}s/s" "BASE us/$unit" \
-  "NEW ${unit}s/s" "NEW us/$unit" "CPU NEW/BASE" "rate NEW/BASE"
+printf '%-6s %14s %11s %14s %11s %14s %14s %6s\n' round "BASE ${unit}s/s" "BASE us/$unit" \
+  "NEW ${unit}s/s" "NEW us/$unit" "CPU NEW/BASE" "rate NEW/BASE" load
 cpu_ratios=()
 rate_ratios=()
 for ((round = 1; round <= rounds; round++)); do
@@ -145,11 +145,13 @@ for ((round = 1; round <= rounds; round++)); do
   if [ "$(refusals "$round-base")" != 0 ] || [ "$(refusals "$round-new")" != 0 ]; then
     note="  (not every request was answered 200: $(refusals "$round-base") / $(refusals "$round-new"))"
   fi
-  printf '%-6s %14.0f %11.3f %14.0f %11.3f %14s %14s%s\n' "$round" "$base_rate" "$base_cpu" \
-    "$new_rate" "$new_cpu" "$cpu_ratio" "$rate_ratio" "$note"
+  printf '%-6s %14.0f %11.3f %14.0f %11.3f %14s %14s %6s%s\n' "$round" "$base_rate" "$base_cpu" \
+    "$new_rate" "$new_cpu" "$cpu_ratio" "$rate_ratio" "$(cut -d' ' -f1 /proc/loadavg)" "$note"
 done
 printf '%-6s %14s %11s %14s %11s %14.3f %14.3f\n' median "" "" "" "" \
   "$(printf '%s\n' "${cpu_ratios[@]}" | median)" "$(printf '%s\n' "${rate_ratios[@]}" | median)"
 echo "(CPU: the daemon's user + system time per accepted $unit over the measured window;" \
-  "below 1.0 NEW uses less. rate: accepted ${unit}s/s; above 1.0 NEW carries more.)"
+  "below 1.0 NEW uses less. rate: accepted ${unit}s/s; above 1.0 NEW carries more." \
+  "load: the 1-minute load average after the round, which shows whether something else" \
+  "ran at the same time; the ratios spread when it did.)"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -90,7 +90,8 @@ if [ -n "${MAILHOOK_BENCH_BOOTSTRAP:-}" ]; then
   broker_pid=${MAILHOOK_BENCH_BROKER_PID:-}
   # Names of this run's own: a fresh, empty topic per run on the shared broker.
   run_id=$(date +%Y%m%d%H%M%S)-$$
-  topic_names=("bench.$run_id.events" "bench.$run_id.dlq" "bench.$run_id.suppressions")
+  topic_names=("bench.$run_id.events" "bench.$run_id.dlq" "bench.$run_id.suppressions"
+    "bench.$run_id.send.requests" "bench.$run_id.send.results" "bench.$run_id.send.ledger")
   echo "broker:  $bootstrap (shared), topics bench.$run_id.*" >&"$header_fd"
 else
   start_bench_broker
@@ -119,7 +120,7 @@ bootstrap_servers = "$bootstrap"
 
 [topics.events]
 partitions = 12
-$([ ${#topic_names[@]} -eq 0 ] || printf 'name = "%s"\n\n[topics.dlq]\nname = "%s"\n\n[topics.suppressions]\nname = "%s"\n' "${topic_names[@]}")
+$([ ${#topic_names[@]} -eq 0 ] || printf 'name = "%s"\n\n[topics.dlq]\nname = "%s"\n\n[topics.suppressions]\nname = "%s"\n\n[topics.send_requests]\nname = "%s"\n\n[topics.send_results]\nname = "%s"\n\n[topics.send_ledger]\nname = "%s"\n' "${topic_names[@]}")
 
 [ingest]
 listen = "127.0.0.1:$ingest_port"
