@@ -1,5 +1,7 @@
 #include "load/daemon_monitor.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "load/malloc_count.h"
+
 namespace mailhook::load {
 namespace {
 
@@ -18,6 +22,8 @@ std::optional<std::string> read_proc(int pid, const char* file) {
   if (!in) return std::nullopt;
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
+
+std::optional<std::chrono::microseconds> watched_cpu_time(int pid);
 
 }  // namespace
 
@@ -45,6 +51,22 @@ std::optional<std::chrono::microseconds> process_cpu_time(int pid) {
       (utime + stime) * 1'000'000 / static_cast<std::uint64_t>(ticks_per_second)));
 }
 
+std::optional<std::chrono::microseconds> machine_cpu_time(bool steal) {
+  std::ifstream in("/proc/stat");
+  std::string label;
+  // cpu  user nice system idle iowait irq softirq steal ..., in clock ticks
+  std::array<std::uint64_t, 8> ticks{};
+  if (!(in >> label) || label != "cpu") return std::nullopt;
+  for (auto& t : ticks) {
+    if (!(in >> t)) return std::nullopt;
+  }
+  const std::uint64_t sum = steal ? ticks[7] : ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6];
+  const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
+  if (ticks_per_second <= 0) return std::nullopt;
+  return std::chrono::microseconds(
+      static_cast<std::int64_t>(sum * 1'000'000 / static_cast<std::uint64_t>(ticks_per_second)));
+}
+
 std::optional<std::uint64_t> process_status_bytes(int pid, std::string_view field) {
   auto status = read_proc(pid, "status");
   if (!status) return std::nullopt;
@@ -63,9 +85,53 @@ std::optional<std::uint64_t> process_status_bytes(int pid, std::string_view fiel
   return std::nullopt;
 }
 
-daemon_monitor::daemon_monitor(int pid, std::chrono::steady_clock::time_point measure_from)
-    : pid_(pid) {
-  cpu_start_ = process_cpu_time(pid_);
+result<malloc_count_file> malloc_count_file::open(const std::string& path, int pid) {
+  auto fail = [&path](const std::string& why) {
+    return failure(std::make_error_code(std::errc::invalid_argument),
+                   "allocation counts " + path + ": " + why);
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail("cannot open it (was malloc_count preloaded into the daemon?)");
+  void* mapping = ::mmap(nullptr, MAILHOOK_MALLOC_COUNT_FILE_BYTES, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (mapping == MAP_FAILED) return fail("cannot map it");
+  malloc_count_file file(mapping);
+  auto* slots = static_cast<std::uint64_t*>(mapping);
+  if (__atomic_load_n(&slots[0], __ATOMIC_ACQUIRE) != MAILHOOK_MALLOC_COUNT_MAGIC) {
+    return fail("no counts in it (the preloaded library did not map it)");
+  }
+  const auto writer = __atomic_load_n(&slots[1], __ATOMIC_RELAXED);
+  if (writer != static_cast<std::uint64_t>(pid)) {
+    return fail("it holds the counts of pid " + std::to_string(writer) + ", not of " +
+                std::to_string(pid));
+  }
+  return file;
+}
+
+malloc_count_file::malloc_count_file(malloc_count_file&& other) noexcept
+    : mapping_(other.mapping_) {
+  other.mapping_ = nullptr;
+}
+
+malloc_count_file::~malloc_count_file() {
+  if (mapping_ != nullptr) ::munmap(mapping_, MAILHOOK_MALLOC_COUNT_FILE_BYTES);
+}
+
+allocation_counts malloc_count_file::read() const {
+  allocation_counts counts{};
+  auto* slots = static_cast<std::uint64_t*>(mapping_);
+  for (std::size_t k = 0; k < counts.size(); ++k) {
+    counts[k] =
+        __atomic_load_n(mailhook_malloc_count_slot(slots, static_cast<int>(k)), __ATOMIC_RELAXED);
+  }
+  return counts;
+}
+
+daemon_monitor::daemon_monitor(int pid, std::chrono::steady_clock::time_point measure_from,
+                               std::optional<malloc_count_file> counts,
+                               std::vector<watched_process> others)
+    : pid_(pid), counts_(std::move(counts)), others_(std::move(others)) {
+  take_baseline();
   sample_rss();
   thread_ = std::thread([this, measure_from] { sample_loop(measure_from); });
 }
@@ -81,6 +147,26 @@ void daemon_monitor::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+namespace {
+std::optional<std::chrono::microseconds> watched_cpu_time(int pid) {
+  if (pid == 0) return machine_cpu_time(false);
+  if (pid == -1) return machine_cpu_time(true);
+  return process_cpu_time(pid);
+}
+}  // namespace
+
+// The start of the window for every figure, read as close together as possible.
+void daemon_monitor::take_baseline() {
+  auto cpu = process_cpu_time(pid_);
+  const auto allocations = counts_ ? counts_->read() : allocation_counts{};
+  std::vector<std::optional<std::chrono::microseconds>> others;
+  for (const auto& p : others_) others.push_back(watched_cpu_time(p.pid));
+  std::lock_guard lock(mutex_);
+  if (cpu) cpu_start_ = cpu;
+  allocations_start_ = allocations;
+  others_start_ = std::move(others);
 }
 
 void daemon_monitor::sample_rss() {
@@ -105,11 +191,8 @@ void daemon_monitor::sample_loop(std::chrono::steady_clock::time_point measure_f
     const auto now = steady_clock::now();
     if (!baseline_taken && now >= measure_from) {
       // The warmup's CPU is not part of the measured window.
-      auto cpu = process_cpu_time(pid_);
+      take_baseline();
       baseline_taken = true;
-      lock.lock();
-      if (cpu) cpu_start_ = cpu;
-      lock.unlock();
     }
     if (now >= next_rss) {
       sample_rss();
@@ -122,9 +205,23 @@ void daemon_monitor::sample_loop(std::chrono::steady_clock::time_point measure_f
 daemon_usage daemon_monitor::finish() {
   stop();
   const auto cpu_end = process_cpu_time(pid_);
+  const auto allocations_end = counts_ ? counts_->read() : allocation_counts{};
+  std::vector<std::optional<std::chrono::microseconds>> others_end;
+  for (const auto& p : others_) others_end.push_back(watched_cpu_time(p.pid));
   sample_rss();
   daemon_usage usage;
   std::lock_guard lock(mutex_);
+  if (counts_) {
+    usage.allocations.emplace();
+    for (std::size_t k = 0; k < allocations_end.size(); ++k) {
+      (*usage.allocations)[k] = allocations_end[k] - allocations_start_[k];
+    }
+  }
+  for (std::size_t i = 0; i < others_.size(); ++i) {
+    const auto& start = others_start_[i];
+    const auto& end = others_end[i];
+    usage.others_cpu.push_back(start && end ? std::optional(*end - *start) : std::nullopt);
+  }
   usage.complete = complete_ && cpu_start_ && cpu_end;
   if (cpu_start_ && cpu_end) usage.cpu = *cpu_end - *cpu_start_;
   usage.max_sampled_rss = max_rss_;

@@ -10,6 +10,12 @@
 #                         moves this script, and so the broker and the load generator it
 #                         starts, to the other CPUs, and sets $daemon_prefix to run the
 #                         daemon on the given ones alone; unset, everything shares every CPU
+#   bench_sample_inflight PORT HZ   prints the daemon's mailhook_webhook_inflight_bytes
+#                         (admin /metrics on PORT) HZ times a second, one a line, until killed
+#   bench_memory_report IDLE_KIB PEAK_KIB FILE   the memory figures as one JSON object:
+#                         idle and peak RSS, the peak of FILE's in-flight samples, and
+#                         (peak RSS - idle RSS) per in-flight MiB
+#   delete_bench_topics BOOTSTRAP TOPIC...   deletes a run's topics from a shared broker
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 
 bench_broker_started=
@@ -66,4 +72,46 @@ bench_split_cpus() {
   taskset -c -p "$others" $$ >/dev/null
   daemon_prefix=(taskset -c "$daemon_cpus")
   echo "cpus:    mailhook on $daemon_cpus; the broker and the load generator on $others"
+}
+
+bench_sample_inflight() {
+  local port=$1 hz=$2 interval
+  interval=$(awk -v hz="$hz" 'BEGIN { printf "%.3f", 1 / hz }')
+  trap 'exit 0' TERM
+  while :; do
+    curl -s --max-time 1 "http://127.0.0.1:$port/metrics" |
+      awk '/^mailhook_webhook_inflight_bytes[ {]/ { printf "%.0f\n", $NF }' || true
+    sleep "$interval"
+  done
+}
+
+bench_memory_report() {
+  local idle_kib=$1 peak_kib=$2 samples=$3
+  awk -v idle="$idle_kib" -v peak="$peak_kib" '
+    { n++; if ($1 + 0 > max) max = $1 + 0 }
+    END {
+      ratio = "null"
+      if (max > 0) ratio = sprintf("%.3f", (peak - idle) * 1024 / max)
+      printf "{\"idle_rss_bytes\":%d,\"peak_rss_bytes\":%d,\"peak_inflight_bytes\":%d,\"samples\":%d,\"rss_per_inflight_mib\":%s}\n",
+        idle * 1024, peak * 1024, max, n, ratio
+    }' "$samples"
+}
+
+delete_bench_topics() {
+  local bootstrap=$1 venv
+  shift
+  venv=$(source "$MAILHOOK_ROOT/examples/env.sh" && echo "$EXAMPLES_VENV")
+  if [ ! -x "$venv/bin/python" ]; then
+    say "kafka: topics $* stay on the shared broker (no examples/setup Python environment to delete them)"
+    return 0
+  fi
+  "$venv/bin/python" - "$bootstrap" "$@" <<'PY' || say "kafka: deleting topics $* failed"
+import sys
+from confluent_kafka.admin import AdminClient
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+existing = admin.list_topics(timeout=10).topics
+names = [t for t in sys.argv[2:] if t in existing]
+for name, done in (admin.delete_topics(names, operation_timeout=30).items() if names else []):
+    done.result()
+PY
 }

@@ -16,6 +16,7 @@
 // report), kept in one file so that it builds and reads on its own.
 #include <fmt/format.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -33,6 +34,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -543,6 +545,8 @@ struct options {
   bool json = false;
   std::string acked_ids;
   bool each_body_once = false;
+  std::string daemon_malloc_count;        // the counts file of a preloaded malloc_count.c
+  std::vector<std::string> measure_pids;  // NAME=PID, CPU over the window
 };
 
 struct run_result {
@@ -556,6 +560,7 @@ struct run_result {
   std::vector<std::size_t> acknowledged;   // pool indexes answered 2xx, one per answer
   double longest_without_2xx_seconds = 0;  // from the start, between 2xx answers, to the end
   std::optional<daemon_usage> daemon;
+  std::vector<watched_process> watched;  // in the order of daemon->others_cpu
 };
 
 double process_cpu_seconds() {
@@ -568,8 +573,38 @@ double seconds(clock_type::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+// --measure-pid's NAME=PID pairs, then this process itself as "load generator", then the
+// whole machine's busy CPU and the hypervisor's steal (every CPU summed).
+std::vector<watched_process> watched_processes(const options& opt) {
+  std::vector<watched_process> out;
+  for (const auto& item : opt.measure_pids) {
+    const auto eq = item.find('=');
+    watched_process p;
+    p.name = item.substr(0, eq);
+    p.pid = std::atoi(item.c_str() + eq + 1);
+    out.push_back(std::move(p));
+  }
+  out.push_back({"load generator", static_cast<int>(::getpid())});
+  out.push_back({"machine", 0});
+  out.push_back({"steal", -1});
+  return out;
+}
+
+// The allocation total over the window; nullopt without a counts file.
+std::optional<std::uint64_t> allocations_total(const run_result& r) {
+  if (!r.daemon || !r.daemon->allocations) return std::nullopt;
+  std::uint64_t total = 0;
+  for (const auto n : *r.daemon->allocations) total += n;
+  return total;
+}
+
+double per(double amount, std::uint64_t n) {
+  return n > 0 ? amount / static_cast<double>(n) : 0.0;
+}
+
 run_result run(const options& opt, const target& where, milliseconds warmup, milliseconds duration,
-               milliseconds timeout, const request_pool& pool) {
+               milliseconds timeout, const request_pool& pool,
+               std::optional<malloc_count_file> counts, std::vector<watched_process> others) {
   asio::io_context io(static_cast<int>(opt.threads));
   shared_counters shared;
   run_plan plan;
@@ -585,7 +620,9 @@ run_result run(const options& opt, const target& where, milliseconds warmup, mil
   shared.last_ack = plan.start.time_since_epoch().count();
 
   std::optional<daemon_monitor> monitor;
-  if (opt.daemon_pid > 0) monitor.emplace(opt.daemon_pid, plan.measure_from);
+  if (opt.daemon_pid > 0) {
+    monitor.emplace(opt.daemon_pid, plan.measure_from, std::move(counts), std::move(others));
+  }
 
   std::vector<std::shared_ptr<connection>> connections;
   for (std::size_t i = 0; i < opt.connections; ++i) {
@@ -609,6 +646,7 @@ run_result run(const options& opt, const target& where, milliseconds warmup, mil
   shared.note_ack(std::min(clock_type::now(), plan.stop_at));
   r.longest_without_2xx_seconds = seconds(nanoseconds(shared.longest_without_ack.load()));
   if (monitor) r.daemon = monitor->finish();
+  r.watched = watched_processes(opt);
   for (const auto& c : connections) {
     r.totals.merge(c->stats());
     r.acknowledged.insert(r.acknowledged.end(), c->acknowledged().begin(), c->acknowledged().end());
@@ -701,12 +739,34 @@ void print_json(const options& opt, const request_pool& pool, const run_result& 
         ",\"daemon\":{{\"pid\":{},\"cpu_s\":{:.3f},\"cpu_cores\":{:.3f},\"cpu_us_per_event\":{:.3f}"
         ","
         "\"cpu_us_per_request\":{:.1f},\"peak_rss_bytes\":{},\"max_sampled_rss_bytes\":{},"
-        "\"complete\":{}}}",
+        "\"complete\":{}",
         opt.daemon_pid, cpu_us / 1e6,
         r.measured_seconds > 0 ? cpu_us / 1e6 / r.measured_seconds : 0.0,
         t.events_accepted > 0 ? cpu_us / static_cast<double>(t.events_accepted) : 0.0,
         t.answered() > 0 ? cpu_us / static_cast<double>(t.answered()) : 0.0, d.peak_rss_bytes,
         d.max_sampled_rss, d.complete ? "true" : "false");
+    if (const auto total = allocations_total(r)) {
+      out +=
+          fmt::format(",\"allocations\":{{\"total\":{},\"per_event\":{:.3f},\"per_request\":{:.1f}",
+                      *total, per(static_cast<double>(*total), t.events_accepted),
+                      per(static_cast<double>(*total), t.answered()));
+      for (std::size_t k = 0; k < d.allocations->size(); ++k) {
+        out += fmt::format(",\"{}\":{}", allocation_function_names[k], (*d.allocations)[k]);
+      }
+      out += "}";
+    }
+    out += "}";
+    out += ",\"window_cpu\":{";
+    for (std::size_t i = 0; i < r.watched.size() && i < d.others_cpu.size(); ++i) {
+      const auto& cpu = d.others_cpu[i];
+      const double us = cpu ? static_cast<double>(cpu->count()) : 0.0;
+      out += fmt::format(
+          "{}{}:{{\"pid\":{},\"cpu_s\":{:.3f},\"cpu_us_per_event\":{:.3f},"
+          "\"complete\":{}}}",
+          i == 0 ? "" : ",", json_string(r.watched[i].name), r.watched[i].pid, us / 1e6,
+          per(us, t.events_accepted), cpu ? "true" : "false");
+    }
+    out += "}";
   }
   std::printf("%s}\n", out.c_str());
 }
@@ -793,6 +853,30 @@ void print_table(const options& opt, const request_pool& pool, const run_result&
                                 : std::string("-"));
     line("peak RSS (VmHWM)", mib(d.peak_rss_bytes));
     line("max sampled VmRSS", mib(d.max_sampled_rss));
+    if (const auto total = allocations_total(r)) {
+      line("allocations", *total == 0
+                              ? std::string("0 counted in the window: the counter is not working")
+                              : fmt::format("{} = {:.3f} per event, {:.1f} per request", *total,
+                                            per(static_cast<double>(*total), t.events_accepted),
+                                            per(static_cast<double>(*total), t.answered())));
+      std::string kinds;
+      for (std::size_t k = 0; k < d.allocations->size(); ++k) {
+        if ((*d.allocations)[k] == 0) continue;
+        kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", allocation_function_names[k],
+                             (*d.allocations)[k]);
+      }
+      if (!kinds.empty()) line("  by function", kinds);
+    }
+    out += "CPU of the other processes over the same window\n";
+    for (std::size_t i = 0; i < r.watched.size() && i < d.others_cpu.size(); ++i) {
+      const auto& cpu = d.others_cpu[i];
+      const double us = cpu ? static_cast<double>(cpu->count()) : 0.0;
+      line(r.watched[i].pid > 0 ? fmt::format("{} (pid {})", r.watched[i].name, r.watched[i].pid)
+                                : fmt::format("{} (all CPUs)", r.watched[i].name),
+           cpu ? fmt::format("{:.2f} s = {:.2f} cores, {:.2f} us per event", us / 1e6,
+                             window > 0 ? us / 1e6 / window : 0.0, per(us, t.events_accepted))
+               : std::string("- (/proc did not answer)"));
+    }
   }
   out += "client\n";
   line("CPU", fmt::format("{:.2f} s = {:.2f} cores over the whole run", r.client_cpu_seconds,
@@ -899,6 +983,30 @@ int run_load(const options& opt) {
     std::fprintf(stderr, "--daemon-pid: cannot read /proc/%d/stat\n", opt.daemon_pid);
     return exit_usage;
   }
+  if (opt.daemon_pid <= 0 && (!opt.daemon_malloc_count.empty() || !opt.measure_pids.empty())) {
+    std::fprintf(stderr, "--daemon-malloc-count and --measure-pid need --daemon-pid\n");
+    return exit_usage;
+  }
+  std::optional<malloc_count_file> counts;
+  if (!opt.daemon_malloc_count.empty()) {
+    auto opened = malloc_count_file::open(opt.daemon_malloc_count, opt.daemon_pid);
+    if (!opened) {
+      std::fprintf(stderr, "--daemon-malloc-count: %s\n", opened.error().describe().c_str());
+      return exit_usage;
+    }
+    counts.emplace(std::move(*opened));
+  }
+  for (const auto& item : opt.measure_pids) {
+    const auto eq = item.find('=');
+    const int pid = eq == std::string::npos ? 0 : std::atoi(item.c_str() + eq + 1);
+    if (eq == 0 || pid <= 0 || !process_cpu_time(pid)) {
+      std::fprintf(stderr,
+                   "--measure-pid %s: expected NAME=PID of a process whose /proc/PID/stat "
+                   "this user can read\n",
+                   item.c_str());
+      return exit_usage;
+    }
+  }
 
   std::optional<webhook::signer> signer;
   if (!opt.sign_key_pem.empty()) {
@@ -938,7 +1046,8 @@ int run_load(const options& opt) {
                opt.duration.c_str());
 
   std::signal(SIGTERM, on_stop_signal);
-  const auto r = run(opt, *where, *warmup, *duration, *timeout, *pool);
+  const auto r = run(opt, *where, *warmup, *duration, *timeout, *pool, std::move(counts),
+                     watched_processes(opt));
   if (!opt.acked_ids.empty() && !write_acked_ids(opt.acked_ids, *pool, r.acknowledged)) {
     std::fprintf(stderr, "--acked-ids: cannot write %s\n", opt.acked_ids.c_str());
     return exit_failure;
@@ -947,6 +1056,14 @@ int run_load(const options& opt) {
     print_json(opt, *pool, r);
   } else {
     print_table(opt, *pool, r);
+  }
+  // A counter that saw nothing while the daemon accepted requests is broken, not a result.
+  if (const auto total = allocations_total(r); total && *total == 0 && r.totals.ok > 0) {
+    std::fprintf(stderr,
+                 "--daemon-malloc-count: no allocation counted in the window although %llu "
+                 "requests were answered 200: the counter is not working\n",
+                 static_cast<unsigned long long>(r.totals.ok));
+    return exit_failure;
   }
   return r.totals.ok > 0 ? exit_ok : exit_failure;
 }
@@ -991,6 +1108,12 @@ int run_cli(int argc, char** argv) {
   cli.add_option(
       "--daemon-pid", opt.daemon_pid,
       "Measure this process: CPU over the window (/proc/PID/stat), peak and sampled RSS");
+  cli.add_option("--daemon-malloc-count", opt.daemon_malloc_count,
+                 "The counts file of bench/load/malloc_count.c preloaded into the daemon "
+                 "(MAILHOOK_MALLOC_COUNT_FILE): report its allocations over the window");
+  cli.add_option("--measure-pid", opt.measure_pids,
+                 "NAME=PID of another process (the broker) whose CPU over the window to report; "
+                 "repeatable. The load generator's own is always reported with --daemon-pid");
   cli.add_option("--pool", opt.pool,
                  "Distinct signed bodies built before the run and cycled through")
       ->capture_default_str()
