@@ -118,14 +118,18 @@ producer::~producer() {
 }
 
 rd_kafka_topic_t* producer::topic(const std::string& name) {
-  auto it = topics_.find(name);
-  if (it != topics_.end()) return it->second->handle;
-  rd_kafka_topic_t* t = rd_kafka_topic_new(handle_.get(), name.c_str(), nullptr);
-  MAILHOOK_CHECK(t != nullptr, "rd_kafka_topic_new failed for " + name);
-  auto state = std::make_unique<topic_state>();
-  state->handle = t;
-  topic_by_handle_.emplace(t, state.get());
-  topics_.emplace(name, std::move(state));
+  rd_kafka_topic_t* t = nullptr;
+  {
+    std::lock_guard lock(topics_mutex_);
+    auto it = topics_.find(name);
+    if (it != topics_.end()) return it->second->handle;
+    t = rd_kafka_topic_new(handle_.get(), name.c_str(), nullptr);
+    MAILHOOK_CHECK(t != nullptr, "rd_kafka_topic_new failed for " + name);
+    auto state = std::make_unique<topic_state>();
+    state->handle = t;
+    topic_by_handle_.emplace(t, state.get());
+    topics_.emplace(name, std::move(state));
+  }
   // Known before the first request where the cluster answers; else the records go to
   // librdkafka's partitioner (the same murmur2) until the refresh thread learns it.
   if (partition_by_murmur2_) refresh_partition_counts(metadata_timeout);
@@ -138,8 +142,14 @@ std::int32_t producer::partitions_of(rd_kafka_topic_t* topic) const {
 }
 
 bool producer::refresh_partition_counts(std::chrono::milliseconds timeout) {
+  // The metadata requests block: ask them outside the lock, over a copy of the list.
+  std::vector<std::pair<std::string, topic_state*>> topics;
+  {
+    std::lock_guard lock(topics_mutex_);
+    for (auto& [name, topic] : topics_) topics.emplace_back(name, topic.get());
+  }
   bool all_known = true;
-  for (auto& [name, topic] : topics_) {
+  for (auto& [name, topic] : topics) {
     const rd_kafka_metadata_t* metadata = nullptr;
     const auto err = rd_kafka_metadata(handle_.get(), 0, topic->handle, &metadata,
                                        static_cast<int>(timeout.count()));

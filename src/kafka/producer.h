@@ -116,6 +116,9 @@ class producer {
 
   handle_ptr handle_;
   const bool partition_by_murmur2_;
+  // Written by topic() and read by the refresh thread under topics_mutex_; publish() reads
+  // topic_by_handle_ without it, which is why topic() is for the start only.
+  std::mutex topics_mutex_;
   std::unordered_map<std::string, std::unique_ptr<topic_state>> topics_;
   std::unordered_map<const rd_kafka_topic_t*, topic_state*> topic_by_handle_;
   metrics::counter& delivered_;
