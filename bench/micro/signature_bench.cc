@@ -17,12 +17,15 @@
 #include <openssl/obj_mac.h>
 #include <openssl/x509.h>
 
+#include <array>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "common/c_ptr.h"
+#include "webhook/scalar_inverse.h"
 #include "webhook/signature.h"
 
 namespace mailhook::webhook {
@@ -266,6 +269,23 @@ void step_inverse_mod_n(benchmark::State& state) {
   }
 }
 BENCHMARK(step_inverse_mod_n)->Unit(benchmark::kMicrosecond);
+
+// The same inverse on fixed-size limbs, as p256_fixed_key computes it.
+void step_inverse_mod_n_fixed_width(benchmark::State& state) {
+  const verification_steps& s = steps();
+  const BIGNUM* n = EC_GROUP_get0_order(s.base.get());
+  std::array<unsigned char, 32> bytes{};
+  u256 a{};
+  u256 order{};
+  auto limbs = [&bytes](const BIGNUM* v, u256& out) {
+    BN_bn2lebinpad(v, bytes.data(), static_cast<int>(bytes.size()));
+    std::memcpy(out.data(), bytes.data(), bytes.size());
+  };
+  limbs(s.scalar.get(), a);
+  limbs(n, order);
+  for (auto _ : state) benchmark::DoNotOptimize(inverse_mod_odd(a, order));
+}
+BENCHMARK(step_inverse_mod_n_fixed_width)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace mailhook::webhook

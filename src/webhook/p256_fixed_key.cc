@@ -13,6 +13,7 @@
 #include <openssl/obj_mac.h>
 
 #include "common/c_ptr.h"
+#include "webhook/scalar_inverse.h"
 #include "webhook/signature.h"
 
 namespace mailhook::webhook {
@@ -43,7 +44,39 @@ struct p256_curve {
   group_ptr group;
   bn_ptr field_prime;     // p
   bn_ptr r_plus_n_bound;  // p - n: an x-coordinate can equal r + n only when r < p - n
+  u256 order{};           // n, for scalar_inverse
 };
+
+// `v` (< 2^256) as four little-endian limbs.
+bool to_limbs(const BIGNUM* v, u256& out) {
+  std::array<unsigned char, 32> bytes{};
+  if (BN_bn2lebinpad(v, bytes.data(), static_cast<int>(bytes.size())) < 0) return false;
+  for (std::size_t limb = 0; limb < out.size(); ++limb) {
+    std::uint64_t x = 0;
+    for (std::size_t i = 0; i < 8; ++i) x |= std::uint64_t{bytes[limb * 8 + i]} << (8 * i);
+    out[limb] = x;
+  }
+  return true;
+}
+
+bool from_limbs(const u256& v, BIGNUM* out) {
+  std::array<unsigned char, 32> bytes{};
+  for (std::size_t limb = 0; limb < v.size(); ++limb) {
+    for (std::size_t i = 0; i < 8; ++i) {
+      bytes[limb * 8 + i] = static_cast<unsigned char>(v[limb] >> (8 * i));
+    }
+  }
+  return BN_lebin2bn(bytes.data(), static_cast<int>(bytes.size()), out) != nullptr;
+}
+
+// w = s⁻¹ mod n, on fixed-size limbs (scalar_inverse.h): BN_mod_inverse's BIGNUM steps
+// were a fifth of a verification.
+bool inverse_mod_order(const p256_curve& curve, const BIGNUM* s, BIGNUM* w) {
+  u256 limbs{};
+  if (!to_limbs(s, limbs)) return false;
+  const auto inverse = inverse_mod_odd(limbs, curve.order);
+  return inverse && from_limbs(*inverse, w);
+}
 
 // Null only if OpenSSL could not allocate it.
 const p256_curve* curve() {
@@ -55,7 +88,8 @@ const p256_curve* curve() {
     if (!c->group || !c->field_prime || !c->r_plus_n_bound ||
         EC_GROUP_get_curve(c->group.get(), c->field_prime.get(), nullptr, nullptr, nullptr) != 1 ||
         BN_sub(c->r_plus_n_bound.get(), c->field_prime.get(),
-               EC_GROUP_get0_order(c->group.get())) != 1) {
+               EC_GROUP_get0_order(c->group.get())) != 1 ||
+        !to_limbs(EC_GROUP_get0_order(c->group.get()), c->order)) {
       return nullptr;
     }
     return c;
@@ -114,7 +148,10 @@ bool p256_fixed_key::verify(const std::array<unsigned char, 32>& digest,
   };
   if (!in_range(r) || !in_range(s)) return false;
 
-  const bn_ctx_ptr ctx(BN_CTX_new());
+  // One BN_CTX per thread, reused: its pool of BIGNUMs stays allocated between calls.
+  // Made again if it could not be made before (out of memory then).
+  thread_local bn_ctx_ptr ctx;
+  if (!ctx) ctx.reset(BN_CTX_new());
   if (!ctx) return false;
   bn_frame bn(ctx.get());
   BIGNUM* e = bn.get();
@@ -130,7 +167,7 @@ bool p256_fixed_key::verify(const std::array<unsigned char, 32>& digest,
   // A SHA-256 digest has as many bits as n, so e is the digest itself: no truncation.
   if (r_plus_n == nullptr || !sum || !from_key ||
       BN_bin2bn(digest.data(), static_cast<int>(digest.size()), e) == nullptr ||
-      BN_mod_inverse(w, s, n, ctx.get()) == nullptr ||                        // w = s^-1 mod n
+      !inverse_mod_order(*tables_->curve, s, w) ||                            // w = s^-1 mod n
       BN_mod_mul(u1, e, w, n, ctx.get()) != 1 ||                              // u1 = e·w
       BN_mod_mul(u2, r, w, n, ctx.get()) != 1 ||                              // u2 = r·w
       EC_POINT_mul(base, sum.get(), u1, nullptr, nullptr, ctx.get()) != 1 ||  // u1·G
