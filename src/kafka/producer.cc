@@ -130,9 +130,13 @@ rd_kafka_topic_t* producer::topic(const std::string& name) {
     topic_by_handle_.emplace(t, state.get());
     topics_.emplace(name, std::move(state));
   }
-  // Known before the first request where the cluster answers; else the records go to
-  // librdkafka's partitioner (the same murmur2) until the refresh thread learns it.
-  if (partition_by_murmur2_) refresh_partition_counts(metadata_timeout);
+  // Learnt by the refresh thread, not here: a cluster that is down at start must not hold
+  // up the start. Until then librdkafka partitions the topic's records (the same murmur2).
+  {
+    std::lock_guard lock(refresh_mutex_);
+    refresh_now_ = true;
+  }
+  refresh_wake_.notify_all();
   return t;
 }
 
@@ -177,7 +181,9 @@ void producer::partition_count_loop() {
   std::unique_lock lock(refresh_mutex_);
   for (;;) {
     const auto wait = all_known ? partition_count_refresh : partition_count_retry;
-    if (refresh_wake_.wait_for(lock, wait, [this] { return stopping_.load(); })) return;
+    refresh_wake_.wait_for(lock, wait, [this] { return stopping_.load() || refresh_now_; });
+    if (stopping_.load()) return;
+    refresh_now_ = false;
     lock.unlock();
     all_known = refresh_partition_counts(metadata_timeout);
     lock.lock();

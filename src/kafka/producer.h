@@ -75,9 +75,9 @@ class producer {
   producer(const producer&) = delete;
   producer& operator=(const producer&) = delete;
 
-  // The handle for `name`, created on first use, and its partition count read from the
-  // cluster (kept current by the poll thread). Call at start, not per request: publish()
-  // reads the table of topics without a lock.
+  // The handle for `name`, created on first use; its partition count is read from the
+  // cluster right after, and kept current, by the producer's refresh thread. Call at start, not per
+  // request: publish() reads the table of topics without a lock.
   [[nodiscard]] rd_kafka_topic_t* topic(const std::string& name);
   // The partition count the producer partitions `topic`'s keys by; 0 while unknown or when
   // librdkafka partitions (a partitioner other than murmur2 is configured).
@@ -128,6 +128,7 @@ class producer {
   std::thread poller_;
   std::mutex refresh_mutex_;
   std::condition_variable refresh_wake_;
+  bool refresh_now_ = false;  // a topic was added: read the counts without waiting
   std::thread partition_counter_;
 };
 

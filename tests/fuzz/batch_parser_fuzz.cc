@@ -3,7 +3,8 @@
 // protobuf values that protobuf parses and would serialize to the same bytes, JSON values
 // that JsonStringToMessage accepts and that equal the protobuf ones, rejected events that
 // are views of the body, and dead letters that decode; every value in the Confluent
-// framing (kafka/record_framing.h) reads back to exactly the value. Runs single-threaded.
+// framing (kafka/record_framing.h) reads back to exactly the value, and the input itself,
+// read as a record value, is read or refused within its bytes. Runs single-threaded.
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 
@@ -127,6 +128,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size != 0) std::memcpy(buffer.get(), data, size);
   std::memset(buffer.get() + size, 0, capacity - size);
   std::string_view body(buffer.get(), size);
+
+  // The same bytes as a record value another producer wrote: read or refused, and what
+  // is read lies inside them.
+  if (const auto read = mailhook::kafka::read_record_value(body)) {
+    require(read->payload.data() >= body.data() &&
+                read->payload.data() + read->payload.size() == body.data() + body.size(),
+            "a value's payload is its tail");
+    require(!read->framed || size >= 5, "a framed value has its header");
+  }
 
   batch_context ctx;
   ctx.tenant = "t\"1";  // needs escaping in JSON
