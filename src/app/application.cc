@@ -163,6 +163,8 @@ result<void> application::start_index() {
   options.topic = config_.topics.suppressions.name;
   options.block_cache_bytes = config_.index.block_cache;
   options.expected_keys = static_cast<std::uint64_t>(config_.index.expected_keys);
+  options.write_buffer_bytes = config_.index.write_buffer;
+  options.max_disk_bytes = config_.index.max_disk;
   auto started = std::chrono::steady_clock::now();
   auto store = index::store::open(options);
   if (!store) return store.error();
@@ -177,11 +179,13 @@ result<void> application::start_index() {
   auto writer = index::changelog_writer::create(config_, registry_);
   if (!writer) return writer.error();
   changelog_writer_ = std::move(*writer);
-  suppression_api_ =
-      std::make_unique<suppression_api>(*index_store_, changelog_writer_.get(), registry_);
+  suppression_api_ = std::make_unique<suppression_api>(
+      *index_store_, changelog_writer_.get(), [this] { return index_replica_->not_current(); },
+      registry_);
   index::register_index_metrics(registry_, *index_store_, *index_replica_);
   readiness_.add("index", [this]() -> std::optional<std::string> {
-    if (index_replica_->caught_up()) return std::nullopt;
+    auto why = index_replica_->not_current();
+    if (!why || index_replica_->stalled()) return why;
     auto error = index_replica_->last_error();
     return error.empty() ? "catching up with the changelog" : error;
   });

@@ -81,9 +81,10 @@ std::optional<std::int64_t> group_param(const auto& params, std::string& error) 
 }  // namespace
 
 suppression_api::suppression_api(const index::store& store, index::changelog_writer* writer,
-                                 metrics::registry& registry)
+                                 currency_check not_current, metrics::registry& registry)
     : store_(store),
       writer_(writer),
+      not_current_(std::move(not_current)),
       lookup_seconds_(
           registry
               .histogram("mailhook_suppression_lookup_seconds",
@@ -137,6 +138,14 @@ verdict suppression_api::timed_check(std::string_view tenant, std::string_view e
   return v.allowed() ? v : store_.describe(tenant, email, group);
 }
 
+std::optional<http::response> suppression_api::refuse_allowed() const {
+  auto why = not_current_ ? not_current_() : std::nullopt;
+  if (!why) return std::nullopt;
+  return http::error_reply({error_kind::unavailable, "index_not_current"},
+                           "cannot answer \"allowed\" from this index now: " + *why,
+                           std::chrono::seconds{1});
+}
+
 http::response suppression_api::check_one(std::string_view query) {
   auto params = parse_query(query);
   const auto& tenant = params["tenant"];
@@ -148,6 +157,9 @@ http::response suppression_api::check_one(std::string_view query) {
   auto group = group_param(params, error);
   if (!error.empty()) return bad_request(error);
   auto v = timed_check(tenant, email, group);
+  if (v.allowed()) {
+    if (auto refused = refuse_allowed()) return std::move(*refused);
+  }
   std::string body;
   json_writer json(body);
   write_verdict(json, email, v);
@@ -178,10 +190,16 @@ http::response suppression_api::check_batch(const http::request& req) {
   std::string body;
   json_writer json(body);
   json.begin_object().key("results").begin_array();
+  bool any_allowed = false;
   for (auto element : emails) {
     std::string_view email;
     if (element.get(email) != simdjson::SUCCESS) return bad_request("emails must be strings");
-    write_verdict(json, email, timed_check(tenant, email, group));
+    auto v = timed_check(tenant, email, group);
+    any_allowed = any_allowed || v.allowed();
+    write_verdict(json, email, v);
+  }
+  if (any_allowed) {
+    if (auto refused = refuse_allowed()) return std::move(*refused);
   }
   json.end_array().end_object();
   return http::make_response(status::ok, std::move(body));

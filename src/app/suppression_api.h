@@ -7,7 +7,10 @@
 // admin_handler admits requests (admin_access) before they get here.
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "app/admin_access.h"
@@ -20,9 +23,14 @@ namespace mailhook::app {
 
 class suppression_api {
  public:
-  // `writer` may be null: changes are then refused with 503.
+  // Why the store is not current (index::replica::not_current), or nullopt while it is.
+  using currency_check = std::function<std::optional<std::string>()>;
+
+  // `writer` may be null: changes are then refused with 503. While `not_current` says why,
+  // a check whose answer would say "allowed" is refused with 503: the address may have
+  // been suppressed since. A suppressed answer is still given (it errs the safe way).
   suppression_api(const index::store& store, index::changelog_writer* writer,
-                  metrics::registry& registry);
+                  currency_check not_current, metrics::registry& registry);
 
   // Answers a request whose path starts with /v1/suppressions, made by `who`.
   void handle(http::request&& req, std::string_view path, std::string_view query,
@@ -36,6 +44,8 @@ class suppression_api {
  private:
   verdict timed_check(std::string_view tenant, std::string_view email,
                       std::optional<std::int64_t> group);
+  // The 503 for an "allowed" answer while the store is not current; nullopt while it is.
+  [[nodiscard]] std::optional<http::response> refuse_allowed() const;
   http::response check_one(std::string_view query);
   http::response check_batch(const http::request& req);
   http::response list(std::string_view query, bool as_export);
@@ -45,6 +55,7 @@ class suppression_api {
 
   const index::store& store_;
   index::changelog_writer* writer_;
+  currency_check not_current_;
   metrics::histogram& lookup_seconds_;
   metrics::counter_family& requests_;
 };

@@ -580,6 +580,12 @@ void read_index(table_reader& t, index_config& out) {
   t.read_byte_size("block_cache", out.block_cache);
   t.read("expected_keys", out.expected_keys, 1000, 1'000'000'000);
   t.read("max_apply_batch", out.max_apply_batch, 1, 1'000'000);
+  // RocksDB's own bounds for a memtable.
+  if (t.read_byte_size("write_buffer", out.write_buffer) &&
+      (out.write_buffer < 64 * 1024 || out.write_buffer > 64ULL * 1024 * 1024 * 1024)) {
+    t.report(errc::bad_value, {"write_buffer"}, "must be between 64KiB and 64GiB");
+  }
+  t.read_byte_size("max_disk", out.max_disk);
 }
 
 void read_report(table_reader& t, report_config& out) {

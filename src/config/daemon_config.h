@@ -227,6 +227,11 @@ struct index_config {
 
   // Changelog records applied per RocksDB write, at most.
   int max_apply_batch = 10'000;
+  // RocksDB's memtable: writes skip the WAL, so this much is kept in memory before a flush.
+  std::uint64_t write_buffer = 64 * 1024 * 1024;
+  // The replica stops keeping changes (not ready, no "allowed" answers) while its SST
+  // files and memtables take more than this; 0: no limit but the disk's.
+  std::uint64_t max_disk = 0;
 
   bool operator==(const index_config&) const = default;
 };

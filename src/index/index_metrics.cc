@@ -28,6 +28,11 @@ void register_index_metrics(metrics::registry& registry, const store& local,
     sink.gauge("mailhook_index_rocksdb_pending_compaction_bytes",
                "RocksDB's estimate of the bytes its compactions still have to rewrite", {})
         .set({}, static_cast<double>(store->pending_compaction_bytes()));
+    sink.gauge("mailhook_index_disk_bytes",
+               "What the local index takes on disk, or will once flushed: SST files and "
+               "memtables (index.max_disk limits it)",
+               {})
+        .set({}, static_cast<double>(store->disk_bytes()));
 
     auto lookups = store->lookups();
     auto& verdicts = sink.counter("mailhook_index_lookups_total", "Suppression lookups, by verdict",
@@ -39,6 +44,11 @@ void register_index_metrics(metrics::registry& registry, const store& local,
     sink.gauge("mailhook_index_changelog_lag",
                "Changelog records not yet applied to the local index, over all partitions", {})
         .set({}, static_cast<double>(replica->lag()));
+    sink.gauge("mailhook_index_stalled",
+               "1 while the local index cannot keep the changelog's changes (a full disk, "
+               "index.max_disk): it is not ready and answers no lookup with \"allowed\"",
+               {})
+        .set({}, replica->stalled() ? 1.0 : 0.0);
   });
 }
 

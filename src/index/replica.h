@@ -29,10 +29,12 @@ class replica final : public kafka::partition_follower {
                                                               metrics::registry& registry);
   ~replica() override;
 
-  // Why a role that decides against this replica must wait; nullopt once it has caught up
-  // (every partition read to its end at least once since start: from then on lookups
-  // reflect the whole changelog, minus what arrived since).
-  [[nodiscard]] std::optional<std::string> not_caught_up() const {
+  // Why a role that decides against this replica must wait, and why its lookups must not
+  // answer "allowed"; nullopt while it is current: caught up (every partition read to its
+  // end at least once since start: from then on lookups reflect the whole changelog,
+  // minus what arrived since) and keeping what it reads (not stalled by a full disk).
+  [[nodiscard]] std::optional<std::string> not_current() const {
+    if (stalled()) return "the index cannot keep the changelog's changes: " + last_error();
     if (caught_up()) return std::nullopt;
     return "waiting for the index replica to catch up with the changelog";
   }

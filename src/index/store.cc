@@ -42,6 +42,8 @@ std::string describe(errc e) {
       return "cannot write the suppression index";
     case errc::read_failed:
       return "cannot read the suppression index";
+    case errc::over_disk_limit:
+      return "the suppression index is over its disk limit";
   }
   return "suppression index error";
 }
@@ -51,6 +53,7 @@ error_class classify(errc e) noexcept {
     case errc::open_failed:
     case errc::write_failed:
     case errc::read_failed:
+    case errc::over_disk_limit:
       return {error_kind::unavailable, "index_unavailable"};
     case errc::wrong_topic:
       return {error_kind::internal, "index_wrong_topic"};
@@ -104,6 +107,7 @@ class no_log final : public rocksdb::Logger {
 
 rocksdb::Options db_options(const store_options& options) {
   rocksdb::Options db;
+  if (options.env_for_tests != nullptr) db.env = options.env_for_tests;
   if (options.read_only) {
     db.info_log = std::make_shared<no_log>();
     // Every file stays open from the start: one the writer compacts away meanwhile is
@@ -148,6 +152,15 @@ rocksdb::ColumnFamilyOptions records_options(const store_options& options) {
   return cf;
 }
 
+// Offsets and the topic's name: a few bytes. Its memtable is as large as the records' only
+// because RocksDB waits for that much free disk space per memtable before it resumes
+// writing after a full disk.
+rocksdb::ColumnFamilyOptions meta_options(const store_options& options) {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.write_buffer_size = options.write_buffer_bytes;
+  return cf;
+}
+
 }  // namespace
 
 result<std::unique_ptr<store>> store::open(const store_options& options) {
@@ -159,7 +172,7 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, records_options(options)},
-      {"meta", rocksdb::ColumnFamilyOptions()}};
+      {"meta", meta_options(options)}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   auto db = db_options(options);
@@ -194,6 +207,7 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
                                           "', not '" + options.topic + "'");
   }
   if (auto loaded = s->load_memory_state(options); !loaded) return loaded.error();
+  s->max_disk_bytes_ = options.max_disk_bytes;
   return s;
 }
 
@@ -361,7 +375,43 @@ std::uint64_t store::pending_compaction_bytes() const {
   return bytes;
 }
 
+std::uint64_t store::disk_bytes() const {
+  std::uint64_t files = 0;
+  std::uint64_t memtables = 0;
+  db_->GetAggregatedIntProperty("rocksdb.total-sst-files-size", &files);
+  db_->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &memtables);
+  return files + memtables;
+}
+
+result<void> store::ready_to_write() {
+  if (write_failed_) {
+    // A flush or compaction that found the disk full leaves RocksDB refusing writes. Its
+    // own recovery resumes them once the disk has room for its memtables again (it looks
+    // every few seconds; Resume() answers Busy meanwhile); Resume() clears other errors.
+    auto status = db_->Resume();
+    if (status.IsBusy()) {
+      return failure(errc::write_failed,
+                     last_write_error_ + "; RocksDB resumes once the disk has room again");
+    }
+    if (!status.ok()) return failure(errc::write_failed, "cannot resume: " + status.ToString());
+  }
+  if (max_disk_bytes_ > 0) {
+    auto used = disk_bytes();
+    if (used > max_disk_bytes_) {
+      // A catch-up pauses compactions, which are what shrinks the files again.
+      if (catching_up_) end_catch_up();
+      return failure(errc::over_disk_limit, std::to_string(used) + " bytes, over index.max_disk (" +
+                                                std::to_string(max_disk_bytes_) + " bytes)");
+    }
+  }
+  return {};
+}
+
 result<apply_outcome> store::apply(std::span<const changelog_message> messages) {
+  if (auto ready = ready_to_write(); !ready) {
+    write_failed_ = true;
+    return ready.error();
+  }
   apply_outcome outcome;
   // The usable messages, sorted by key; stably, so that one key's messages keep their
   // order (a tombstone and a record of the same key in one batch).
@@ -464,7 +514,11 @@ result<apply_outcome> store::apply(std::span<const changelog_message> messages) 
   rocksdb::WriteOptions write;
   write.disableWAL = true;
   auto status = db_->Write(write, &batch);
-  if (!status.ok()) return failure(errc::write_failed, status.ToString());
+  write_failed_ = !status.ok();
+  if (!status.ok()) {
+    last_write_error_ = status.ToString();
+    return failure(errc::write_failed, last_write_error_);
+  }
   if (catching_up_ && level0_files() >= max_catch_up_level0_files) end_catch_up();
 
   // Visible in RocksDB first, then in the table: a lookup in between sees the old state.

@@ -44,6 +44,7 @@ enum class errc {
   wrong_topic,      // the directory is a replica of another topic
   write_failed,
   read_failed,
+  over_disk_limit,  // the directory holds more than store_options::max_disk_bytes
 };
 
 struct store_options {
@@ -52,6 +53,8 @@ struct store_options {
   std::uint64_t block_cache_bytes = 256ULL << 20;
   std::uint64_t expected_keys = 10'000'000;        // the in-memory table's size at open
   std::uint64_t write_buffer_bytes = 64ULL << 20;  // RocksDB memtable size (tests make it small)
+  // apply() refuses to write while disk_bytes() is over this; 0: no limit but the disk's.
+  std::uint64_t max_disk_bytes = 0;
   // false: close without flushing, losing what is only in memory, as a crash would (tests).
   bool flush_at_close = true;
   // Opens the directory as it is on disk, writing nothing (mailhook::open_replica, for
@@ -61,6 +64,8 @@ struct store_options {
   // Tests only: the verdict table's hash instead of SipHash under a random key, to make
   // keys collide.
   verdict_table::hash_function hash_for_tests = nullptr;
+  // Tests only: RocksDB's environment instead of the default, to make its files fail.
+  rocksdb::Env* env_for_tests = nullptr;
 };
 
 // One changelog record as consumed: its key and value exactly as in Kafka.
@@ -111,6 +116,10 @@ class store final : public suppression_lookup {
 
   // Writes the winning records of `messages` (last-writer-wins against what each key
   // holds and against each other) and every partition's next offset, in one atomic write.
+  // A failed write changes nothing, in RocksDB or in memory, so the same records can be
+  // applied again. After a failure (a full disk puts RocksDB in a state that refuses every
+  // write), the next call first asks RocksDB to resume, and fails again while it cannot.
+  // Over max_disk_bytes it fails without trying (errc::over_disk_limit).
   [[nodiscard]] result<apply_outcome> apply(std::span<const changelog_message> messages);
 
   // A catch-up: from the apply thread, when the replica starts reading `records` changelog
@@ -151,6 +160,9 @@ class store final : public suppression_lookup {
   // RocksDB's shape, for metrics: files at level 0, and the bytes compactions have ahead.
   [[nodiscard]] std::uint64_t level0_files() const;
   [[nodiscard]] std::uint64_t pending_compaction_bytes() const;
+  // What the replica takes on disk, or will once flushed: its SST files and memtables
+  // (the manifest and RocksDB's own log, a few KiB to MiB, are not counted).
+  [[nodiscard]] std::uint64_t disk_bytes() const;
 
   struct lookup_counts {
     std::uint64_t allowed = 0;
@@ -162,6 +174,8 @@ class store final : public suppression_lookup {
   store(std::unique_ptr<rocksdb::DB> db, std::vector<rocksdb::ColumnFamilyHandle*> families,
         std::string topic, bool flush_at_close);
   result<void> load_memory_state(const store_options& options);
+  // Before a write: resumes RocksDB after a failed one, and checks max_disk_bytes_.
+  result<void> ready_to_write();
   // Count changes of one write, merged into counts_ under one lock: the tenant strings
   // are views into records the caller holds until the merge.
   using count_key = std::tuple<std::string_view, suppression_scope, suppression_reason>;
@@ -186,6 +200,9 @@ class store final : public suppression_lookup {
   std::string topic_;
   bool flush_at_close_;
   bool catching_up_ = false;  // compactions paused (apply thread only)
+  std::uint64_t max_disk_bytes_ = 0;
+  bool write_failed_ = false;     // the last apply() could not write (apply thread only)
+  std::string last_write_error_;  // what RocksDB said then (apply thread only)
   std::unique_ptr<verdict_table> verdicts_;
 
   mutable std::shared_mutex suspended_mutex_;

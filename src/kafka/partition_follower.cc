@@ -146,11 +146,7 @@ void partition_follower::handle(const message_batch& messages) {
     records.push_back(m);
   }
   if (!records.empty()) {
-    if (!apply(records)) {
-      spdlog::critical("{}: {}; it stops following {}", name_, last_error(), topic_);
-      stopping_.store(true);
-      return;
-    }
+    if (!keep(records)) return;
     std::lock_guard lock(offsets_mutex_);
     for (const auto* m : records)
       next_[m->partition] = std::max(next_[m->partition], m->offset + 1);
@@ -162,6 +158,25 @@ void partition_follower::handle(const message_batch& messages) {
       caught_up_.store(true, std::memory_order_release);
     }
   }
+}
+
+bool partition_follower::keep(std::span<const rd_kafka_message_t* const> records) {
+  while (!apply(records)) {
+    if (!stalled_.exchange(true, std::memory_order_acq_rel)) {
+      spdlog::error("{}: cannot keep what it reads from {}; it tries again every second", name_,
+                    topic_);
+    }
+    // The consumer goes on fetching meanwhile, up to its queue limits, and no further.
+    for (int tenth = 0; tenth < 10; ++tenth) {
+      if (stopping_.load()) return false;
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  if (stalled_.exchange(false, std::memory_order_acq_rel)) {
+    spdlog::info("{}: keeping what it reads from {} again", name_, topic_);
+    set_error("");
+  }
+  return true;
 }
 
 void partition_follower::run() {

@@ -6,8 +6,8 @@
 // 10 s). Nothing is committed to Kafka.
 //
 // The owner derives from it, implements apply(), and calls start() once it is built.
-// Threading: one thread of its own, on which every hook runs; caught_up(), next_offset(),
-// lag() and last_error() from any thread. A derived class's destructor calls stop()
+// Threading: one thread of its own, on which every hook runs; caught_up(), stalled(),
+// next_offset(), lag() and last_error() from any thread. A derived class's destructor calls stop()
 // first, so that no hook runs on a half-destroyed object.
 #pragma once
 
@@ -41,6 +41,9 @@ class partition_follower {
   [[nodiscard]] std::int64_t lag() const;
   // Why the follower is not following (empty while it is).
   [[nodiscard]] std::string last_error() const;
+  // True while a batch it could not keep is in hand: what it serves is older than the
+  // topic, and grows older.
+  [[nodiscard]] bool stalled() const { return stalled_.load(std::memory_order_acquire); }
 
   void stop();
 
@@ -59,8 +62,10 @@ class partition_follower {
   void start();
 
   // Keeps one batch of records (messages without error, in order per partition), offsets
-  // included. false: nothing of the batch was kept, and the follower stops here: going on
-  // would apply later records over a gap; a restart reads the same records again.
+  // included. false: nothing of the batch was kept (the owner says why with set_error());
+  // the follower is then stalled, and offers the same records again every second until
+  // they are kept: going on would apply later records over a gap. A full disk is the
+  // usual cause, and space coming back the usual end.
   virtual bool apply(std::span<const rd_kafka_message_t* const> records) = 0;
   // Before newly assigned partitions are read: how many records they hold past the
   // stored offsets (all of them in a bootstrap).
@@ -80,6 +85,8 @@ class partition_follower {
   bool assign_new_partitions();
   std::uint64_t records_after(std::int32_t partition, std::int64_t offset);
   void handle(const message_batch& messages);
+  // apply() until it keeps `records`; false if the follower was stopped first.
+  bool keep(std::span<const rd_kafka_message_t* const> records);
 
   std::string name_;
   std::string topic_;
@@ -92,6 +99,7 @@ class partition_follower {
   std::vector<std::int32_t> assigned_;         // under offsets_mutex_
 
   std::atomic<bool> caught_up_{false};
+  std::atomic<bool> stalled_{false};
   std::atomic<bool> stopping_{false};
   mutable std::mutex error_mutex_;
   std::string last_error_;

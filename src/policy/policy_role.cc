@@ -91,7 +91,7 @@ void policy_role::disconnect() {
 }
 
 std::optional<std::string> policy_role::blocked() const {
-  return follower_.not_caught_up();
+  return follower_.not_current();
 }
 
 std::optional<suppression::record> policy_role::current_state(const std::string& key) const {

@@ -158,6 +158,11 @@ result<bool> store::seen(const consumed_record::counted& event) const {
 }
 
 result<apply_outcome> store::apply(std::span<const consumed_record> records) {
+  if (write_failed_) {
+    if (auto status = db_->Resume(); !status.ok()) {
+      return failure(errc::write_failed, "cannot resume: " + status.ToString());
+    }
+  }
   apply_outcome outcome;
   rocksdb::WriteBatch batch;
   std::map<std::int32_t, std::int64_t> next_offsets;
@@ -209,6 +214,7 @@ result<apply_outcome> store::apply(std::span<const consumed_record> records) {
   }
   // With the write-ahead log: the batch survives the process, whatever kills it.
   auto status = db_->Write({}, &batch);
+  write_failed_ = !status.ok();
   if (!status.ok()) return failure(errc::write_failed, status.ToString());
   return outcome;
 }

@@ -86,7 +86,9 @@ class store {
   store& operator=(const store&) = delete;
 
   // Counts the batch's events not seen before, marks them seen, and moves every
-  // partition's offset past its records: one atomic write.
+  // partition's offset past its records: one atomic write. A failed write keeps nothing;
+  // after one (a full disk leaves RocksDB refusing writes), the next call first asks
+  // RocksDB to resume, and fails again while it cannot.
   [[nodiscard]] result<apply_outcome> apply(std::span<const consumed_record> records);
 
   // Forgets the ids that arrived before `first_kept_day`.
@@ -107,6 +109,7 @@ class store {
 
   std::unique_ptr<rocksdb::DB> db_;
   int seen_days_;
+  bool write_failed_ = false;  // the last apply() could not write (its thread only)
 };
 
 }  // namespace mailhook::report

@@ -287,7 +287,7 @@ result<void> sender_role::recover(rd_kafka_t* consumer,
 }
 
 std::optional<std::string> sender_role::blocked() const {
-  return follower_.not_caught_up();
+  return follower_.not_current();
 }
 
 result<void> sender_role::run_one_batch() {

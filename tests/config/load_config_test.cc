@@ -143,6 +143,18 @@ TEST(load_config, names_the_setting_that_replaced_kafka_headers) {
               HasSubstr("record_format = \"plain\""));
 }
 
+TEST(load_config, reads_the_index_memtable_and_disk_limit) {
+  auto loaded = load("[index]\nwrite_buffer = \"8MiB\"\nmax_disk = \"20GiB\"\n");
+  ASSERT_TRUE(loaded) << error_of(loaded);
+  EXPECT_EQ(loaded->index.write_buffer, 8ULL << 20);
+  EXPECT_EQ(loaded->index.max_disk, 20ULL << 30);
+  const index_config defaults;  // named: see empty_file_gives_the_defaults
+  EXPECT_EQ(defaults.write_buffer, 64ULL << 20);
+  EXPECT_EQ(defaults.max_disk, 0u);
+  EXPECT_THAT(error_of(load("[index]\nwrite_buffer = \"1KiB\"\n")),
+              HasSubstr("index.write_buffer: must be between 64KiB and 64GiB"));
+}
+
 TEST(load_config, refuses_more_copies_in_sync_than_copies) {
   auto loaded = load("[topics.events]\nreplication_factor = 2\nmin_insync_replicas = 3\n");
   ASSERT_FALSE(loaded);

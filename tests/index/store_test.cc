@@ -1,6 +1,8 @@
 #include "index/store.h"
 
 #include <gtest/gtest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 
 #include <atomic>
 #include <chrono>
@@ -450,13 +452,19 @@ TEST_F(StoreTest, LookupsRunWhileChangesApply) {
 // A crash while RocksDB flushes its small memtables, stood for by closing the store
 // without its final flush: whatever survives, the offsets never run ahead of the records,
 // since writes skip the WAL and both column families must flush together.
-TEST_F(StoreTest, ACrashNeverKeepsOffsetsAheadOfTheirRecords) {
-  db.reset();
+// A store of its own in `dir` whose 64 KiB memtables flush every few hundred records.
+store_options small_memtables(const std::filesystem::path& dir) {
   store_options options;
-  options.dir = dir.path() / "crash";
+  options.dir = dir;
   options.topic = "mailhook.suppressions";
   options.expected_keys = 1000;
   options.write_buffer_bytes = 64 * 1024;
+  return options;
+}
+
+TEST_F(StoreTest, ACrashNeverKeepsOffsetsAheadOfTheirRecords) {
+  db.reset();
+  auto options = small_memtables(dir.path() / "crash");
   options.flush_at_close = false;
   constexpr int batches = 60;
   constexpr int per_batch = 200;
@@ -521,12 +529,7 @@ bool within(std::chrono::seconds limit, const std::function<bool()>& condition) 
 }
 
 std::unique_ptr<store> open_with_small_memtables(const std::filesystem::path& dir) {
-  store_options options;
-  options.dir = dir;
-  options.topic = "mailhook.suppressions";
-  options.expected_keys = 1000;
-  options.write_buffer_bytes = 64 * 1024;  // a level-0 file every few hundred records
-  auto opened = store::open(options);
+  auto opened = store::open(small_memtables(dir));
   EXPECT_TRUE(opened) << opened.error().describe();
   return opened ? std::move(*opened) : nullptr;
 }
@@ -568,6 +571,161 @@ TEST_F(StoreTest, TooManyLevel0FilesEndACatchUpEarly) {
                        return most >= store::max_catch_up_level0_files && small->level0_files() < 8;
                      }))
       << most << " level-0 files at most, " << small->level0_files() << " now";
+}
+
+// A disk that fills on demand: while full, appending to a file fails with ENOSPC and the
+// free space is 0, as on a real one (RocksDB's recovery looks at the free space).
+class fillable_file_system final : public rocksdb::FileSystemWrapper {
+ public:
+  fillable_file_system() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "mailhook.FillableFileSystem"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                    rocksdb::IODebugContext* debug) override {
+    auto status = FileSystemWrapper::NewWritableFile(name, options, file, debug);
+    if (status.ok()) *file = std::make_unique<fillable_file>(std::move(*file), full);
+    return status;
+  }
+  rocksdb::IOStatus GetFreeSpace(const std::string& /*path*/, const rocksdb::IOOptions& /*options*/,
+                                 std::uint64_t* free, rocksdb::IODebugContext* /*debug*/) override {
+    *free = full.load() ? 0 : 1ULL << 40;
+    return rocksdb::IOStatus::OK();
+  }
+
+  std::atomic<bool> full{false};
+
+ private:
+  class fillable_file final : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    fillable_file(std::unique_ptr<rocksdb::FSWritableFile> file, const std::atomic<bool>& full)
+        : FSWritableFileOwnerWrapper(std::move(file)), full_(full) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             rocksdb::IODebugContext* debug) override {
+      if (full_.load()) return rocksdb::IOStatus::NoSpace("no space left on the test disk");
+      return FSWritableFileOwnerWrapper::Append(data, options, debug);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                             const rocksdb::DataVerificationInfo& verification,
+                             rocksdb::IODebugContext* debug) override {
+      if (full_.load()) return rocksdb::IOStatus::NoSpace("no space left on the test disk");
+      return FSWritableFileOwnerWrapper::Append(data, options, verification, debug);
+    }
+
+   private:
+    const std::atomic<bool>& full_;
+  };
+};
+
+// u<first>..u<first + count - 1>@x.com, suppressed: keys and values kept alive for the
+// messages that view them.
+struct numbered_batch {
+  numbered_batch(int first, int count, std::int64_t& next_offset) {
+    for (int n = first; n < first + count; ++n) {
+      auto r = change("acme", "u" + std::to_string(n) + "@x.com", true, 1000 + n,
+                      "e" + std::to_string(n));
+      keys.push_back(suppression::key_of(r));
+      values.push_back(r.SerializeAsString());
+    }
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      messages.push_back({keys[i], values[i], 0, next_offset++});
+  }
+  std::vector<std::string> keys, values;
+  std::vector<changelog_message> messages;
+};
+
+TEST_F(StoreTest, AFullDiskFailsTheWriteKeepsNothingAndTheSameRecordsApplyOnceItHasRoom) {
+  db.reset();
+  auto disk = std::make_shared<fillable_file_system>();
+  auto env = rocksdb::NewCompositeEnv(disk);
+  auto options = small_memtables(dir.path() / "full");
+  options.env_for_tests = env.get();
+  {
+    auto opened = store::open(options);
+    ASSERT_TRUE(opened) << opened.error().describe();
+    auto& full = **opened;
+    disk->full = true;
+    // Writes go to the memtable until a flush finds the disk full; from then on RocksDB
+    // refuses them.
+    int first = 0;
+    std::optional<numbered_batch> refused;
+    for (int attempt = 0; attempt < 200 && !refused; ++attempt) {
+      numbered_batch batch(first, 100, next_offset);
+      if (full.apply(batch.messages)) {
+        first += 100;
+        // The flush runs in the background.
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      } else {
+        refused.emplace(std::move(batch));
+      }
+    }
+    ASSERT_TRUE(refused) << "no write failed with the disk full";
+    auto kept = full.keys();
+    EXPECT_EQ(kept, static_cast<std::uint64_t>(first));
+    EXPECT_TRUE(full.check("acme", "u" + std::to_string(first) + "@x.com").allowed());
+    // Still full: resuming fails, and the batch still is not kept.
+    auto again = full.apply(refused->messages);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(full.keys(), kept);
+
+    // RocksDB resumes on its own once it sees free space, within a few seconds.
+    disk->full = false;
+    result<apply_outcome> applied = failure(errc::write_failed);
+    ASSERT_TRUE(within(std::chrono::seconds(30), [&] {
+      applied = full.apply(refused->messages);
+      return applied.has_value();
+    })) << applied.error().describe();
+    EXPECT_EQ(applied->applied, 100U);
+    EXPECT_FALSE(full.check("acme", "u" + std::to_string(first) + "@x.com").allowed());
+    numbered_batch after(first + 100, 100, next_offset);
+    ASSERT_TRUE(full.apply(after.messages));
+  }
+  // Nothing was lost on the way: every record is there after a restart, up to the offset.
+  auto reopened = store::open(options);
+  ASSERT_TRUE(reopened) << reopened.error().describe();
+  auto offsets = (*reopened)->offsets();
+  ASSERT_TRUE(offsets.contains(0));
+  EXPECT_EQ(offsets.at(0), next_offset);
+  EXPECT_EQ((*reopened)->keys(), static_cast<std::uint64_t>(next_offset));
+}
+
+TEST_F(StoreTest, OverItsDiskLimitTheStoreRefusesToWriteAndKeepsNothing) {
+  db.reset();
+  auto options = small_memtables(dir.path() / "limited");
+  options.max_disk_bytes = 256 * 1024;
+  int first = 0;
+  std::int64_t refused_offset = -1;
+  {
+    auto opened = store::open(options);
+    ASSERT_TRUE(opened) << opened.error().describe();
+    auto& limited = **opened;
+    for (int attempt = 0; attempt < 1000 && refused_offset < 0; ++attempt) {
+      auto offset = next_offset;
+      numbered_batch batch(first, 100, next_offset);
+      auto outcome = limited.apply(batch.messages);
+      if (outcome) {
+        first += 100;
+        continue;
+      }
+      refused_offset = offset;
+      EXPECT_EQ(outcome.error().code, make_error_code(errc::over_disk_limit));
+      EXPECT_NE(outcome.error().describe().find("index.max_disk"), std::string::npos)
+          << outcome.error().describe();
+    }
+    ASSERT_GE(refused_offset, 0) << "the limit was never reached";
+    EXPECT_GT(limited.disk_bytes(), options.max_disk_bytes);
+    EXPECT_EQ(limited.keys(), static_cast<std::uint64_t>(first));
+    EXPECT_TRUE(limited.check("acme", "u" + std::to_string(first) + "@x.com").allowed());
+  }
+  // With a larger limit, after a restart, the same records apply.
+  options.max_disk_bytes = 0;
+  auto reopened = store::open(options);
+  ASSERT_TRUE(reopened) << reopened.error().describe();
+  EXPECT_EQ((*reopened)->offsets().at(0), refused_offset);
+  numbered_batch batch(first, 100, refused_offset);
+  auto applied = (*reopened)->apply(batch.messages);
+  ASSERT_TRUE(applied) << applied.error().describe();
+  EXPECT_EQ(applied->applied, 100U);
 }
 
 TEST_F(StoreTest, ForEachVisitsOneTenantOrAll) {

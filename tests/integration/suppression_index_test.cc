@@ -2,7 +2,8 @@
 // the real shared broker. What SendGrid reports through the webhook becomes a verdict
 // of the admin API; the index survives restarts and rebuilds from the changelog alone;
 // the policy role applies every change exactly once through a kill -9 and through being
-// fenced by another producer with its transactional id.
+// fenced by another producer with its transactional id; an index that cannot write is
+// not ready and answers no lookup with "allowed".
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -62,7 +63,7 @@ class suppression_index : public ::testing::Test {
   std::string toml(const std::string& policy_extra = "") const {
     return "[topics.events]\nname = \"" + events_ + "\"\npartitions = 3\n\n" +
            "[topics.suppressions]\nname = \"" + changelog_ + "\"\npartitions = 3\n\n" +
-           "[index]\ndir = \"" + (state_.path() / "index").string() + "\"\n\n" +
+           "[index]\ndir = \"" + (state_.path() / "index").string() + "\"\n" + index_extra_ + "\n" +
            "[policy]\ngroup_id = \"" + identity_ + "\"\ntransactional_id = \"" + identity_ +
            "\"\nmax_batch_wait = \"20ms\"\n" + policy_extra + "\n" +
            "[sources.open]\ntenant = \"acme\"\nallow_unauthenticated = true\n";
@@ -98,6 +99,7 @@ class suppression_index : public ::testing::Test {
   }
 
   temp_dir state_;
+  std::string index_extra_;  // lines added to [index]
   std::string events_;
   std::string changelog_;
   std::string identity_;
@@ -338,6 +340,44 @@ TEST_F(suppression_index, a_fenced_policy_aborts_its_batch_and_applies_it_once_a
   for (const auto& r : records) keys.insert(r.key);
   EXPECT_EQ(keys.size(), static_cast<std::size_t>(2 * per_batch));
   EXPECT_EQ(records.size(), static_cast<std::size_t>(2 * per_batch));
+}
+
+TEST_F(suppression_index, over_its_disk_limit_the_index_is_not_ready_and_never_answers_allowed) {
+  {
+    auto d = start({"--roles", "index"});
+    auto manual = d->admin_write(boost::beast::http::verb::post, "/v1/suppressions",
+                                 R"({"tenant":"acme","email":"m@x.com"})");
+    ASSERT_EQ(manual.status, 202) << manual.body;
+    ASSERT_TRUE(eventually([&] { return suppressed(*d, "m@x.com"); }, 10s)) << d->output();
+    ASSERT_EQ(d->stop(), 0);
+  }
+  // A new replica whose limit its first write already passes: it cannot keep the one
+  // change, so it knows nothing, and must not say "allowed" about anyone.
+  std::filesystem::remove_all(state_.path() / "index");
+  index_extra_ = "max_disk = 1\n";
+  {
+    daemon d(shared_kafka_bootstrap(), toml(), {"--roles", "index"});
+    ASSERT_TRUE(eventually([&] { return metric(d, "mailhook_index_stalled") == 1; }, 30s))
+        << d.output();
+    auto ready = d.admin_get("/readyz");
+    EXPECT_EQ(ready.status, 503);
+    EXPECT_NE(ready.body.find("over index.max_disk"), std::string::npos) << ready.body;
+    for (const auto* email : {"m@x.com", "never-seen@x.com"}) {
+      auto answer = d.admin_get(std::string("/v1/suppressions/check?tenant=acme&email=") + email);
+      EXPECT_EQ(answer.status, 503) << answer.body;
+      EXPECT_NE(answer.body.find("index_not_current"), std::string::npos) << answer.body;
+    }
+    auto batch_answer = d.admin_write(boost::beast::http::verb::post, "/v1/suppressions/check",
+                                      R"({"tenant":"acme","emails":["m@x.com"]})");
+    EXPECT_EQ(batch_answer.status, 503) << batch_answer.body;
+    EXPECT_NE(d.output().find("tries again every second"), std::string::npos) << d.output();
+    ASSERT_EQ(d.stop(), 0);
+  }
+  // Room again (here: the limit lifted): the same replica keeps the change and answers.
+  index_extra_.clear();
+  auto d = start({"--roles", "index"});
+  EXPECT_TRUE(suppressed(*d, "m@x.com")) << check(*d, "m@x.com");
+  EXPECT_EQ(metric(*d, "mailhook_index_stalled"), 0);
 }
 
 }  // namespace
