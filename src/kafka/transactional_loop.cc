@@ -9,8 +9,11 @@ namespace mailhook::kafka {
 
 using namespace std::chrono_literals;
 
-transactional_loop::transactional_loop(std::string name, std::string working)
-    : name_(std::move(name)), working_(std::move(working)) {}
+transactional_loop::transactional_loop(std::string name, std::string working,
+                                       metrics::gauge& assigned_partitions)
+    : name_(std::move(name)),
+      working_(std::move(working)),
+      assigned_partitions_(assigned_partitions) {}
 
 std::optional<std::string> transactional_loop::not_ready() const {
   std::lock_guard lock(state_mutex_);
@@ -23,6 +26,21 @@ void transactional_loop::set_state(std::string why_not) {
   if (why_not != not_ready_ && !why_not.empty()) spdlog::warn("{}: {}", name_, why_not);
   if (why_not.empty() && !not_ready_.empty()) spdlog::info("{}: {}", name_, working_);
   not_ready_ = std::move(why_not);
+}
+
+void transactional_loop::note_assignment() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < next_assignment_check_) return;
+  next_assignment_check_ = now + 1s;
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  auto* consumer = group_consumer();
+  if (consumer == nullptr ||
+      rd_kafka_assignment(consumer, &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    assigned_partitions_.set(0);
+    return;
+  }
+  assigned_partitions_.set(assigned->cnt);
+  rd_kafka_topic_partition_list_destroy(assigned);
 }
 
 void transactional_loop::run_loop() {
@@ -46,11 +64,14 @@ void transactional_loop::run_loop() {
       // the committed offsets, so the same records are processed again.
       set_state("batch not committed: " + batch.error().describe());
       disconnect();
+      assigned_partitions_.set(0);
       std::this_thread::sleep_for(500ms);
     } else {
       set_state("");
+      note_assignment();
     }
   }
+  assigned_partitions_.set(0);
   std::lock_guard lock(state_mutex_);
   not_ready_ = "stopped";
   stopped_.store(true);

@@ -3,16 +3,24 @@
 // connect, run batches; when a batch fails, disconnect and connect again, so that the
 // group hands out the committed offsets and the batch is read again.
 //
+// It also keeps a gauge of the partitions the group has assigned to this member, looked
+// at after a batch at most once a second (0 while disconnected), so that an idle member
+// beside a busy one shows.
+//
 // Threading: run_loop() on the role's own thread; not_ready(), request_stop() and
 // stopped() from any thread.
 #pragma once
 
+#include <librdkafka/rdkafka.h>
+
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <string>
 
 #include "common/result.h"
+#include "metrics/registry.h"
 
 namespace mailhook::kafka {
 
@@ -26,8 +34,9 @@ class transactional_loop {
   [[nodiscard]] std::optional<std::string> not_ready() const;
 
  protected:
-  // `name` prefixes its log lines ("policy"); `working` is logged when batches flow.
-  transactional_loop(std::string name, std::string working);
+  // `name` prefixes its log lines ("policy"); `working` is logged when batches flow;
+  // `assigned_partitions` is the role's gauge of the partitions assigned to it.
+  transactional_loop(std::string name, std::string working, metrics::gauge& assigned_partitions);
 
   // Runs until request_stop(); returns after the batch in hand.
   void run_loop();
@@ -42,13 +51,18 @@ class transactional_loop {
   [[nodiscard]] virtual bool connected() const = 0;
   [[nodiscard]] virtual result<void> connect() = 0;
   virtual void disconnect() = 0;
+  // The group member's consumer while connected, else nullptr.
+  [[nodiscard]] virtual rd_kafka_t* group_consumer() const = 0;
   // One batch: read, process, commit. A failure means nothing of it was committed.
   [[nodiscard]] virtual result<void> run_one_batch() = 0;
 
   void set_state(std::string why_not);
+  void note_assignment();
 
   const std::string name_;
   const std::string working_;
+  metrics::gauge& assigned_partitions_;
+  std::chrono::steady_clock::time_point next_assignment_check_{};
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
   mutable std::mutex state_mutex_;

@@ -29,7 +29,14 @@ result<std::unique_ptr<policy_role>> policy_role::start(const config::daemon_con
 
 policy_role::policy_role(const config::daemon_config& config, const index::store& state,
                          const index::replica& follower, metrics::registry& registry)
-    : kafka::transactional_loop("policy", "processing events"),
+    : kafka::transactional_loop(
+          "policy", "processing events",
+          registry
+              .gauge("mailhook_policy_assigned_partitions",
+                     "Partitions of the events topic that the consumer group has assigned to this "
+                     "member (0 while it is not connected)",
+                     {})
+              .get()),
       config_(config),
       transactional_id_(config.policy.transactional_id.empty() ? kafka::host_identity("policy")
                                                                : config.policy.transactional_id),

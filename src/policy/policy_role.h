@@ -42,6 +42,7 @@ class policy_role final : public kafka::transactional_loop {
               const index::replica& follower, metrics::registry& registry);
   std::optional<std::string> blocked() const override;
   bool connected() const override { return producer_ != nullptr; }
+  rd_kafka_t* group_consumer() const override { return consumer_.get(); }
   result<void> connect() override;
   void disconnect() override;
   // One transaction: consume up to max_batch events, produce their changes, commit. A

@@ -109,7 +109,14 @@ result<std::unique_ptr<sender_role>> sender_role::start(const config::daemon_con
 
 sender_role::sender_role(const config::daemon_config& config, const index::store& index,
                          const index::replica& follower, metrics::registry& registry)
-    : kafka::transactional_loop("sender", "processing send requests"),
+    : kafka::transactional_loop("sender", "processing send requests",
+                                registry
+                                    .gauge("mailhook_sender_assigned_partitions",
+                                           "Partitions of the send requests topic that the "
+                                           "consumer group has assigned to this "
+                                           "member (0 while it is not connected)",
+                                           {})
+                                    .get()),
       config_(config),
       transactional_id_(config.sender.transactional_id.empty() ? kafka::host_identity("sender")
                                                                : config.sender.transactional_id),

@@ -182,6 +182,13 @@ TEST_F(sender, a_suppressed_address_makes_no_call_and_an_allowed_one_exactly_one
 
   auto metrics = d->admin_get("/metrics").body;
   EXPECT_NE(metrics.find(R"(mailhook_sender_requests_total{result="sent"} 1)"), std::string::npos);
+  // The group's only member holds every partition of the requests topic.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return d->admin_get("/metrics").body.find("mailhook_sender_assigned_partitions 3") !=
+               std::string::npos;
+      },
+      10s));
   EXPECT_NE(metrics.find(R"(mailhook_sender_skipped_recipients_total{reason="bounce"} 1)"),
             std::string::npos);
 }

@@ -128,6 +128,10 @@ TEST_F(suppression_index, a_hard_bounce_posted_to_the_webhook_is_suppressed_with
   EXPECT_EQ(metric(*d, R"(mailhook_index_entries{tenant="acme",scope="global",reason="bounce"})"),
             1);
   EXPECT_EQ(metric(*d, R"(mailhook_policy_changes_total{reason="bounce",state="suppressed"})"), 1);
+  // The only member of its group holds every partition of the events topic.
+  EXPECT_TRUE(
+      eventually([&] { return metric(*d, "mailhook_policy_assigned_partitions") == 3; }, 10s))
+      << metric(*d, "mailhook_policy_assigned_partitions");
 }
 
 TEST_F(suppression_index, group_resubscribe_clears_only_its_group_and_late_events_lose) {
