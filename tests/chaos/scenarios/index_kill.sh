@@ -7,9 +7,12 @@
 # CSV, so that a bootstrap lasts long enough to be killed in its middle.
 # Promise tested: a replica's RocksDB keeps no write-ahead log (Kafka is the log), so a
 # kill loses what it had not flushed, records and offsets together, and its restart reads
-# those records again. Once the policy has decided on every event, each killed replica's
-# directory answers for every key exactly as a replica rebuilt from nothing does: every
-# key of both exports, record by record, the same.
+# those records again. Once the policy has decided on every event, each killed replica
+# answers for every key exactly as a replica rebuilt from nothing does: both exports
+# (mailhook suppressions export --all), record by record, the same, every field of every
+# key. The progress lines say how many bootstrap kills landed mid-bootstrap, where each
+# restart resumed, and how much each restart after an apply kill read again.
+# policy_config and audit_changelog are policy_kill.sh's.
 #
 #   scenario_index_kill RECORDS BOOTSTRAP_KILLS CYCLES SECONDS_BETWEEN_KILLS
 
