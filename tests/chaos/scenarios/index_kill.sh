@@ -16,9 +16,9 @@
 #
 #   scenario_index_kill RECORDS BOOTSTRAP_KILLS CYCLES SECONDS_BETWEEN_KILLS
 
-# replica_config NAME SCENARIO: a replica's directory and configuration, the scenario's
+# index_replica_config NAME SCENARIO: a replica's directory and configuration, the scenario's
 # topics, its own [index] dir; the admin API open on loopback, for the export.
-replica_config() {
+index_replica_config() {
   ingest_config "$1" "$2"
   sed -i 's/^\[admin\]$/[admin]\nallow_unauthenticated = true/' "$work/$1/mailhook.toml"
 }
@@ -49,8 +49,18 @@ with open(path, "w") as f:
 PY
 }
 
-# log_seconds LINE: the time of a daemon's log line, in seconds since the epoch.
-log_seconds() { date -d "${1%% *}" +%s.%N; }
+# index_bootstrap_seconds NAME: seconds from replica NAME's first "records to read" to its
+# first "caught up", by its log's own times.
+index_bootstrap_seconds() {
+  local log=$work/$1/mailhook.log
+  python3 - "$(grep -m1 'changelog records to read' "$log" | cut -d' ' -f1)" \
+    "$(grep -m1 'index: caught up' "$log" | cut -d' ' -f1)" <<'PY'
+import sys
+from datetime import datetime
+start, end = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in sys.argv[1:3])
+print(f"{(end - start).total_seconds():.2f}")
+PY
+}
 
 # index_bootstrap_kills RESULT NAME KILLS RECORDS: starts replica NAME from an empty
 # directory and kills it with SIGKILL KILLS times in its bootstrap, the k-th once it holds
@@ -152,8 +162,8 @@ scenario_index_kill() {
     "replicas applying, one every ${every}s"
   ingest_config a "$scenario"
   policy_config p "$scenario" "$group"
-  replica_config r1 "$scenario"
-  replica_config r2 "$scenario"
+  index_replica_config r1 "$scenario"
+  index_replica_config r2 "$scenario"
   ingest_start a
   ingest_start p policy,index
   ingest_wait_ready a
@@ -170,12 +180,9 @@ scenario_index_kill() {
   # One bootstrap left alone, to measure it.
   ingest_start r1 index
   ingest_wait_ready r1
-  local to_read caught_up
-  to_read=$(grep -m1 'changelog records to read' "$work/r1/mailhook.log")
-  caught_up=$(grep -m1 'index: caught up' "$work/r1/mailhook.log")
   progress "$name: $records bounces imported in $((SECONDS - started))s; r1 bootstrapped" \
-    "$(awk '{ print $4 }' <<<"$to_read") records in" \
-    "$(python3 -c "print(f'{$(log_seconds "$caught_up") - $(log_seconds "$to_read"):.2f}')")s"
+    "$(grep -m1 'changelog records to read' "$work/r1/mailhook.log" | awk '{ print $4 }')" \
+    "records in $(index_bootstrap_seconds r1)s"
 
   load_start a $((bootstrap_kills * 10 + cycles * (every + 5) + 60))
   sleep 2
@@ -207,7 +214,7 @@ scenario_index_kill() {
   # audit's reading below. The policy's last changes, a few milliseconds behind the load,
   # are then either in what it reads first or applied as they come: either way it must end
   # up holding every key of the changelog.
-  replica_config r3 "$scenario"
+  index_replica_config r3 "$scenario"
   ingest_start r3 index
   # Until the policy has decided on every event, and so written its last change: the
   # changelog audit against itself waits for that, and counts the changelog's keys.
@@ -245,7 +252,7 @@ scenario_index_kill() {
     healthy="the fresh rebuild holds ${keys[2]} keys, the changelog ${changelog_keys:-unread}"
   # The comparison must be able to fail: r1's export with one record changed by hand (its
   # first key's suppressed flag turned over) must come out as exactly one key differing.
-  local differences= wrong= check_verdict=ok
+  local differences='' wrong='' check_verdict=ok
   local turn_over='1{s/"suppressed":true/"suppressed":x/;s/"suppressed":false/"suppressed":true/
     s/"suppressed":x/"suppressed":false/}'
   if ((exported == 3)); then
