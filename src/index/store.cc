@@ -17,6 +17,7 @@
 
 #include "email/address.h"
 #include "index/record_fields.h"
+#include "storage/rocksdb_log.h"
 
 namespace mailhook::index {
 namespace {
@@ -117,6 +118,7 @@ rocksdb::Options db_options(const store_options& options) {
   }
   db.create_if_missing = true;
   db.create_missing_column_families = true;
+  db.info_log = storage::rocksdb_log("index");
   db.IncreaseParallelism(2);
   db.max_open_files = 512;
   // Writes skip the WAL (see apply()), so the records and the offsets column families

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <unordered_set>
 
+#include "storage/rocksdb_log.h"
+
 namespace mailhook::report {
 namespace {
 
@@ -97,6 +99,7 @@ std::optional<day_counts> decode_counts(std::string_view text, day_number day) {
 rocksdb::Options db_options() {
   rocksdb::Options db;
   db.create_if_missing = true;
+  db.info_log = storage::rocksdb_log("report");
   db.IncreaseParallelism(2);
   db.max_open_files = 256;
   // The seen set is read once per counted event, nearly always for ids it does not hold:

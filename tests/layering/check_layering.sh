@@ -15,14 +15,15 @@ declare -A allowed=(
   [metrics]="common"
   [http]="common metrics"
   [email]="common"
+  [storage]="common"
   [kafka]="common config metrics"
   [webhook]="common config metrics http email kafka"
   [suppression]="common config email"
-  [index]="common config metrics email kafka suppression"
+  [index]="common config metrics email storage kafka suppression"
   [policy]="common config metrics email kafka suppression index"
   [sender]="common config metrics http email kafka suppression index"
-  [report]="common config metrics email kafka"
-  [app]="common config metrics http email kafka webhook suppression index policy sender report"
+  [report]="common config metrics email storage kafka"
+  [app]="common config metrics http email storage kafka webhook suppression index policy sender report"
 )
 
 bad=0
