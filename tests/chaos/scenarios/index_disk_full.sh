@@ -52,7 +52,7 @@ scenario_index_disk_full() {
   local group=chaos-index-disk-full changelog=chaos.$scenario.suppressions
   ingest_config a "$scenario"
   policy_config p "$scenario" "$group"
-  replica_config r "$scenario"
+  index_replica_config r "$scenario"
   local disk=$work/r/disk how
   mkdir -p "$disk"
   if mount -t tmpfs -o size=96m mailhook-chaos "$disk" 2>/dev/null; then

@@ -16,20 +16,6 @@
 #
 #   scenario_index_kill RECORDS BOOTSTRAP_KILLS CYCLES SECONDS_BETWEEN_KILLS
 
-# index_replica_config NAME SCENARIO: a replica's directory and configuration, the scenario's
-# topics, its own [index] dir; the admin API open on loopback, for the export.
-index_replica_config() {
-  ingest_config "$1" "$2"
-  sed -i 's/^\[admin\]$/[admin]\nallow_unauthenticated = true/' "$work/$1/mailhook.toml"
-}
-
-# index_metric NAME METRIC: the value of an unlabelled metric on instance NAME's /metrics,
-# or nothing if it did not answer.
-index_metric() {
-  curl -sf "http://127.0.0.1:$(cat "$work/$1/admin_port")/metrics" 2>/dev/null |
-    awk -v metric="$2" '$1 == metric { printf "%d\n", $2 }'
-}
-
 # index_bounces_csv FILE RECORDS: a SendGrid bounces export as the UI downloads it, one row
 # per address. The reason is the length of a real one (Gmail's "does not exist" text):
 # with records of about 460 bytes, RocksDB's 64 MiB memtable fills every 140,000 records,
@@ -112,47 +98,6 @@ index_bootstrap_kills() {
   ingest_start "$name" index
   ingest_wait_ready "$name"
   printf -v "$result" %s "$in_bootstrap"
-}
-
-# export_differences REFERENCE EXPORT...: for each EXPORT (mailhook suppressions export
-# NDJSON), the keys whose record differs from REFERENCE's or that only one of the two
-# holds, space-separated; the first few go to $work/audit.log. Files equal byte for byte
-# differ in no key, and are not read twice.
-export_differences() {
-  python3 - "$@" 2>>"$work/audit.log" <<'PY'
-import filecmp, hashlib, json, re, sys
-# Each line starts with the record's key; the digest of the whole line stands for the record.
-key_at_start = re.compile(rb'^\{"key":"((?:[^"\\]|\\.)*)"')
-def records(path):
-    out = {}
-    with open(path, "rb") as f:
-        for line in f:
-            match = key_at_start.match(line)
-            key = match.group(1) if match else json.loads(line)["key"].encode()
-            out[key] = hashlib.blake2b(line.rstrip(b"\n"), digest_size=16).digest()
-    return out
-reference = None
-counts = []
-for path in sys.argv[2:]:
-    if filecmp.cmp(sys.argv[1], path, shallow=False):
-        counts.append("0")
-        continue
-    reference = reference or records(sys.argv[1])
-    other = records(path)
-    differ = [k for k in reference.keys() | other.keys() if reference.get(k) != other.get(k)]
-    for key in sorted(differ)[:5]:
-        print(f"{path}: {key.decode()} differs from {sys.argv[1]}", file=sys.stderr)
-    counts.append(str(len(differ)))
-print(" ".join(counts))
-PY
-}
-
-# index_export NAME: every key of tenant load on replica NAME, cleared ones too, to
-# $work/NAME/export.ndjson (mailhook pages through it, 100,000 records a page).
-index_export() {
-  env -u MAILHOOK_ADMIN__LISTEN "$(mailhook_bin)" suppressions export \
-    --config "$work/$1/mailhook.toml" --tenant load --all --output "$work/$1/export.ndjson" \
-    >>"$work/audit.log" 2>&1
 }
 
 scenario_index_kill() {
