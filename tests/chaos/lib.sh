@@ -191,26 +191,32 @@ audit() {
 # report SCENARIO AUDIT RECOVERY HEALTHY: the scenario's one line, and its verdict in
 # $work/results. Fields the scenario does not exercise print "-". It fails when events
 # were lost after their 2xx, when a key's suppression differs from a clean run's
-# (wrong_verdicts, when AUDIT has it), when nothing was acknowledged (nothing was
-# proven), when the audit could not read the topic, or when HEALTHY is not "yes" (a
-# daemon died).
+# (wrong_verdicts, when AUDIT has it), when an email was sent twice or a request has not
+# exactly one result (sent_twice, lost_without_result, when AUDIT has them), when nothing
+# was acknowledged (nothing was proven), when the audit could not read the topic, or when
+# HEALTHY is not "yes" (a daemon died).
 report() {
   local scenario=$1 audit_line=$2 recovery=$3 healthy=$4
   local acked=- in_kafka=- lost=- duplicates=- wrong_verdicts=- verdict=ok why=()
+  local sent_twice=- lost_without_result=-
   if [ -n "$audit_line" ]; then
     eval "$(tr ' ' '\n' <<<"$audit_line" |
-      grep -E '^(acked|in_kafka|lost|duplicates|wrong_verdicts)=[0-9]+$')"
+      grep -E '^(acked|in_kafka|lost|duplicates|wrong_verdicts|sent_twice|lost_without_result)=[0-9]+$')"
   else
     why+=("the audit could not read the topic (see $work/audit.log)")
   fi
   [ "$lost" = 0 ] || [ "$lost" = - ] || why+=("$lost events lost after their 2xx")
   [ "$wrong_verdicts" = 0 ] || [ "$wrong_verdicts" = - ] ||
     why+=("$wrong_verdicts keys differ from the clean run")
+  [ "$sent_twice" = 0 ] || [ "$sent_twice" = - ] || why+=("$sent_twice requests sent twice")
+  [ "$lost_without_result" = 0 ] || [ "$lost_without_result" = - ] ||
+    why+=("$lost_without_result requests without exactly one result")
   [ "$acked" != 0 ] || why+=("nothing was acknowledged")
   [ "$healthy" = yes ] || why+=("$healthy")
   ((${#why[@]} == 0)) || verdict="FAILED: $(IFS=';'; echo "${why[*]}")"
-  printf '%-16s acked=%s in_kafka=%s lost_after_ack=%s duplicates=%s wrong_verdicts=%s sent_twice=- lost_without_result=- recovery=%s  %s\n' \
-    "$scenario" "$acked" "$in_kafka" "$lost" "$duplicates" "$wrong_verdicts" "$recovery" "$verdict" |
+  printf '%-16s acked=%s in_kafka=%s lost_after_ack=%s duplicates=%s wrong_verdicts=%s sent_twice=%s lost_without_result=%s recovery=%s  %s\n' \
+    "$scenario" "$acked" "$in_kafka" "$lost" "$duplicates" "$wrong_verdicts" "$sent_twice" \
+    "$lost_without_result" "$recovery" "$verdict" |
     tee -a "$work/results"
 }
 
