@@ -64,8 +64,11 @@ std::int64_t partition_follower::lag() const {
   std::lock_guard lock(offsets_mutex_);
   std::int64_t total = 0;
   for (auto partition : assigned_) {
-    auto it = next_.find(partition);
-    total += records_behind(consumer_.get(), topic_, partition, it == next_.end() ? 0 : it->second);
+    auto kept = next_.find(partition);
+    auto read = read_to_.find(partition);
+    total += records_behind(consumer_.get(), topic_, partition,
+                            std::max(kept == next_.end() ? 0 : kept->second,
+                                     read == read_to_.end() ? 0 : read->second));
   }
   return total;
 }
@@ -133,9 +136,13 @@ bool partition_follower::assign_new_partitions() {
 void partition_follower::handle(const message_batch& messages) {
   std::vector<const rd_kafka_message_t*> records;
   records.reserve(messages.size());
+  // Where each partition that reached its end ends: past the transaction markers and
+  // aborted records a read-committed consumer skips, which no kept offset ever passes.
+  std::map<std::int32_t, std::int64_t> ends;
   for (const auto* m : messages) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
       at_end_[m->partition] = true;
+      ends[m->partition] = m->offset;
       continue;
     }
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -145,11 +152,13 @@ void partition_follower::handle(const message_batch& messages) {
     at_end_[m->partition] = false;
     records.push_back(m);
   }
-  if (!records.empty()) {
-    if (!keep(records)) return;
+  if (!records.empty() && !keep(records)) return;
+  {
     std::lock_guard lock(offsets_mutex_);
     for (const auto* m : records)
       next_[m->partition] = std::max(next_[m->partition], m->offset + 1);
+    for (const auto& [partition, end] : ends)
+      read_to_[partition] = std::max(read_to_[partition], end);
   }
   if (!caught_up_.load(std::memory_order_relaxed) && !at_end_.empty()) {
     bool all = std::all_of(at_end_.begin(), at_end_.end(), [](const auto& p) { return p.second; });

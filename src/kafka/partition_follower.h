@@ -37,7 +37,8 @@ class partition_follower {
   // The next offset of `partition` the owner has kept (0 when none yet).
   [[nodiscard]] std::int64_t next_offset(std::int32_t partition) const;
   // Records in the topic not yet applied, over all partitions (from the high watermarks
-  // the consumer last saw; transaction markers count as records).
+  // the consumer last saw; the transaction markers and aborted records a partition's end
+  // has passed do not count, newer ones do until the end is reached again).
   [[nodiscard]] std::int64_t lag() const;
   // Why the follower is not following (empty while it is).
   [[nodiscard]] std::string last_error() const;
@@ -95,8 +96,9 @@ class partition_follower {
   rd_kafka_queue_t* queue_ = nullptr;
   std::map<std::int32_t, bool> at_end_;  // follower thread only: partition -> read to its end
   mutable std::mutex offsets_mutex_;
-  std::map<std::int32_t, std::int64_t> next_;  // partition -> next offset kept
-  std::vector<std::int32_t> assigned_;         // under offsets_mutex_
+  std::map<std::int32_t, std::int64_t> next_;     // partition -> next offset kept
+  std::map<std::int32_t, std::int64_t> read_to_;  // partition -> the last end it reached
+  std::vector<std::int32_t> assigned_;            // under offsets_mutex_
 
   std::atomic<bool> caught_up_{false};
   std::atomic<bool> stalled_{false};

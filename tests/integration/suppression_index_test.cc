@@ -128,6 +128,10 @@ TEST_F(suppression_index, a_hard_bounce_posted_to_the_webhook_is_suppressed_with
   EXPECT_EQ(metric(*d, R"(mailhook_index_entries{tenant="acme",scope="global",reason="bounce"})"),
             1);
   EXPECT_EQ(metric(*d, R"(mailhook_policy_changes_total{reason="bounce",state="suppressed"})"), 1);
+  // The policy's transaction left a commit marker after its change; a replica that has
+  // read to the end is not behind by it.
+  EXPECT_TRUE(eventually([&] { return metric(*d, "mailhook_index_changelog_lag") == 0; }, 10s))
+      << metric(*d, "mailhook_index_changelog_lag");
   // The only member of its group holds every partition of the events topic.
   EXPECT_TRUE(
       eventually([&] { return metric(*d, "mailhook_policy_assigned_partitions") == 3; }, 10s))
