@@ -26,9 +26,9 @@ class spdlog_logger final : public rocksdb::Logger {
     std::size_t length = written < 0 ? 0 : static_cast<std::size_t>(written);
     std::string_view text(line, std::min(length, sizeof line - 1));
     while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
-    spdlog::log(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? spdlog::level::err
-                                                             : spdlog::level::warn,
-                "{}: rocksdb: {}", store_, text);
+    spdlog::log(
+        level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? spdlog::level::err : spdlog::level::warn,
+        "{}: rocksdb: {}", store_, text);
   }
 
  private:

@@ -24,11 +24,18 @@ make_signing_key() {
 }
 
 # ingest_config NAME SCENARIO [INGEST_SETTINGS]: an ingest instance's directory and
-# configuration, with INGEST_SETTINGS (TOML lines) added to its [ingest] table. Every
+# configuration, with INGEST_SETTINGS (TOML lines) added to its [ingest] table (the other
+# roles' configurations start from it). Every
 # instance of one scenario writes the same topics (chaos.SCENARIO.*), three copies each,
 # two of which must hold a write before it is acknowledged.
 ingest_config() {
-  local name=$1 scenario=$2 settings=${3:-} dir=$work/$1
+  local name=$1 scenario=$2 settings=${3:-} dir=$work/$1 earlier
+  # A name an earlier scenario used: its directory (logs, index) moves aside, so that this
+  # instance starts empty and that one's logs are kept.
+  if [ -f "$dir/mailhook.toml" ]; then
+    earlier=$(sed -n '1s/^# Written by scripts\/chaos for scenario \([a-z_]*\),.*/\1/p' "$dir/mailhook.toml")
+    [ "$earlier" = "$scenario" ] || mv "$dir" "$work/${earlier:-earlier}.$name"
+  fi
   mkdir -p "$dir"
   local admin_port ingest_port
   admin_port=$(free_port)
