@@ -19,18 +19,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$MAILHOOK_ROOT"
 
-runs=3
-while (($# > 0)); do
-  case $1 in
-    --runs)
-      [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--runs takes a positive number"
-      runs=$2
-      shift 2 ;;
-    --) shift; break ;;
-    *) die "usage: bench/load/instances.sh [--runs N] [-- RUN-LOAD-ARGUMENTS...]" ;;
-  esac
-done
-run_args=("$@")
+bench_runs_and_load_args "bench/load/instances.sh [--runs N] [-- RUN-LOAD-ARGUMENTS...]" "$@"
 ((${#run_args[@]} > 0)) || run_args=(--events-per-batch 1000 --connections 8 --duration 10s)
 connections=
 other_args=()

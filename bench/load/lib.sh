@@ -115,3 +115,22 @@ for name, done in (admin.delete_topics(names, operation_timeout=30).items() if n
     done.result()
 PY
 }
+
+# bench_runs_and_load_args USAGE ARGS...: reads "[--runs N] [-- RUN-LOAD-ARGUMENTS...]" into
+# $runs (default 3) and the array run_args (empty when none were given).
+bench_runs_and_load_args() {
+  local usage=$1
+  shift
+  runs=3
+  while (($# > 0)); do
+    case $1 in
+      --runs)
+        [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--runs takes a positive number"
+        runs=$2
+        shift 2 ;;
+      --) shift; break ;;
+      *) die "usage: $usage" ;;
+    esac
+  done
+  run_args=("$@")
+}

@@ -312,3 +312,26 @@ index_export() {
     --config "$work/$1/mailhook.toml" --tenant load --all --output "$work/$1/export.ndjson" \
     >>"$work/audit.log" 2>&1
 }
+
+# decided_changelog_keys CHANGELOG EVENTS GROUP: the number of keys in CHANGELOG once the
+# policy's consumer group GROUP has decided on every event of EVENTS (the changelog audit
+# against itself waits for that, and counts them); nothing if it could not finish.
+decided_changelog_keys() {
+  local line
+  line=$(audit_changelog "$1" "$1" "$2" "$3")
+  [[ " $line " =~ \ keys=([0-9]+)\  ]] && echo "${BASH_REMATCH[1]}"
+}
+
+# await_index_keys KEYS NAME...: until every replica named holds KEYS keys, 60 s at most in
+# all. (Keys, not mailhook_index_changelog_lag: a replica whose lag is 0 may still be about
+# to read the policy's last transaction.)
+await_index_keys() {
+  local keys=$1 name waited=0
+  shift
+  for name in "$@"; do
+    until [ "$(index_metric "$name" mailhook_index_keys)" = "${keys:-none}" ]; do
+      ((waited++ < 240)) || return 1
+      sleep 0.25
+    done
+  done
+}

@@ -13,7 +13,7 @@
 #
 #   scenario_index_disk_full FULL_SECONDS
 
-# The lookups made while the replica is stalled, one address each, never suppressed.
+# The addresses suppressed, then looked up, while the replica is stalled.
 disk_full_probes=20
 
 # disk_full_wait_stalled NAME STATE SECONDS: until replica NAME's mailhook_index_stalled
@@ -26,25 +26,37 @@ disk_full_wait_stalled() {
   done
 }
 
-# disk_full_probe NAME: $disk_full_probes lookups of addresses nobody suppressed, spread
-# over the stall; prints "allowed=A refused=R other=O" (A must be 0: each would be the
-# "allowed" of a replica that cannot know).
+# disk_full_probe POLICY REPLICA: $disk_full_probes addresses suppressed by hand through
+# POLICY's admin API (into the changelog, which REPLICA cannot keep while stalled), then,
+# a second later, REPLICA asked about each; prints "allowed=A refused=R suppressed=S
+# other=O". A must be 0: each would be the "allowed" of a replica that had not applied a
+# suppression a second old. (RocksDB lets writes into its memtables again for a moment
+# each time it tries to resume, so a stalled replica may apply some: then it answers
+# suppressed, which is right.)
 disk_full_probe() {
-  local port i status allowed=0 refused=0 other=0
-  port=$(cat "$work/$1/admin_port")
+  local policy_port replica_port i status allowed=0 refused=0 suppressed=0 other=0
+  policy_port=$(cat "$work/$1/admin_port")
+  replica_port=$(cat "$work/$2/admin_port")
   for ((i = 1; i <= disk_full_probes; i++)); do
-    status=$(curl -s -o "$work/$1/probe.json" -w '%{http_code}' \
-      "http://127.0.0.1:$port/v1/suppressions/check?tenant=load&email=never-suppressed-$i@example.com")
-    if [ "$status" = 503 ] && grep -q index_not_current "$work/$1/probe.json"; then
+    curl -s -o /dev/null -X POST -H 'Content-Type: application/json' \
+      -d "{\"tenant\":\"load\",\"email\":\"stalled-$i@example.com\",\"note\":\"chaos: suppressed while a replica's disk is full\"}" \
+      "http://127.0.0.1:$policy_port/v1/suppressions"
+  done
+  sleep 1
+  for ((i = 1; i <= disk_full_probes; i++)); do
+    status=$(curl -s -o "$work/$2/probe.json" -w '%{http_code}' \
+      "http://127.0.0.1:$replica_port/v1/suppressions/check?tenant=load&email=stalled-$i@example.com")
+    if [ "$status" = 503 ] && grep -q index_not_current "$work/$2/probe.json"; then
       refused=$((refused + 1))
-    elif [ "$status" = 200 ] && grep -q '"allowed":true' "$work/$1/probe.json"; then
+    elif [ "$status" = 200 ] && grep -q '"allowed":true' "$work/$2/probe.json"; then
       allowed=$((allowed + 1))
+    elif [ "$status" = 200 ] && grep -q '"allowed":false' "$work/$2/probe.json"; then
+      suppressed=$((suppressed + 1))
     else
       other=$((other + 1))
     fi
-    sleep 0.2
   done
-  echo "allowed=$allowed refused=$refused other=$other"
+  echo "allowed=$allowed refused=$refused suppressed=$suppressed other=$other"
 }
 
 scenario_index_disk_full() {
@@ -86,9 +98,10 @@ scenario_index_disk_full() {
     progress "$name: stalled $((SECONDS - started))s after the disk filled;" \
       "/readyz $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(cat "$work/r/admin_port")/readyz")"
     local probing_started=$SECONDS
-    probes=$(disk_full_probe r)
-    progress "$name: lookups while stalled: $probes"
-    [[ " $probes " == *" allowed=0 "* ]] || healthy="a stalled replica answered \"allowed\" ($probes)"
+    probes=$(disk_full_probe p r)
+    progress "$name: suppressed by hand while stalled, then looked up on the replica: $probes"
+    [[ " $probes " == *" allowed=0 "* && " $probes " == *" other=0 "* ]] ||
+      healthy="a replica that had not applied a suppression answered \"allowed\" ($probes)"
     sleep $((full_seconds > SECONDS - probing_started ? full_seconds - (SECONDS - probing_started) : 0))
   else
     healthy="the replica never reported itself stalled on a full disk (see $work/r/mailhook.log)"
@@ -115,17 +128,10 @@ scenario_index_disk_full() {
   ingest_stop a || healthy="the ingest instance died"
 
   # Until the policy has decided on every event; then until both replicas hold every key.
-  local changelog_line changelog_keys=
-  changelog_line=$(audit_changelog "$changelog" "$changelog" "chaos.$scenario.events" "$group")
-  [[ " $changelog_line " =~ \ keys=([0-9]+)\  ]] && changelog_keys=${BASH_REMATCH[1]}
+  local changelog_keys
+  changelog_keys=$(decided_changelog_keys "$changelog" "chaos.$scenario.events" "$group")
   [ -n "$changelog_keys" ] || healthy="the changelog audit could not finish (see $work/audit.log)"
-  local waited=0
-  for instance in p r; do
-    until [ "$(index_metric "$instance" mailhook_index_keys)" = "${changelog_keys:-none}" ]; do
-      ((waited++ < 240)) || break
-      sleep 0.25
-    done
-  done
+  await_index_keys "$changelog_keys" p r || true
   local differing=
   if index_export p && index_export r; then
     differing=$(export_differences "$work/p/export.ndjson" "$work/r/export.ndjson" || true)

@@ -163,23 +163,14 @@ scenario_index_kill() {
   ingest_start r3 index
   # Until the policy has decided on every event, and so written its last change: the
   # changelog audit against itself waits for that, and counts the changelog's keys.
-  local changelog_line changelog_keys=
-  changelog_line=$(audit_changelog "$changelog" "$changelog" "chaos.$scenario.events" "$group")
-  [[ " $changelog_line " =~ \ keys=([0-9]+)\  ]] && changelog_keys=${BASH_REMATCH[1]}
+  local changelog_keys
+  changelog_keys=$(decided_changelog_keys "$changelog" "chaos.$scenario.events" "$group")
   [ -n "$changelog_keys" ] || healthy="the changelog audit could not finish (see $work/audit.log)"
   progress "$name: every event decided; the changelog holds ${changelog_keys:-unknown} keys"
   ingest_wait_ready r3
-  # Until every replica holds that many keys. (mailhook_index_changelog_lag would not do:
-  # it counts the commit marker after the policy's last transaction, and stays at 1.)
-  local instance waited=0
-  for instance in r1 r2 r3; do
-    until [ "$(index_metric "$instance" mailhook_index_keys)" = "${changelog_keys:-none}" ]; do
-      ((waited++ < 240)) || break
-      sleep 0.25
-    done
-  done
+  await_index_keys "$changelog_keys" r1 r2 r3 || true
   # The three exports at once (each from its own daemon), each waited for by its PID.
-  local exports=() keys=() exported=0 i
+  local instance exports=() keys=() exported=0 i
   for instance in r1 r2 r3; do
     index_export "$instance" &
     exports+=($!)

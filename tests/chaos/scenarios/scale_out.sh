@@ -53,17 +53,8 @@ scenario_scale_out() {
     die "$(sender_tool_bin) is missing: cmake --build --preset ci --target mailhook_chaos_sender"
   progress "$name: two of every role; then one of each killed, and ${seconds}s more"
   local sim=$work/scale-sim producer=$work/scale-producer
-  mkdir -p "$sim" "$producer"
-  echo "SG.chaos-scale-out" >"$sim/api_key"
-  "$(sender_tool_bin)" simulate --port-file "$sim/port" --calls "$sim/calls" \
-    --api-key "SG.chaos-scale-out" --delay-ms "$sender_call_delay_ms" 2>"$sim/log" &
-  echo $! >"$sim/pid"
-  local waited=0
-  until [ -f "$sim/port" ]; do
-    ((waited++ < 120)) || die "chaos: the Mail Send simulator did not start (see $sim/log)"
-    sleep 0.25
-  done
-
+  mkdir -p "$producer"
+  simulator_start "$sim" SG.chaos-scale-out
   local instance
   for instance in a1 a2; do ingest_config "$instance" "$scenario"; done
   for instance in p1 p2; do policy_config "$instance" "$scenario" "$policy_group"; done
@@ -127,18 +118,11 @@ scenario_scale_out() {
   events_line=$(audit "$scenario" a1 a2)
   # Suppressions: once the policy has decided every event, the surviving replica and the
   # surviving policy's own replica hold the same record for every key.
-  local changelog_line changelog_keys=
-  changelog_line=$(audit_changelog "chaos.$scenario.suppressions" "chaos.$scenario.suppressions" \
-    "chaos.$scenario.events" "$policy_group")
-  [[ " $changelog_line " =~ \ keys=([0-9]+)\  ]] && changelog_keys=${BASH_REMATCH[1]}
+  local changelog_keys
+  changelog_keys=$(decided_changelog_keys "chaos.$scenario.suppressions" "chaos.$scenario.events" \
+    "$policy_group")
   [ -n "$changelog_keys" ] || healthy="the changelog audit could not finish (see $work/audit.log)"
-  waited=0
-  for instance in p1 r1; do
-    until [ "$(index_metric "$instance" mailhook_index_keys)" = "${changelog_keys:-none}" ]; do
-      ((waited++ < 240)) || break
-      sleep 0.25
-    done
-  done
+  await_index_keys "$changelog_keys" p1 r1 || true
   local differing=
   if index_export p1 && index_export r1; then
     differing=$(export_differences "$work/p1/export.ndjson" "$work/r1/export.ndjson" || true)

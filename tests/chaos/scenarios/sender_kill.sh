@@ -51,6 +51,22 @@ concurrency = 8
 TOML
 }
 
+# simulator_start DIR API_KEY: the Mail Send simulator, accepting API_KEY (written to
+# DIR/api_key for the integrations), answering each call $sender_call_delay_ms after reading
+# it; its port in DIR/port, the calls it accepted in DIR/calls, its pid in DIR/pid.
+simulator_start() {
+  local sim=$1 waited=0
+  mkdir -p "$sim"
+  echo "$2" >"$sim/api_key"
+  "$(sender_tool_bin)" simulate --port-file "$sim/port" --calls "$sim/calls" \
+    --api-key "$2" --delay-ms "$sender_call_delay_ms" 2>"$sim/log" &
+  echo $! >"$sim/pid"
+  until [ -f "$sim/port" ]; do
+    ((waited++ < 120)) || die "chaos: the Mail Send simulator did not start (see $sim/log)"
+    sleep 0.25
+  done
+}
+
 # sender_audit ARGS...: the audit's line (sender_chaos.cc), or nothing if it could not read
 # the results topic.
 sender_audit() {
@@ -64,16 +80,8 @@ scenario_sender_kill() {
     die "$(sender_tool_bin) is missing: cmake --build --preset ci --target mailhook_chaos_sender"
   progress "$name: $cycles kills of a sender instance, one every ${every}s"
   local sim=$work/sim producer=$work/producer
-  mkdir -p "$sim" "$producer"
-  echo "SG.chaos-sender-kill" >"$sim/api_key"
-  "$(sender_tool_bin)" simulate --port-file "$sim/port" --calls "$sim/calls" \
-    --api-key "SG.chaos-sender-kill" --delay-ms "$sender_call_delay_ms" 2>"$sim/log" &
-  echo $! >"$sim/pid"
-  local waited=0
-  until [ -f "$sim/port" ]; do
-    ((waited++ < 120)) || die "chaos: the Mail Send simulator did not start (see $sim/log)"
-    sleep 0.25
-  done
+  mkdir -p "$producer"
+  simulator_start "$sim" SG.chaos-sender-kill
   local instance
   for instance in s1 s2; do
     sender_daemon_config "$instance" "$scenario" "$group" "http://127.0.0.1:$(cat "$sim/port")" \
