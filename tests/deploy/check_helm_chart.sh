@@ -69,6 +69,13 @@ def load(name):
         by.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
     return by
 
+def byte_size(text):
+    # Kubernetes quantities (2Gi) and mailhook's sizes (1536MiB), in bytes.
+    number, unit = re.fullmatch(r"([0-9]+)([A-Za-z]*)", str(text)).groups()
+    units = {"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40,
+             "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+    return int(number) * units[unit]
+
 def matches(selector, labels):
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
 
@@ -147,6 +154,14 @@ def check_render(name, production):
         if role != "ingest":
             volume = volumes.get(mounts.get("/var/lib/mailhook", ""), {})
             check("emptyDir" in volume or "persistentVolumeClaim" in volume, f"{w} no volume for the index at /var/lib/mailhook")
+        if role in ("policy", "sender"):
+            # The replica stops writing (index.max_disk) before its emptyDir's sizeLimit
+            # gets the pod evicted.
+            limit = volume.get("emptyDir", {}).get("sizeLimit")
+            max_disk = env.get("MAILHOOK_INDEX__MAX_DISK", {}).get("value")
+            if limit is not None and check(max_disk is not None, f"{w} no index.max_disk under sizeLimit {limit}"):
+                check(byte_size(max_disk) < byte_size(limit),
+                      f"{w} index.max_disk {max_disk} is not under the volume's sizeLimit {limit}")
         for v in volumes.values():
             check(not set(v) & {"hostPath"}, f"{w} volume {v['name']} is a hostPath")
         has_api_keys = any("projected" in v for v in volumes.values())
