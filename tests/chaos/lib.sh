@@ -335,3 +335,19 @@ await_index_keys() {
     done
   done
 }
+
+# await_changelog_settled SECONDS NAME...: until every replica named has read its changelog
+# to the end (mailhook_index_changelog_lag 0); false after SECONDS. A policy instance killed
+# inside a transaction and not restarted under its transactional id leaves that
+# transaction open until the coordinator times it out (the policy's 30 s, then its cleanup
+# pass): until then no read-committed reader, replicas and audit alike, reads past it.
+await_changelog_settled() {
+  local seconds=$1 name waited=0
+  shift
+  for name in "$@"; do
+    until [ "$(index_metric "$name" mailhook_index_changelog_lag)" = 0 ]; do
+      ((waited++ < seconds * 4)) || return 1
+      sleep 0.25
+    done
+  done
+}
