@@ -17,6 +17,7 @@
 
 #include "email/address.h"
 #include "index/record_fields.h"
+#include "storage/resume.h"
 #include "storage/rocksdb_log.h"
 
 namespace mailhook::index {
@@ -387,15 +388,9 @@ std::uint64_t store::disk_bytes() const {
 
 result<void> store::ready_to_write() {
   if (write_failed_) {
-    // A flush or compaction that found the disk full leaves RocksDB refusing writes. Its
-    // own recovery resumes them once the disk has room for its memtables again (it looks
-    // every few seconds; Resume() answers Busy meanwhile); Resume() clears other errors.
-    auto status = db_->Resume();
-    if (status.IsBusy()) {
-      return failure(errc::write_failed,
-                     last_write_error_ + "; RocksDB resumes once the disk has room again");
+    if (auto why_not = storage::resume_writing(*db_, last_write_error_)) {
+      return failure(errc::write_failed, *why_not);
     }
-    if (!status.ok()) return failure(errc::write_failed, "cannot resume: " + status.ToString());
   }
   if (max_disk_bytes_ > 0) {
     auto used = disk_bytes();

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <unordered_set>
 
+#include "storage/resume.h"
 #include "storage/rocksdb_log.h"
 
 namespace mailhook::report {
@@ -162,8 +163,8 @@ result<bool> store::seen(const consumed_record::counted& event) const {
 
 result<apply_outcome> store::apply(std::span<const consumed_record> records) {
   if (write_failed_) {
-    if (auto status = db_->Resume(); !status.ok()) {
-      return failure(errc::write_failed, "cannot resume: " + status.ToString());
+    if (auto why_not = storage::resume_writing(*db_, last_write_error_)) {
+      return failure(errc::write_failed, *why_not);
     }
   }
   apply_outcome outcome;
@@ -218,7 +219,10 @@ result<apply_outcome> store::apply(std::span<const consumed_record> records) {
   // With the write-ahead log: the batch survives the process, whatever kills it.
   auto status = db_->Write({}, &batch);
   write_failed_ = !status.ok();
-  if (!status.ok()) return failure(errc::write_failed, status.ToString());
+  if (!status.ok()) {
+    last_write_error_ = status.ToString();
+    return failure(errc::write_failed, last_write_error_);
+  }
   return outcome;
 }
 

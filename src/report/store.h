@@ -109,7 +109,8 @@ class store {
 
   std::unique_ptr<rocksdb::DB> db_;
   int seen_days_;
-  bool write_failed_ = false;  // the last apply() could not write (its thread only)
+  bool write_failed_ = false;     // the last apply() could not write (its thread only)
+  std::string last_write_error_;  // what RocksDB said then (its thread only)
 };
 
 }  // namespace mailhook::report
