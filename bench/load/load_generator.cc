@@ -185,17 +185,20 @@ void stamp(testing::generated_event& e, std::int64_t unix_seconds) {
   }
 }
 
-// `signer` null: unsigned requests. Distinct batches (distinct sg_event_ids, the seed
-// differs per run); the daemon does not dedupe, so cycling through them is fine.
+// `signer` null: unsigned requests. Distinct batches (distinct sg_event_ids); `seed` 0: a
+// seed of its own per run, so runs post distinct events. The daemon does not dedupe, so
+// cycling through them is fine.
 result<request_pool> build_pool(const target& where, std::size_t events_per_batch,
                                 std::size_t batches, const webhook::signer* signer,
-                                const std::string& fixed_body) {
+                                const std::string& fixed_body, std::uint64_t fixed_seed) {
   const auto now = std::chrono::system_clock::now();
   const auto unix_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   const std::string timestamp = std::to_string(unix_seconds);
   const std::uint64_t seed =
-      std::random_device{}() ^ static_cast<std::uint64_t>(now.time_since_epoch().count());
+      fixed_seed != 0
+          ? fixed_seed
+          : std::random_device{}() ^ static_cast<std::uint64_t>(now.time_since_epoch().count());
   request_pool pool;
   pool.events_per_batch = events_per_batch;
   for (std::size_t b = 0; b < batches; ++b) {
@@ -545,6 +548,7 @@ struct options {
   bool json = false;
   std::string acked_ids;
   bool each_body_once = false;
+  std::uint64_t seed = 0;                 // of the pool's events; 0: one of its own
   std::string daemon_malloc_count;        // the counts file of a preloaded malloc_count.c
   std::vector<std::string> measure_pids;  // NAME=PID, CPU over the window
 };
@@ -1036,8 +1040,8 @@ int run_load(const options& opt) {
   }
   // One fixed body needs one request in the pool.
   const std::size_t bodies = fixed_body.empty() ? opt.pool : 1;
-  auto pool =
-      build_pool(*where, opt.events_per_batch, bodies, signer ? &*signer : nullptr, fixed_body);
+  auto pool = build_pool(*where, opt.events_per_batch, bodies, signer ? &*signer : nullptr,
+                         fixed_body, opt.seed);
   if (!pool) {
     std::fprintf(stderr, "signing failed: %s\n", pool.error().describe().c_str());
     return exit_failure;
@@ -1114,10 +1118,12 @@ int run_cli(int argc, char** argv) {
   cli.add_option("--measure-pid", opt.measure_pids,
                  "NAME=PID of another process (the broker) whose CPU over the window to report; "
                  "repeatable. The load generator's own is always reported with --daemon-pid");
+  // With --each-body-once a long paced run needs rate x duration bodies (the overload
+  // scenario's five minutes: about 200,000 of 5 KiB, 1 GiB).
   cli.add_option("--pool", opt.pool,
                  "Distinct signed bodies built before the run and cycled through")
       ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{65536}));
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   cli.add_option("--timeout", opt.timeout,
                  "Per request (connect included) before it counts as a timeout")
       ->capture_default_str();
@@ -1131,6 +1137,10 @@ int run_cli(int argc, char** argv) {
   cli.add_flag("--each-body-once", opt.each_body_once,
                "Send each body of the pool at most once and stop when all were sent, so that "
                "no event id is posted twice (size --pool for the run)");
+  cli.add_option("--seed", opt.seed,
+                 "Seed of the pool's events (0: one of its own per run). Two runs with the same "
+                 "seed, pool and batch size post the same events, as SendGrid's retries of a "
+                 "batch to another instance would");
   // A fixed body has no generated ids to record.
   acked_opt->excludes("--body-file");
 

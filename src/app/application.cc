@@ -96,6 +96,15 @@ result<void> application::build() {
   if (config_.runs(role::report)) {
     if (auto started = start_report(); !started) return started.error();
   }
+  if (config_.runs(role::dedup)) {
+    auto window = dedup::seen_window::open(config_.dedup.dir, config_.dedup.window);
+    if (!window) return window.error();
+    dedup_window_ = std::move(*window);
+    auto dedup = dedup::dedup_role::start(config_, *dedup_window_, registry_);
+    if (!dedup) return dedup.error();
+    dedup_role_ = std::move(*dedup);
+    readiness_.add("dedup", [this] { return dedup_role_->not_ready(); });
+  }
 
   return start_admin();
 }
@@ -288,6 +297,9 @@ void application::shutdown() {
   // policy (their batches in hand commit or abort), then what they read and write with.
   // The registry's collectors still point at these, but nothing scrapes once the
   // listeners are gone.
+  if (dedup_role_) dedup_role_->stop();
+  dedup_role_.reset();
+  dedup_window_.reset();
   report_role_.reset();
   report_store_.reset();
   if (sender_) sender_->stop();

@@ -22,6 +22,8 @@
 #include "app/suppression_api.h"
 #include "common/result.h"
 #include "config/daemon_config.h"
+#include "dedup/dedup_role.h"
+#include "dedup/seen_window.h"
 #include "http/server.h"
 #include "index/changelog_writer.h"
 #include "index/replica.h"
@@ -79,6 +81,8 @@ class application {
   // The bounce report's counts and their follower of the events topic (report role).
   std::unique_ptr<report::store> report_store_;
   std::unique_ptr<report::report_role> report_role_;
+  std::unique_ptr<dedup::seen_window> dedup_window_;
+  std::unique_ptr<dedup::dedup_role> dedup_role_;
   std::unique_ptr<report_api> report_api_;
 
   // Declared before the servers so that it is destroyed after them: the servers' sockets

@@ -376,12 +376,15 @@ void read_topic(table_reader& t, topic_spec& out) {
 }
 
 void read_topics(table_reader& t, topics_config& out) {
-  const std::pair<std::string_view, topic_spec*> topics[] = {{"events", &out.events},
-                                                             {"dlq", &out.dlq},
-                                                             {"suppressions", &out.suppressions},
-                                                             {"send_requests", &out.send_requests},
-                                                             {"send_results", &out.send_results},
-                                                             {"send_ledger", &out.send_ledger}};
+  const std::pair<std::string_view, topic_spec*> topics[] = {
+      {"events", &out.events},
+      {"dlq", &out.dlq},
+      {"suppressions", &out.suppressions},
+      {"send_requests", &out.send_requests},
+      {"send_results", &out.send_results},
+      {"send_ledger", &out.send_ledger},
+      {"soft_bounces", &out.soft_bounces},
+      {"events_deduplicated", &out.events_deduplicated}};
   for (const auto& [key, spec] : topics) {
     t.section(key, [spec = spec](table_reader& s) { read_topic(s, *spec); });
   }
@@ -599,6 +602,19 @@ void read_report(table_reader& t, report_config& out) {
   t.read("spam_rate_alert", out.spam_rate_alert, 0, 1);
 }
 
+void read_dedup(table_reader& t, dedup_config& out) {
+  if (t.read("group_id", out.group_id) && out.group_id.empty()) {
+    t.report(errc::bad_value, {"group_id"}, "must not be empty");
+  }
+  t.read("transactional_id", out.transactional_id);
+  if (t.read("dir", out.dir) && out.dir.empty()) {
+    t.report(errc::bad_value, {"dir"}, "must not be empty");
+  }
+  t.read("window", out.window, 1000, 100'000'000);
+  t.read("max_batch", out.max_batch, 1, 100'000);
+  t.read_duration("max_batch_wait", out.max_batch_wait, 1ms);
+}
+
 void read_sender(table_reader& t, sender_config& out) {
   if (t.read("group_id", out.group_id) && out.group_id.empty()) {
     t.report(errc::bad_value, {"group_id"}, "must not be empty");
@@ -805,6 +821,23 @@ void check_send_ledger(table_reader& t, const topics_config& topics) {
                "number");
 }
 
+// The topics whose partition n holds what was made from partition n of the events topic:
+// unset (0), they are created with as many partitions as it (kafka::all_topics); set,
+// it must be as many.
+void check_co_partitioned_with_events(table_reader& t, const topics_config& topics) {
+  const std::pair<std::string_view, const topic_spec*> followers[] = {
+      {"soft_bounces", &topics.soft_bounces}, {"events_deduplicated", &topics.events_deduplicated}};
+  for (const auto& [key, spec] : followers) {
+    if (spec->partitions != 0 && spec->partitions != topics.events.partitions) {
+      t.report(errc::bad_value, {"topics", std::string(key), "partitions"},
+               "is " + std::to_string(spec->partitions) +
+                   " but must equal topics.events.partitions (" +
+                   std::to_string(topics.events.partitions) +
+                   "): its partition n holds what came from partition n of the events topic");
+    }
+  }
+}
+
 void read_daemon(table_reader& t, daemon_config& out, const environment& env,
                  const load_options& options) {
   read_roles(t, out.roles);
@@ -817,9 +850,11 @@ void read_daemon(table_reader& t, daemon_config& out, const environment& env,
   t.section("index", [&](table_reader& s) { read_index(s, out.index); });
   t.section("sender", [&](table_reader& s) { read_sender(s, out.sender); });
   t.section("report", [&](table_reader& s) { read_report(s, out.report); });
+  t.section("dedup", [&](table_reader& s) { read_dedup(s, out.dedup); });
   t.section("sources", [&](table_reader& s) { read_sources(s, out.sources); });
   t.section("integrations", [&](table_reader& s) { read_integrations(s, out.integrations); });
   check_send_ledger(t, out.topics);
+  check_co_partitioned_with_events(t, out.topics);
 }
 
 }  // namespace
@@ -836,6 +871,8 @@ std::string_view to_string(role r) noexcept {
       return "sender";
     case role::report:
       return "report";
+    case role::dedup:
+      return "dedup";
   }
   return "unknown";
 }
@@ -853,8 +890,8 @@ result<std::vector<role>> parse_roles(const std::vector<std::string>& names) {
   for (const auto& name : names) {
     auto at = std::find(known.begin(), known.end(), name);
     if (at == known.end()) {
-      std::string message =
-          "unknown role " + in_quotes(name) + " (expected ingest, policy, index, sender or report";
+      std::string message = "unknown role " + in_quotes(name) +
+                            " (expected ingest, policy, index, sender, report or dedup";
       if (auto suggestion = closest(name, known); !suggestion.empty()) {
         message += "; did you mean " + in_quotes(suggestion) + "?";
       }

@@ -97,6 +97,12 @@ struct topics_config {
   // read only from the position committed with the request offsets, so a week is ample.
   topic_spec send_ledger{"mailhook.send.ledger", 12, 1, false,
                          std::chrono::milliseconds(7LL * 24 * 3600 * 1000)};
+  // The policy role's soft-bounce history (proto/mailhook/v1/soft_bounces.proto) and the
+  // deduplicated copy of the events topic (docs/events.md): each record goes to the
+  // partition number of the events it comes from, so both have as many partitions as
+  // the events topic. 0, the default: created with as many as topics.events.
+  topic_spec soft_bounces{"mailhook.soft-bounces", 0, 1, true};
+  topic_spec events_deduplicated{"sendgrid.events.deduplicated", 0, 1};
 
   bool operator==(const topics_config&) const = default;
 };
@@ -254,6 +260,21 @@ struct report_config {
   bool operator==(const report_config&) const = default;
 };
 
+// [dedup]: the opt-in role that copies the events topic to topics.events_deduplicated,
+// each sg_event_id once (docs/events.md, "Exactly once, deduplicated").
+struct dedup_config {
+  std::string group_id = "mailhook-dedup";  // consumer group on the events topic
+  // Kafka transactional.id; stable per instance. Empty: "mailhook-dedup-<hostname>".
+  std::string transactional_id;
+  std::string dir = "/var/lib/mailhook/dedup";  // its RocksDB store of the seen ids
+  // The sg_event_ids remembered per partition: the newest this many of the
+  // deduplicated topic's offsets. A duplicate further behind than that passes.
+  int window = 1'000'000;
+  int max_batch = 10'000;  // events per Kafka transaction, at most
+  std::chrono::milliseconds max_batch_wait{100};
+  bool operator==(const dedup_config&) const = default;
+};
+
 // [integrations.NAME]: one SendGrid account a tenant sends through (docs/sending.md).
 struct integration_config {
   std::string name;
@@ -299,9 +320,9 @@ struct sender_config {
 };
 
 // What a process runs (docs/ARCHITECTURE.md, "Process layout").
-enum class role : std::uint8_t { ingest, policy, index, sender, report };
-inline constexpr role all_roles[] = {role::ingest, role::policy, role::index, role::sender,
-                                     role::report};
+enum class role : std::uint8_t { ingest, policy, index, sender, report, dedup };
+inline constexpr role all_roles[] = {role::ingest, role::policy, role::index,
+                                     role::sender, role::report, role::dedup};
 [[nodiscard]] std::string_view to_string(role r) noexcept;
 
 // `names` as roles, by the rules of the `roles` key and of `serve --roles`: at least one,
@@ -325,6 +346,7 @@ struct daemon_config {
   index_config index;
   sender_config sender;
   report_config report;
+  dedup_config dedup;
 
   std::vector<source_config> sources;            // sorted by name
   std::vector<integration_config> integrations;  // sorted by name

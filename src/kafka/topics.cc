@@ -129,8 +129,15 @@ result<void> check_compacted(rd_kafka_t* handle, const config::topic_spec& spec,
 }  // namespace
 
 std::vector<config::topic_spec> all_topics(const config::topics_config& topics) {
-  return {topics.events,        topics.dlq,          topics.suppressions,
-          topics.send_requests, topics.send_results, topics.send_ledger};
+  std::vector<config::topic_spec> all = {
+      topics.events,       topics.dlq,         topics.suppressions, topics.send_requests,
+      topics.send_results, topics.send_ledger, topics.soft_bounces, topics.events_deduplicated};
+  // A configuration built in code rather than loaded has the followers of the events
+  // topic unresolved.
+  for (auto& spec : all) {
+    if (spec.partitions == 0) spec.partitions = topics.events.partitions;
+  }
+  return all;
 }
 
 result<void> ensure_topics(rd_kafka_t* handle, const std::vector<config::topic_spec>& topics,

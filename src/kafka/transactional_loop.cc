@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <thread>
+#include <utility>
+
+#include "kafka/transactions.h"
 
 namespace mailhook::kafka {
 
@@ -26,6 +29,48 @@ void transactional_loop::set_state(std::string why_not) {
   if (why_not != not_ready_ && !why_not.empty()) spdlog::warn("{}: {}", name_, why_not);
   if (why_not.empty() && !not_ready_.empty()) spdlog::info("{}: {}", name_, working_);
   not_ready_ = std::move(why_not);
+}
+
+result<handle_ptr> transactional_loop::join_group(const config::kafka_config& kafka,
+                                                  const std::string& group_id,
+                                                  const std::string& instance_id,
+                                                  const std::string& topic) {
+  subscribed_topic_ = topic;
+  instance_id_ = instance_id;
+  rebalance_failure_ = {};
+  return make_transactional_consumer(kafka, group_id, instance_id, topic,
+                                     &transactional_loop::rebalance, this);
+}
+
+result<void> transactional_loop::take_rebalance_failure() {
+  return std::exchange(rebalance_failure_, result<void>{});
+}
+
+void transactional_loop::rebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t err,
+                                   rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* self = static_cast<transactional_loop*>(opaque);
+  if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    self->on_revoked(*partitions);
+    rd_kafka_assign(consumer, nullptr);
+    return;
+  }
+  for (int i = 0; i < partitions->cnt; ++i) {
+    const char* topic = partitions->elems[i].topic;
+    if (topic == self->subscribed_topic_) continue;
+    // A static member rejoining under an identity that subscribed to another topic gets
+    // its old assignment back; processing it would mix two topics' records.
+    self->rebalance_failure_ =
+        failure(errc::consume_failed, std::string("assigned a partition of '") + topic +
+                                          "', not of '" + self->subscribed_topic_ +
+                                          "': " + self->name_ + ".transactional_id '" +
+                                          self->instance_id_ + "' was used with another topic");
+    rd_kafka_assign(consumer, partitions);
+    return;
+  }
+  if (auto prepared = self->on_assigned(*partitions); !prepared) {
+    self->rebalance_failure_ = std::move(prepared);
+  }
+  rd_kafka_assign(consumer, partitions);
 }
 
 void transactional_loop::note_assignment() {

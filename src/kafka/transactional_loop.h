@@ -3,9 +3,13 @@
 // connect, run batches; when a batch fails, disconnect and connect again, so that the
 // group hands out the committed offsets and the batch is read again.
 //
-// It also keeps a gauge of the partitions the group has assigned to this member, looked
-// at after a batch at most once a second (0 while disconnected), so that an idle member
-// beside a busy one shows.
+// It joins the group for the role (join_group()) and handles its rebalances: a role that
+// rebuilds state per partition (the sender's ledger, the policy's soft-bounce counts, the
+// deduplicator's window) does so in on_assigned(), before the partition's first record is
+// read, and a failure there fails the next batch, so that the role reconnects and tries
+// again. It also keeps a gauge of the partitions the group has assigned to this member,
+// looked at after a batch at most once a second (0 while disconnected), so that an idle
+// member beside a busy one shows.
 //
 // Threading: run_loop() on the role's own thread; not_ready(), request_stop() and
 // stopped() from any thread.
@@ -20,6 +24,8 @@
 #include <string>
 
 #include "common/result.h"
+#include "config/daemon_config.h"
+#include "kafka/client.h"
 #include "metrics/registry.h"
 
 namespace mailhook::kafka {
@@ -40,6 +46,17 @@ class transactional_loop {
 
   // Runs until request_stop(); returns after the batch in hand.
   void run_loop();
+  // A consumer group member for the role (kafka/transactions.h): `group_id`, static
+  // membership and transactions under `instance_id`, subscribed to `topic`, with this
+  // loop's rebalance handling.
+  [[nodiscard]] result<handle_ptr> join_group(const config::kafka_config& kafka,
+                                              const std::string& group_id,
+                                              const std::string& instance_id,
+                                              const std::string& topic);
+  // Why the last assignment could not be prepared (on_assigned() failed, or the
+  // partitions were of another topic), once; a batch that gets one fails with it before
+  // processing anything.
+  [[nodiscard]] result<void> take_rebalance_failure();
   void request_stop() { stopping_.store(true); }
   [[nodiscard]] bool stop_requested() const { return stopping_.load(); }
   // run_loop() has returned.
@@ -55,6 +72,16 @@ class transactional_loop {
   [[nodiscard]] virtual rd_kafka_t* group_consumer() const = 0;
   // One batch: read, process, commit. A failure means nothing of it was committed.
   [[nodiscard]] virtual result<void> run_one_batch() = 0;
+  // Newly assigned partitions (all of the subscribed topic), before their first record is
+  // read; on the role's thread, inside its consume call.
+  [[nodiscard]] virtual result<void> on_assigned(const rd_kafka_topic_partition_list_t&) {
+    return {};
+  }
+  // Partitions taken away, after their last record was processed.
+  virtual void on_revoked(const rd_kafka_topic_partition_list_t&) {}
+
+  static void rebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t* partitions, void* opaque);
 
   void set_state(std::string why_not);
   void note_assignment();
@@ -63,6 +90,9 @@ class transactional_loop {
   const std::string working_;
   metrics::gauge& assigned_partitions_;
   std::chrono::steady_clock::time_point next_assignment_check_{};
+  std::string subscribed_topic_;
+  std::string instance_id_;
+  result<void> rebalance_failure_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stopped_{false};
   mutable std::mutex state_mutex_;

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "kafka/email_event_record.h"
+#include "kafka/partition_reader.h"
 #include "kafka/transactions.h"
 
 namespace mailhook::policy {
@@ -15,6 +16,11 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::chrono::milliseconds transaction_timeout{30'000};
+// Reading a partition's soft-bounce history waits for a transaction its previous owner
+// left open: at most the transaction timeout, then the broker's abort.
+constexpr std::chrono::milliseconds restore_timeout{60'000};
+// Addresses tracked per events partition; see soft_bounce_counter.
+constexpr std::size_t soft_bounce_addresses_per_partition = 250'000;
 
 }  // namespace
 
@@ -59,7 +65,13 @@ policy_role::policy_role(const config::daemon_config& config, const index::store
               .histogram("mailhook_policy_transaction_seconds",
                          "From the first event of a batch to its transaction's commit",
                          {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5})
-              .get()) {}
+              .get()),
+      soft_bounce_addresses_(registry
+                                 .gauge("mailhook_policy_soft_bounce_addresses",
+                                        "Addresses whose recent soft bounces this member counts, "
+                                        "over its assigned partitions (0 without a threshold)",
+                                        {})
+                                 .get()) {}
 
 policy_role::~policy_role() {
   stop();
@@ -75,13 +87,15 @@ result<void> policy_role::connect() {
   auto producer =
       kafka::make_transactional_producer(config_.kafka, transactional_id_, transaction_timeout);
   if (!producer) return producer.error();
-  auto consumer = kafka::make_transactional_consumer(config_.kafka, config_.policy.group_id,
-                                                     transactional_id_, config_.topics.events.name);
+  auto consumer = join_group(config_.kafka, config_.policy.group_id, transactional_id_,
+                             config_.topics.events.name);
   if (!consumer) return consumer.error();
   producer_ = std::move(*producer);
   consumer_ = std::move(*consumer);
   changelog_ =
       rd_kafka_topic_new(producer_.get(), config_.topics.suppressions.name.c_str(), nullptr);
+  soft_bounce_topic_ =
+      rd_kafka_topic_new(producer_.get(), config_.topics.soft_bounces.name.c_str(), nullptr);
   spdlog::info("policy: transactional.id {}, group {}", transactional_id_, config_.policy.group_id);
   return {};
 }
@@ -89,12 +103,69 @@ result<void> policy_role::connect() {
 void policy_role::disconnect() {
   if (changelog_ != nullptr) rd_kafka_topic_destroy(changelog_);
   changelog_ = nullptr;
+  if (soft_bounce_topic_ != nullptr) rd_kafka_topic_destroy(soft_bounce_topic_);
+  soft_bounce_topic_ = nullptr;
   if (consumer_) rd_kafka_consumer_close(consumer_.get());
   consumer_.reset();
   producer_.reset();
-  // What was produced but may not have committed is forgotten: the replica's state is
-  // the truth again.
+  // What was produced but may not have committed is forgotten: the replica's state and
+  // the soft-bounces topic are the truth again.
   pending_.clear();
+  soft_bounces_.clear();
+  soft_bounce_addresses_.set(0);
+}
+
+void policy_role::on_revoked(const rd_kafka_topic_partition_list_t& partitions) {
+  for (int i = 0; i < partitions.cnt; ++i) soft_bounces_.erase(partitions.elems[i].partition);
+}
+
+// Before the first event of a partition is read: the counts its previous owner kept.
+result<void> policy_role::on_assigned(const rd_kafka_topic_partition_list_t& partitions) {
+  std::map<std::int32_t, std::optional<std::int64_t>> from;
+  for (int i = 0; i < partitions.cnt; ++i) {
+    const auto& p = partitions.elems[i];
+    soft_bounces_.try_emplace(p.partition, soft_bounce_addresses_per_partition);
+    from[p.partition] = std::nullopt;
+  }
+  if (config_.policy.soft_bounce_threshold == 0) return {};
+  std::map<std::int32_t, std::size_t> restored;
+  mailhook::v1::SoftBounceHistory history;
+  auto read = kafka::read_partitions(
+      config_.kafka, config_.topics.soft_bounces.name, from, restore_timeout,
+      [&](const rd_kafka_message_t& m) {
+        if (m.key == nullptr) return;
+        std::string key(static_cast<const char*>(m.key), m.key_len);
+        history.Clear();
+        if (m.payload != nullptr && !history.ParseFromArray(m.payload, static_cast<int>(m.len))) {
+          spdlog::warn("policy: {} [{}] offset {}: not a SoftBounceHistory; skipped",
+                       config_.topics.soft_bounces.name, m.partition, m.offset);
+          return;
+        }
+        soft_bounces_[m.partition].restore(key, history);
+        ++restored[m.partition];
+      });
+  if (!read) return read.error();
+  for (const auto& [partition, end] : *read) {
+    spdlog::info("policy: {} [{}]: {} soft-bounce histories read, to offset {}",
+                 config_.topics.soft_bounces.name, partition, restored[partition], end);
+  }
+  return {};
+}
+
+rd_kafka_resp_err_t policy_role::produce_soft_bounce_histories() {
+  std::size_t tracked = 0;
+  for (auto& [partition, counter] : soft_bounces_) {
+    tracked += counter.tracked_addresses();
+    for (const auto& key : counter.take_changed_keys()) {
+      auto history = counter.history(key);
+      if (history.bounces().empty()) continue;  // forgotten since: nothing to keep
+      auto err = kafka::produce_copy(producer_.get(), soft_bounce_topic_, partition, key,
+                                     history.SerializeAsString());
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return err;
+    }
+  }
+  soft_bounce_addresses_.set(static_cast<double>(tracked));
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 std::optional<std::string> policy_role::blocked() const {
@@ -131,6 +202,7 @@ result<void> policy_role::transact_one_batch() {
                                                 static_cast<std::size_t>(config_.policy.max_batch),
                                                 config_.policy.max_batch_wait);
   rd_kafka_poll(producer_.get(), 0);
+  if (auto prepared = take_rebalance_failure(); !prepared) return prepared;
   forget_applied_changes();
   if (messages.empty()) return {};
   auto started = std::chrono::steady_clock::now();
@@ -157,7 +229,10 @@ result<void> policy_role::transact_one_batch() {
       ++outcomes["undecodable"];
       continue;
     }
-    auto decision = suppression::decide(event, config_.policy, soft_bounces_, stamp);
+    auto decision = suppression::decide(
+        event, config_.policy,
+        soft_bounces_.try_emplace(m->partition, soft_bounce_addresses_per_partition).first->second,
+        stamp);
     if (!decision.change) {
       ++outcomes[std::string(suppression::to_string(decision.why_not))];
       continue;
@@ -183,6 +258,10 @@ result<void> policy_role::transact_one_batch() {
     produced.push_back(std::move(*decision.change));
   }
   messages.clear();
+  if (auto err = produce_soft_bounce_histories(); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    kafka::abort_transaction(producer_.get(), transaction_timeout);
+    return kafka::kafka_failure(kafka::errc::produce_failed, err, "produce a soft-bounce history");
+  }
 
   kafka::partition_list_ptr offsets(
       rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));

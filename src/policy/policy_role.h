@@ -9,9 +9,16 @@
 // nothing, and the last record of each key in the topic is its winner, which is what
 // compaction keeps.
 //
+// With a soft-bounce threshold, the count of each address's soft bounces is kept per
+// assigned events partition, and the history of every address a batch changed goes to
+// the soft-bounces topic in the batch's transaction, to the events' partition number.
+// A newly assigned partition's counts are read back from that topic before its first
+// event, so they survive restarts, rebalances and aborted batches.
+//
 // Threading: one thread of its own; ready() and last_error() from any thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -49,6 +56,12 @@ class policy_role final : public kafka::transactional_loop {
   // batch that does not commit counts as aborted.
   result<void> run_one_batch() override;
   result<void> transact_one_batch();
+  // Produces, in the open transaction, the history of every address the batch changed.
+  [[nodiscard]] rd_kafka_resp_err_t produce_soft_bounce_histories();
+
+  // Reads the soft-bounce history of newly assigned events partitions.
+  result<void> on_assigned(const rd_kafka_topic_partition_list_t& partitions) override;
+  void on_revoked(const rd_kafka_topic_partition_list_t& partitions) override;
 
   [[nodiscard]] std::optional<suppression::record> current_state(const std::string& key) const;
   void forget_applied_changes();
@@ -60,7 +73,9 @@ class policy_role final : public kafka::transactional_loop {
   kafka::handle_ptr consumer_;
   kafka::handle_ptr producer_;
   rd_kafka_topic_t* changelog_ = nullptr;
-  suppression::soft_bounce_counter soft_bounces_;
+  rd_kafka_topic_t* soft_bounce_topic_ = nullptr;
+  // Per assigned events partition (run thread only).
+  std::map<std::int32_t, suppression::soft_bounce_counter> soft_bounces_;
   // Changes committed (or being committed) that the replica may not show yet, by key.
   std::unordered_map<std::string, suppression::record> pending_;
   std::chrono::steady_clock::time_point next_sweep_{};
@@ -69,6 +84,7 @@ class policy_role final : public kafka::transactional_loop {
   metrics::counter_family& changes_;
   metrics::counter_family& transactions_;
   metrics::histogram& transaction_seconds_;
+  metrics::gauge& soft_bounce_addresses_;
   std::thread thread_;
 };
 

@@ -210,9 +210,8 @@ result<void> sender_role::connect() {
   rd_kafka_conf_set_dr_msg_cb(ledger_conf->get(), on_ledger_delivery);
   auto ledger = kafka::make_handle(RD_KAFKA_PRODUCER, std::move(*ledger_conf));
   if (!ledger) return ledger.error();
-  auto consumer = kafka::make_transactional_consumer(
-      config_.kafka, config_.sender.group_id, transactional_id_, config_.topics.send_requests.name,
-      &sender_role::on_rebalance, this);
+  auto consumer = join_group(config_.kafka, config_.sender.group_id, transactional_id_,
+                             config_.topics.send_requests.name);
   if (!consumer) return consumer.error();
   producer_ = std::move(*producer);
   ledger_ = std::move(*ledger);
@@ -236,44 +235,23 @@ void sender_role::disconnect() {
   if (ledger_) rd_kafka_flush(ledger_.get(), static_cast<int>(kafka_timeout.count()));
   ledger_.reset();
   partitions_.clear();
-  rebalance_result_ = {};
 }
 
-void sender_role::on_rebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t err,
-                               rd_kafka_topic_partition_list_t* partitions, void* opaque) {
-  auto* self = static_cast<sender_role*>(opaque);
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    // Before the first request of a partition is read: what its previous owner sent.
-    if (auto recovered = self->recover(consumer, partitions); !recovered) {
-      self->rebalance_result_ = recovered;
-    }
-    rd_kafka_assign(consumer, partitions);
-  } else {
-    for (int i = 0; i < partitions->cnt; ++i)
-      self->partitions_.erase(partitions->elems[i].partition);
-    rd_kafka_assign(consumer, nullptr);
-  }
+void sender_role::on_revoked(const rd_kafka_topic_partition_list_t& partitions) {
+  for (int i = 0; i < partitions.cnt; ++i) partitions_.erase(partitions.elems[i].partition);
 }
 
-result<void> sender_role::recover(rd_kafka_t* consumer,
-                                  const rd_kafka_topic_partition_list_t* partitions) {
-  kafka::partition_list_ptr committed(rd_kafka_topic_partition_list_copy(partitions));
-  if (auto err =
-          rd_kafka_committed(consumer, committed.get(), static_cast<int>(kafka_timeout.count()))) {
+// Before the first request of a partition is read: what its previous owner sent.
+result<void> sender_role::on_assigned(const rd_kafka_topic_partition_list_t& partitions) {
+  kafka::partition_list_ptr committed(rd_kafka_topic_partition_list_copy(&partitions));
+  if (auto err = rd_kafka_committed(consumer_.get(), committed.get(),
+                                    static_cast<int>(kafka_timeout.count()))) {
     return kafka::kafka_failure(kafka::errc::consume_failed, err, "read committed offsets");
   }
   // Where each partition's ledger tail starts: the position committed with its offsets.
   std::map<std::int32_t, std::optional<std::int64_t>> from;
   for (int i = 0; i < committed->cnt; ++i) {
     const auto& p = committed->elems[i];
-    if (p.topic != config_.topics.send_requests.name) {
-      // A static member rejoining under an identity that subscribed to another topic
-      // gets its old assignment back; processing it would answer the wrong requests.
-      return failure(kafka::errc::consume_failed,
-                     std::string("assigned a partition of '") + p.topic + "', not of '" +
-                         config_.topics.send_requests.name + "': sender.transactional_id '" +
-                         transactional_id_ + "' was used with another requests topic");
-    }
     auto& position = from[p.partition];
     if (p.metadata != nullptr && p.metadata_size > 0) {
       position = parse_ledger_metadata(
@@ -303,7 +281,7 @@ result<void> sender_role::run_one_batch() {
                                                 config_.sender.max_batch_wait);
   rd_kafka_poll(producer_.get(), 0);
   rd_kafka_poll(ledger_.get(), 0);
-  if (!rebalance_result_) return rebalance_result_.error();
+  if (auto prepared = take_rebalance_failure(); !prepared) return prepared;
   if (messages.empty()) return {};
   auto started = std::chrono::steady_clock::now();
 

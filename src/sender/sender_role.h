@@ -65,10 +65,9 @@ class sender_role final : public kafka::transactional_loop {
   result<void> run_one_batch() override;
   void work(integration_lane& lane);
 
-  static void on_rebalance(rd_kafka_t* consumer, rd_kafka_resp_err_t err,
-                           rd_kafka_topic_partition_list_t* partitions, void* opaque);
   // Reads, for each newly assigned partition, the ledger after its committed position.
-  result<void> recover(rd_kafka_t* consumer, const rd_kafka_topic_partition_list_t* partitions);
+  result<void> on_assigned(const rd_kafka_topic_partition_list_t& partitions) override;
+  void on_revoked(const rd_kafka_topic_partition_list_t& partitions) override;
 
   result<void> write_attempts(std::vector<job>& jobs);
   void write_done(const job& j);
@@ -96,7 +95,6 @@ class sender_role final : public kafka::transactional_loop {
     std::deque<std::string> seen_order;
   };
   std::map<std::int32_t, partition_state> partitions_;  // run thread only
-  result<void> rebalance_result_;
 
   std::atomic<bool> abandon_{false};  // the drain timeout passed: stop retrying
 

@@ -130,32 +130,6 @@ decision from_account_status(const EmailEvent& event, const config::policy_confi
 
 }  // namespace
 
-std::size_t soft_bounce_counter::add(const std::string& key, std::int64_t event_time_ms,
-                                     std::string_view event_id, std::chrono::milliseconds window) {
-  if (history_.size() >= max_tracked) forget_stale(event_time_ms, window);
-  auto& seen_list = history_[key];
-  bool duplicate = std::any_of(seen_list.begin(), seen_list.end(), [&](const seen& s) {
-    return s.event_id == event_id && s.time_ms == event_time_ms;
-  });
-  if (!duplicate) seen_list.push_back({event_time_ms, std::string(event_id)});
-  // Events arrive out of order: count those within the window of this one, either side.
-  const std::int64_t span = window.count();
-  return static_cast<std::size_t>(
-      std::count_if(seen_list.begin(), seen_list.end(), [&](const seen& s) {
-        return s.time_ms > event_time_ms - span && s.time_ms < event_time_ms + span;
-      }));
-}
-
-void soft_bounce_counter::forget_stale(std::int64_t now_ms, std::chrono::milliseconds window) {
-  std::erase_if(history_, [&](const auto& entry) {
-    const auto& seen_list = entry.second;
-    return seen_list.empty() || seen_list.back().time_ms <= now_ms - window.count();
-  });
-  // Still full (a burst of distinct addresses within one window): start over rather than
-  // grow without bound.
-  if (history_.size() >= max_tracked) history_.clear();
-}
-
 std::string_view to_string(no_change why) noexcept {
   switch (why) {
     case no_change::not_a_suppression:

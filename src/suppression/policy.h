@@ -19,43 +19,16 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "config/daemon_config.h"
 #include "mailhook/v1/email_event.pb.h"
 #include "suppression/record.h"
+#include "suppression/soft_bounce_counter.h"
 
 namespace mailhook::suppression {
-
-// Recent soft bounces (blocked, expired) per tenant and address, to apply the threshold.
-// Repeated deliveries of one event (same sg_event_id) count once. The history lives in
-// memory and starts empty at each start: with the default threshold (0) it is never used,
-// and a soft-bounce suppression that comes a little later after a restart is the safe way
-// to be wrong.
-class soft_bounce_counter {
- public:
-  // Records one soft bounce and returns how many distinct ones the address had within
-  // `window` of this one (this one included).
-  std::size_t add(const std::string& key, std::int64_t event_time_ms, std::string_view event_id,
-                  std::chrono::milliseconds window);
-  [[nodiscard]] std::size_t tracked_addresses() const { return history_.size(); }
-
- private:
-  struct seen {
-    std::int64_t time_ms;
-    std::string event_id;
-  };
-  // Bounded: past this many addresses, those whose last bounce is older than the window
-  // are forgotten first.
-  static constexpr std::size_t max_tracked = 1'000'000;
-  void forget_stale(std::int64_t now_ms, std::chrono::milliseconds window);
-
-  std::unordered_map<std::string, std::deque<seen>> history_;
-};
 
 // Why an event changed nothing, for the metrics ("not_a_suppression" for the usual
 // delivered/open/click traffic).

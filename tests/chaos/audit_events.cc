@@ -2,7 +2,9 @@
 //
 //   events   reads the events topic back, whole, and compares it with the sg_event_ids the
 //            load generator recorded as acknowledged (mailhook_load --acked-ids); prints
-//            acked=N in_kafka=M lost=L duplicates=D
+//            acked=N in_kafka=M lost=L duplicates=D. With --after-group and --of, first
+//            waits until that consumer group has committed the whole of that topic: for
+//            the deduplicated topic (--topic), once the dedup role has read every event.
 //   changelog
 //            waits until each policy consumer group named has decided on the whole events
 //            topic, then compares two suppression changelogs key by key, by their compacted
@@ -178,36 +180,6 @@ bool read_ids(const std::string& bootstrap, const std::string& topic, std::chron
   });
 }
 
-int audit_events(const std::string& bootstrap, const std::string& topic,
-                 const std::vector<std::string>& acked_files, int timeout_s) {
-  std::unordered_set<std::string> acked;
-  for (const auto& file : acked_files) {
-    std::ifstream in(file);
-    for (std::string id; std::getline(in, id);) {
-      if (!id.empty()) acked.insert(id);
-    }
-  }
-  std::unordered_map<std::string, int> seen;
-  if (!read_ids(bootstrap, topic, std::chrono::seconds(timeout_s), seen)) return 1;
-
-  std::size_t records = 0;
-  std::size_t duplicates = 0;
-  for (const auto& [id, count] : seen) {
-    records += static_cast<std::size_t>(count);
-    duplicates += static_cast<std::size_t>(count - 1);
-  }
-  std::size_t lost = 0;
-  for (const auto& id : acked) {
-    if (seen.contains(id)) continue;
-    // The first few, to start an investigation from.
-    if (++lost <= 5) std::fprintf(stderr, "lost after ack: %s\n", id.c_str());
-  }
-  std::printf("%s\n", fmt::format("acked={} in_kafka={} lost={} duplicates={}", acked.size(),
-                                  records, lost, duplicates)
-                          .c_str());
-  return 0;
-}
-
 // Waits until consumer group `group` has committed, on every partition of `topic`, the
 // partition's end: the group has decided on every event. False at the deadline.
 bool wait_caught_up(const std::string& bootstrap, const std::string& topic,
@@ -240,6 +212,42 @@ bool wait_caught_up(const std::string& bootstrap, const std::string& topic,
   std::fprintf(stderr, "group %s: %lld events of %s not committed by the deadline\n", group.c_str(),
                static_cast<long long>(behind), topic.c_str());
   return false;
+}
+
+int audit_events(const std::string& bootstrap, const std::string& topic,
+                 const std::vector<std::string>& acked_files, int timeout_s,
+                 const std::string& after_group, const std::string& of_topic) {
+  if (!after_group.empty() &&
+      !wait_caught_up(bootstrap, of_topic, after_group,
+                      std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s))) {
+    return 1;
+  }
+  std::unordered_set<std::string> acked;
+  for (const auto& file : acked_files) {
+    std::ifstream in(file);
+    for (std::string id; std::getline(in, id);) {
+      if (!id.empty()) acked.insert(id);
+    }
+  }
+  std::unordered_map<std::string, int> seen;
+  if (!read_ids(bootstrap, topic, std::chrono::seconds(timeout_s), seen)) return 1;
+
+  std::size_t records = 0;
+  std::size_t duplicates = 0;
+  for (const auto& [id, count] : seen) {
+    records += static_cast<std::size_t>(count);
+    duplicates += static_cast<std::size_t>(count - 1);
+  }
+  std::size_t lost = 0;
+  for (const auto& id : acked) {
+    if (seen.contains(id)) continue;
+    // The first few, to start an investigation from.
+    if (++lost <= 5) std::fprintf(stderr, "lost after ack: %s\n", id.c_str());
+  }
+  std::printf("%s\n", fmt::format("acked={} in_kafka={} lost={} duplicates={}", acked.size(),
+                                  records, lost, duplicates)
+                          .c_str());
+  return 0;
 }
 
 // A changelog's compacted view: the last record of each key, and how many records
@@ -348,6 +356,13 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   events->add_option("--timeout", timeout_s, "Seconds to read the topic to its end")
       ->capture_default_str();
+  std::string after_group;
+  std::string of_topic;
+  auto* after = events->add_option(
+      "--after-group", after_group,
+      "A consumer group that must first have committed the whole of the --of topic");
+  events->add_option("--of", of_topic, "The topic --after-group reads")->needs(after);
+  after->needs("--of");
 
   auto* leader = cli.add_subcommand("leader", "The node id of a partition's leader");
   int partition = 0;
@@ -368,7 +383,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(cli, argc, argv);
 
-  if (*events) return audit_events(bootstrap, topic, acked_files, timeout_s);
+  if (*events) return audit_events(bootstrap, topic, acked_files, timeout_s, after_group, of_topic);
   if (*changelog)
     return audit_changelog(bootstrap, topic, reference, events_topic, groups, timeout_s);
   return print_leader(bootstrap, topic, partition);

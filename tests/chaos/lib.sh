@@ -69,10 +69,10 @@ public_keys = ["$public_key"]
 [index]
 dir = "$dir/index"
 TOML
-    for table in events dlq suppressions send_requests send_results send_ledger; do
+    for table in events dlq suppressions send_requests send_results send_ledger soft_bounces events_deduplicated; do
       topic=chaos.$scenario.${table//_/.}
       partitions=1
-      [ "$table" = events ] && partitions=6
+      case $table in events | soft_bounces | events_deduplicated) partitions=6 ;; esac
       printf '\n[topics.%s]\nname = "%s"\npartitions = %s\nreplication_factor = 3\nmin_insync_replicas = 2\n' \
         "$table" "$topic" "$partitions"
     done
@@ -149,17 +149,19 @@ ingest_stop() {
   ((status == 0)) || say "chaos: ingest instance $1 exited with status $status"
 }
 
-# load_start NAME MAX_SECONDS: signed load at $rate requests/s on instance NAME until
-# load_stop (or MAX_SECONDS). Each body is sent once, so an event id seen twice in Kafka
-# is a duplicate; the ids answered 2xx go to $work/NAME/acked.
+# load_start NAME MAX_SECONDS [LOAD_ARGS...]: signed load at $rate requests/s on instance
+# NAME until load_stop (or MAX_SECONDS). Each body is sent once, so an event id seen twice
+# in Kafka is a duplicate; the ids answered 2xx go to $work/NAME/acked. LOAD_ARGS go to
+# the load generator.
 load_start() {
   local dir=$work/$1 seconds=$2
+  shift 2
   local pool=$((rate * seconds + 100))
   "$(load_bin)" --url "http://127.0.0.1:$(cat "$dir/ingest_port")/webhooks/sendgrid/load" \
     --sign-key-pem "$work/key/private.pem" --rate "$rate" --connections 8 \
     --events-per-batch "$events_per_batch" --pool "$pool" --each-body-once \
     --warmup 0 --duration "${seconds}s" --timeout 30s \
-    --acked-ids "$dir/acked" --json >"$dir/load.json" 2>"$dir/load.log" &
+    --acked-ids "$dir/acked" --json "$@" >"$dir/load.json" 2>"$dir/load.log" &
   echo $! >"$dir/load_pid"
 }
 

@@ -323,7 +323,7 @@ TEST(load_config, checks_roles) {
             "mailhook.toml:1:9: roles: role 'ingest' is listed twice");
   EXPECT_EQ(error_of(load("roles = [\"sendr\"]")),
             "mailhook.toml:1:9: roles: unknown role 'sendr' (expected ingest, policy, index, "
-            "sender or report; did you mean 'sender'?)");
+            "sender, report or dedup; did you mean 'sender'?)");
   EXPECT_EQ(error_of(load("roles = [\"ingest\", 3]")),
             "mailhook.toml:1:20: roles: expected an array of strings, element 1 is an integer");
   EXPECT_EQ(error_of(load("roles = \"ingest\"")),
@@ -535,6 +535,22 @@ TEST(load_config, refuses_report_values_out_of_range) {
     auto loaded = load(std::string("[report]\n") + bad + "\n");
     EXPECT_FALSE(loaded) << bad;
   }
+}
+
+TEST(load_config, the_topics_made_from_events_have_as_many_partitions) {
+  auto unset = load("[topics.events]\npartitions = 24\n");
+  ASSERT_TRUE(unset) << error_of(unset);
+  EXPECT_EQ(unset->topics.soft_bounces.partitions, 0);  // created with 24
+  EXPECT_TRUE(load("[topics.events]\npartitions = 24\n[topics.soft_bounces]\npartitions = 24\n"));
+  auto other = load(
+      "[topics.events]\npartitions = 24\n[topics.soft_bounces]\npartitions = 12\n"
+      "[topics.events_deduplicated]\npartitions = 6\n");
+  ASSERT_FALSE(other);
+  EXPECT_THAT(other.error().message,
+              HasSubstr("topics.soft_bounces.partitions: is 12 but must equal "
+                        "topics.events.partitions (24)"));
+  EXPECT_THAT(other.error().message,
+              HasSubstr("topics.events_deduplicated.partitions: is 6 but must equal"));
 }
 
 }  // namespace

@@ -204,6 +204,26 @@ def check_render(name, production):
         pods["report"] = (labels, spec, env, volumes, mounts)
     check(production or report is None, f"{where} the report runs though report.enabled is false")
 
+    # The deduplicator (production values enable it): its window store on an emptyDir.
+    dedup = deployments.get(f"{full}-dedup")
+    if production and check(dedup is not None, f"{where} no Deployment {full}-dedup"):
+        w = f"{where} dedup:"
+        spec = dedup["spec"]["template"]["spec"]
+        (c,) = spec["containers"]
+        env = {e["name"]: e for e in c.get("env", [])}
+        check(env.get("MAILHOOK_ROLES", {}).get("value") == "dedup", f"{w} MAILHOOK_ROLES {env.get('MAILHOOK_ROLES')}")
+        check(config["dedup"]["dir"].startswith("/var/lib/mailhook/"), f"{w} dedup.dir {config['dedup']['dir']} is not on its volume")
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+        check("emptyDir" in volumes.get(mounts.get("/var/lib/mailhook", ""), {}), f"{w} no emptyDir at /var/lib/mailhook")
+        check(matches(dedup["spec"]["selector"]["matchLabels"], dedup["spec"]["template"]["metadata"]["labels"]),
+              f"{w} selector does not match its pods")
+        p = objs.get("PodDisruptionBudget", {}).get(f"{full}-dedup")
+        check(p is not None and matches(p["spec"]["selector"]["matchLabels"], dedup["spec"]["template"]["metadata"]["labels"]),
+              f"{w} no PodDisruptionBudget selecting its pods")
+        pods["dedup"] = (dedup["spec"]["template"]["metadata"]["labels"], spec, env, volumes, mounts)
+    check(production or dedup is None, f"{where} the dedup role runs though dedup.enabled is false")
+
     # PodDisruptionBudgets, one per role.
     pdbs = objs.get("PodDisruptionBudget", {})
     for role in roles:

@@ -2,8 +2,9 @@
 // the real shared broker. What SendGrid reports through the webhook becomes a verdict
 // of the admin API; the index survives restarts and rebuilds from the changelog alone;
 // the policy role applies every change exactly once through a kill -9 and through being
-// fenced by another producer with its transactional id; an index that cannot write is
-// not ready and answers no lookup with "allowed".
+// fenced by another producer with its transactional id; soft-bounce counts survive a
+// kill -9 and a move to another member; an index that cannot write is not ready and
+// answers no lookup with "allowed".
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -42,14 +43,6 @@ std::string batch(const std::vector<std::string>& events) {
   return body + "]\r\n";
 }
 
-// The value of one sample in Prometheus text, or -1 when it is absent.
-double metric(const daemon& d, const std::string& sample) {
-  auto text = d.admin_get("/metrics").body;
-  auto at = text.find("\n" + sample + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + sample.size() + 2));
-}
-
 // Topics, state directory and policy identity of one test, shared by every daemon the
 // test starts (a restart is a new process with the same configuration).
 class suppression_index : public ::testing::Test {
@@ -58,13 +51,16 @@ class suppression_index : public ::testing::Test {
     events_ = unique_topic("events");
     changelog_ = unique_topic("suppressions");
     identity_ = unique_topic("policy");
+    member_ = identity_;
+    soft_bounces_ = unique_topic("soft-bounces");
   }
 
   std::string toml(const std::string& policy_extra = "") const {
     return "[topics.events]\nname = \"" + events_ + "\"\npartitions = 3\n\n" +
            "[topics.suppressions]\nname = \"" + changelog_ + "\"\npartitions = 3\n\n" +
+           "[topics.soft_bounces]\nname = \"" + soft_bounces_ + "\"\n\n" + kafka_extra_ + "\n" +
            "[index]\ndir = \"" + (state_.path() / "index").string() + "\"\n" + index_extra_ + "\n" +
-           "[policy]\ngroup_id = \"" + identity_ + "\"\ntransactional_id = \"" + identity_ +
+           "[policy]\ngroup_id = \"" + identity_ + "\"\ntransactional_id = \"" + member_ +
            "\"\nmax_batch_wait = \"20ms\"\n" + policy_extra + "\n" +
            "[sources.open]\ntenant = \"acme\"\nallow_unauthenticated = true\n";
   }
@@ -102,7 +98,10 @@ class suppression_index : public ::testing::Test {
   std::string index_extra_;  // lines added to [index]
   std::string events_;
   std::string changelog_;
-  std::string identity_;
+  std::string identity_;  // the policy's consumer group
+  std::string member_;    // the policy's transactional id and group.instance.id
+  std::string soft_bounces_;
+  std::string kafka_extra_;  // a [kafka.properties] table
 };
 
 TEST_F(suppression_index, a_hard_bounce_posted_to_the_webhook_is_suppressed_within_seconds) {
@@ -125,17 +124,17 @@ TEST_F(suppression_index, a_hard_bounce_posted_to_the_webhook_is_suppressed_with
   // The bounce count per tenant: the stats endpoint and the metric.
   EXPECT_NE(d->admin_get("/v1/suppressions/stats?tenant=acme").body.find(R"("bounce":1)"),
             std::string::npos);
-  EXPECT_EQ(metric(*d, R"(mailhook_index_entries{tenant="acme",scope="global",reason="bounce"})"),
+  EXPECT_EQ(d->metric(R"(mailhook_index_entries{tenant="acme",scope="global",reason="bounce"})"),
             1);
-  EXPECT_EQ(metric(*d, R"(mailhook_policy_changes_total{reason="bounce",state="suppressed"})"), 1);
+  EXPECT_EQ(d->metric(R"(mailhook_policy_changes_total{reason="bounce",state="suppressed"})"), 1);
   // The policy's transaction left a commit marker after its change; a replica that has
   // read to the end is not behind by it.
-  EXPECT_TRUE(eventually([&] { return metric(*d, "mailhook_index_changelog_lag") == 0; }, 10s))
-      << metric(*d, "mailhook_index_changelog_lag");
+  EXPECT_TRUE(eventually([&] { return d->metric("mailhook_index_changelog_lag") == 0; }, 10s))
+      << d->metric("mailhook_index_changelog_lag");
   // The only member of its group holds every partition of the events topic.
   EXPECT_TRUE(
-      eventually([&] { return metric(*d, "mailhook_policy_assigned_partitions") == 3; }, 10s))
-      << metric(*d, "mailhook_policy_assigned_partitions");
+      eventually([&] { return d->metric("mailhook_policy_assigned_partitions") == 3; }, 10s))
+      << d->metric("mailhook_policy_assigned_partitions");
 }
 
 TEST_F(suppression_index, group_resubscribe_clears_only_its_group_and_late_events_lose) {
@@ -153,8 +152,7 @@ TEST_F(suppression_index, group_resubscribe_clears_only_its_group_and_late_event
   ASSERT_TRUE(eventually([&] { return !suppressed(*d, "c@x.com", "1"); }, 10s)) << d->output();
   // Give the late event time to be processed, then check it changed nothing.
   ASSERT_TRUE(eventually(
-      [&] { return metric(*d, R"(mailhook_policy_events_total{result="superseded"})") >= 1; },
-      10s));
+      [&] { return d->metric(R"(mailhook_policy_events_total{result="superseded"})") >= 1; }, 10s));
   EXPECT_FALSE(suppressed(*d, "c@x.com", "1"));
   EXPECT_TRUE(suppressed(*d, "c@x.com", "2"));
 }
@@ -171,12 +169,12 @@ TEST_F(suppression_index, a_restarted_index_resumes_and_a_deleted_one_rebuilds_t
   {
     auto d = start();
     post(*d, batch(events));
-    ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == 51; }, 15s))
+    ASSERT_TRUE(eventually([&] { return d->metric("mailhook_index_keys") == 51; }, 15s))
         << d->output();
     auto manual = d->admin_write(boost::beast::http::verb::post, "/v1/suppressions",
                                  R"({"tenant":"acme","email":"m@x.com"})");
     ASSERT_EQ(manual.status, 202) << manual.body;
-    ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == 52; }, 10s));
+    ASSERT_TRUE(eventually([&] { return d->metric("mailhook_index_keys") == 52; }, 10s));
     before = export_all(*d);
     ASSERT_EQ(d->stop(), 0);
   }
@@ -188,7 +186,7 @@ TEST_F(suppression_index, a_restarted_index_resumes_and_a_deleted_one_rebuilds_t
     EXPECT_NE(d->output().find("with 52 keys"), std::string::npos) << d->output();
     EXPECT_EQ(d->output().find("from the beginning"), std::string::npos) << d->output();
     // Nothing applied again (the sample is absent until something is).
-    EXPECT_LE(metric(*d, R"(mailhook_index_records_total{result="applied"})"), 0);
+    EXPECT_LE(d->metric(R"(mailhook_index_records_total{result="applied"})"), 0);
     EXPECT_TRUE(suppressed(*d, "user7@x.com"));
     EXPECT_EQ(export_all(*d), before);
     ASSERT_EQ(d->stop(), 0);
@@ -199,7 +197,7 @@ TEST_F(suppression_index, a_restarted_index_resumes_and_a_deleted_one_rebuilds_t
     // Deleted: rebuilt from the changelog alone, to the same contents.
     auto d = start({"--roles", "index"});
     EXPECT_NE(d->output().find("from the beginning"), std::string::npos) << d->output();
-    EXPECT_EQ(metric(*d, "mailhook_index_keys"), 52);
+    EXPECT_EQ(d->metric("mailhook_index_keys"), 52);
     EXPECT_EQ(export_all(*d), before);
     EXPECT_TRUE(suppressed(*d, "m@x.com"));
     EXPECT_FALSE(suppressed(*d, "g@x.com", "9"));
@@ -221,7 +219,7 @@ TEST_F(suppression_index, a_bootstrap_sizes_the_in_memory_table_once_for_the_who
         run({mailhook_binary(), "suppressions", "import", "--config", cli_config.string(),
              "--tenant", "acme", "--kind", "bounces", "--note", "bootstrap test", files.string()});
     ASSERT_EQ(imported.status, 0) << imported.output;
-    ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == total; }, 30s))
+    ASSERT_TRUE(eventually([&] { return d->metric("mailhook_index_keys") == total; }, 30s))
         << d->output();
   }
 
@@ -234,14 +232,14 @@ TEST_F(suppression_index, a_bootstrap_sizes_the_in_memory_table_once_for_the_who
                          "[index]\ndir = \"" + fresh.string() + "\"\nexpected_keys = 1000"),
       std::vector<std::string>{"--roles", "index"});
   ASSERT_TRUE(d->wait_for_readyz(200, 60s)) << d->output();
-  ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == total; }, 30s))
+  ASSERT_TRUE(eventually([&] { return d->metric("mailhook_index_keys") == total; }, 30s))
       << d->output();
   EXPECT_NE(d->output().find("20000 changelog records to read"), std::string::npos) << d->output();
   // Compactions paused for the catch-up and resumed once it was done.
   EXPECT_NE(d->output().find("index: compactions resume"), std::string::npos) << d->output();
   // 16-byte slots, a power of two at most 70% full: 2048 slots for 1000 keys, then 32768
   // for 20,000. Growing one doubling at a time would have made 2048 + 4096 + ... + 32768.
-  EXPECT_EQ(metric(*d, "mailhook_index_table_bytes"), 16 * (2048 + 32768));
+  EXPECT_EQ(d->metric("mailhook_index_table_bytes"), 16 * (2048 + 32768));
   EXPECT_TRUE(suppressed(*d, "user19999@x.com"));
 }
 
@@ -276,7 +274,7 @@ TEST_F(suppression_index, kill_9_of_the_policy_mid_stream_applies_every_change_e
     double keys_at_kill = 0;
     ASSERT_TRUE(eventually(
         [&] {
-          keys_at_kill = metric(*policy, "mailhook_index_keys");
+          keys_at_kill = policy->metric("mailhook_index_keys");
           return keys_at_kill >= 200;
         },
         60s))
@@ -289,8 +287,8 @@ TEST_F(suppression_index, kill_9_of_the_policy_mid_stream_applies_every_change_e
   }
   auto policy = std::make_unique<daemon>(shared_kafka_bootstrap(), toml(small),
                                          std::vector<std::string>{"--roles", "policy,index"});
-  ASSERT_TRUE(eventually([&] { return metric(*policy, "mailhook_index_keys") == total; }, 90s))
-      << metric(*policy, "mailhook_index_keys") << "\n"
+  ASSERT_TRUE(eventually([&] { return policy->metric("mailhook_index_keys") == total; }, 90s))
+      << policy->metric("mailhook_index_keys") << "\n"
       << policy->output();
 
   // The changelog, read committed: one record per address, none twice.
@@ -329,16 +327,15 @@ TEST_F(suppression_index, a_fenced_policy_aborts_its_batch_and_applies_it_once_a
   };
   auto d = start({"--roles", "ingest,policy,index"});
   post(*d, bounces(0));
-  ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == per_batch; }, 30s))
+  ASSERT_TRUE(eventually([&] { return d->metric("mailhook_index_keys") == per_batch; }, 30s))
       << d->output();
 
   fence_transactional_id(identity_);
   post(*d, bounces(per_batch));
-  ASSERT_TRUE(eventually([&] { return metric(*d, "mailhook_index_keys") == 2 * per_batch; }, 60s))
-      << metric(*d, "mailhook_index_keys") << "\n"
+  ASSERT_TRUE(eventually([&] { return d->metric("mailhook_index_keys") == 2 * per_batch; }, 60s))
+      << d->metric("mailhook_index_keys") << "\n"
       << d->output();
-  EXPECT_GE(metric(*d, R"(mailhook_policy_transactions_total{result="aborted"})"), 1)
-      << d->output();
+  EXPECT_GE(d->metric(R"(mailhook_policy_transactions_total{result="aborted"})"), 1) << d->output();
   EXPECT_NE(d->output().find("batch not committed"), std::string::npos) << d->output();
 
   // Read committed, the changelog holds each change once: the aborted attempt's records
@@ -365,7 +362,7 @@ TEST_F(suppression_index, over_its_disk_limit_the_index_is_not_ready_and_never_a
   index_extra_ = "max_disk = 1\n";
   {
     daemon d(shared_kafka_bootstrap(), toml(), {"--roles", "index"});
-    ASSERT_TRUE(eventually([&] { return metric(d, "mailhook_index_stalled") == 1; }, 30s))
+    ASSERT_TRUE(eventually([&] { return d.metric("mailhook_index_stalled") == 1; }, 30s))
         << d.output();
     auto ready = d.admin_get("/readyz");
     EXPECT_EQ(ready.status, 503);
@@ -385,7 +382,66 @@ TEST_F(suppression_index, over_its_disk_limit_the_index_is_not_ready_and_never_a
   index_extra_.clear();
   auto d = start({"--roles", "index"});
   EXPECT_TRUE(suppressed(*d, "m@x.com")) << check(*d, "m@x.com");
-  EXPECT_EQ(metric(*d, "mailhook_index_stalled"), 0);
+  EXPECT_EQ(d->metric("mailhook_index_stalled"), 0);
+}
+
+}  // namespace
+}  // namespace mailhook::testing
+
+namespace mailhook::testing {
+namespace {
+
+std::string soft_bounce(const std::string& email, std::int64_t timestamp, const std::string& id) {
+  return R"({"email":")" + email + R"(","event":"bounce","type":"blocked","status":"4.7.1",)" +
+         R"("timestamp":)" + std::to_string(timestamp) + R"(,"sg_event_id":")" + id + R"("})";
+}
+
+TEST_F(suppression_index, soft_bounce_counts_survive_a_kill_9_and_a_move_to_another_member) {
+  // A member that dies holds its partitions until its session ends: 6 s, the broker's least.
+  kafka_extra_ = "[kafka.properties]\n\"session.timeout.ms\" = \"6000\"\n";
+  const std::string three_within_a_day =
+      "soft_bounce_threshold = 3\nsoft_bounce_window = \"24h\"\n";
+  auto ingest = std::make_unique<daemon>(shared_kafka_bootstrap(), toml(),
+                                         std::vector<std::string>{"--roles", "ingest"});
+  ASSERT_TRUE(ingest->wait_for_readyz(200, 60s)) << ingest->output();
+  auto start_policy = [&] {
+    auto p = std::make_unique<daemon>(shared_kafka_bootstrap(), toml(three_within_a_day),
+                                      std::vector<std::string>{"--roles", "policy,index"});
+    EXPECT_TRUE(p->wait_for_readyz(200, 60s)) << p->output();
+    return p;
+  };
+  const std::string below = R"(mailhook_policy_events_total{result="below_threshold"})";
+
+  // The first soft bounce, counted by member A, which is then killed.
+  auto a = start_policy();
+  post(*ingest, batch({soft_bounce("carol@example.com", 1'700'000'000, "s1")}));
+  ASSERT_TRUE(eventually([&] { return a->metric(below) == 1; }, 30s)) << a->output();
+  a->proc().signal(SIGKILL);
+  ASSERT_EQ(a->proc().wait(10s), 128 + SIGKILL);
+
+  // A again: it reads the history back; the second bounce makes two, still below.
+  a = start_policy();
+  post(*ingest, batch({soft_bounce("carol@example.com", 1'700'000'100, "s2")}));
+  ASSERT_TRUE(eventually([&] { return a->metric(below) == 1; }, 30s)) << a->output();
+  EXPECT_EQ(a->metric("mailhook_policy_soft_bounce_addresses"), 1) << a->output();
+  EXPECT_FALSE(suppressed(*a, "carol@example.com"));
+  a->proc().signal(SIGKILL);
+  ASSERT_EQ(a->proc().wait(10s), 128 + SIGKILL);
+
+  // Member B (another host) takes every partition once A's session has ended; the third
+  // bounce is the third it counts.
+  member_ = unique_topic("policy-b");
+  auto b = start_policy();
+  ASSERT_TRUE(
+      eventually([&] { return b->metric("mailhook_policy_assigned_partitions") == 3; }, 60s))
+      << b->output();
+  post(*ingest, batch({soft_bounce("carol@example.com", 1'700'000'200, "s3")}));
+  ASSERT_TRUE(eventually([&] { return suppressed(*b, "carol@example.com"); }, 30s))
+      << check(*b, "carol@example.com") << b->output();
+  auto verdict = check(*b, "carol@example.com");
+  EXPECT_NE(verdict.find(R"("reason":"soft_bounce")"), std::string::npos) << verdict;
+  EXPECT_NE(verdict.find("3 soft bounces"), std::string::npos) << verdict;
+  EXPECT_EQ(b->metric(below), -1) << b->output();  // nothing of it was below the threshold
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ declare -A allowed=(
   [policy]="common config metrics email kafka suppression index"
   [sender]="common config metrics http email kafka suppression index"
   [report]="common config metrics email storage kafka"
-  [app]="common config metrics http email storage kafka webhook suppression index policy sender report"
+  [dedup]="common config metrics storage kafka"
+  [app]="common config metrics http email storage kafka webhook suppression index policy sender report dedup"
 )
 
 bad=0

@@ -172,6 +172,13 @@ http_reply daemon::admin_get(const std::string& target) const {
   }
 }
 
+double daemon::metric(const std::string& sample) const {
+  auto text = admin_get("/metrics").body;
+  auto at = text.find("\n" + sample + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + sample.size() + 2));
+}
+
 http_reply daemon::admin_write(boost::beast::http::verb method, const std::string& target,
                                const std::string& body, const std::string& note) const {
   http_client client("127.0.0.1", admin_port_);

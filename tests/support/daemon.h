@@ -91,6 +91,9 @@ class daemon {
   [[nodiscard]] std::filesystem::path write_token_file() const;
   // A GET on the admin port with the reader token: probes need none, /v1 reads need one.
   [[nodiscard]] http_reply admin_get(const std::string& target) const;
+  // The value of one sample of /metrics, named as Prometheus' text writes it
+  // ("name{label=\"value\"}"), or -1 when it is absent.
+  [[nodiscard]] double metric(const std::string& sample) const;
   // A change through the admin API as an operator makes it: the writer token, a JSON body
   // and the note in X-Mailhook-Reason.
   [[nodiscard]] http_reply admin_write(boost::beast::http::verb method, const std::string& target,

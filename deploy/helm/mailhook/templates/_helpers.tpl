@@ -119,7 +119,7 @@ integer keys require.
 
 {{/*
 The daemon's configuration: `config` from values, under the keys the chart owns (listen
-addresses, index.dir, report.dir, Kafka, log, tokens, TLS files, sources, integrations).
+addresses, index.dir, report.dir, dedup.dir, Kafka, log, tokens, TLS files, sources, integrations).
 */}}
 {{- define "mailhook.config" -}}
 {{- $v := .Values -}}
@@ -185,6 +185,9 @@ addresses, index.dir, report.dir, Kafka, log, tokens, TLS files, sources, integr
 {{- $report := get $c "report" | default dict -}}
 {{- $_ = set $report "dir" "/var/lib/mailhook/report" -}}
 {{- $_ = set $c "report" $report -}}
+{{- $dedup := get $c "dedup" | default dict -}}
+{{- $_ = set $dedup "dir" "/var/lib/mailhook/dedup" -}}
+{{- $_ = set $c "dedup" $dedup -}}
 
 {{- $sources := dict -}}
 {{- range $name, $source := $v.sources -}}
