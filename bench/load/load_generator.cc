@@ -73,7 +73,11 @@ constexpr milliseconds max_duration = std::chrono::hours(1);
 constexpr std::size_t max_connections = 1024;
 constexpr std::size_t max_events_per_batch = 10000;
 constexpr double max_rate = 1'000'000;
+// A pool that is cycled through stops growing here: cycling a smaller pool measures the
+// same thing. With --each-body-once every request needs a body of its own, so the pool may
+// grow further (the overload scenario's five minutes: about 2.8 GiB).
 constexpr std::size_t max_pool_bytes = std::size_t{512} << 20;
+constexpr std::size_t max_pool_bytes_each_body_once = std::size_t{4} << 30;
 // A connect that fails at once (nothing listens) is retried after this, not in a spin.
 constexpr milliseconds connect_backoff{50};
 
@@ -190,7 +194,8 @@ void stamp(testing::generated_event& e, std::int64_t unix_seconds) {
 // cycling through them is fine.
 result<request_pool> build_pool(const target& where, std::size_t events_per_batch,
                                 std::size_t batches, const webhook::signer* signer,
-                                const std::string& fixed_body, std::uint64_t fixed_seed) {
+                                const std::string& fixed_body, std::uint64_t fixed_seed,
+                                std::size_t max_bytes) {
   const auto now = std::chrono::system_clock::now();
   const auto unix_seconds =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
@@ -224,9 +229,7 @@ result<request_pool> build_pool(const target& where, std::size_t events_per_batc
     request += body;
     pool.body_bytes_total += body.size();
     pool.requests.push_back(std::move(request));
-    // Stop early rather than hold more than max_pool_bytes: cycling a smaller pool
-    // measures the same thing.
-    if (pool.body_bytes_total >= max_pool_bytes) break;
+    if (pool.body_bytes_total >= max_bytes) break;
   }
   return pool;
 }
@@ -1040,11 +1043,17 @@ int run_load(const options& opt) {
   }
   // One fixed body needs one request in the pool.
   const std::size_t bodies = fixed_body.empty() ? opt.pool : 1;
-  auto pool = build_pool(*where, opt.events_per_batch, bodies, signer ? &*signer : nullptr,
-                         fixed_body, opt.seed);
+  auto pool =
+      build_pool(*where, opt.events_per_batch, bodies, signer ? &*signer : nullptr, fixed_body,
+                 opt.seed, opt.each_body_once ? max_pool_bytes_each_body_once : max_pool_bytes);
   if (!pool) {
     std::fprintf(stderr, "signing failed: %s\n", pool.error().describe().c_str());
     return exit_failure;
+  }
+  if (opt.each_body_once && pool->requests.size() < bodies) {
+    std::fprintf(stderr,
+                 "the pool stopped at %zu bodies (%zu MiB): the run ends once they are sent\n",
+                 pool->requests.size(), max_pool_bytes_each_body_once >> 20);
   }
   std::fprintf(stderr, "warming up %s, then measuring %s\n", opt.warmup.c_str(),
                opt.duration.c_str());
