@@ -1,12 +1,10 @@
 #include "dedup/seen_window.h"
 
 #include <rocksdb/db.h>
-#include <rocksdb/filter_policy.h>
-#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include "storage/resume.h"
-#include "storage/rocksdb_log.h"
+#include "storage/seen_set_options.h"
 
 namespace mailhook::dedup {
 namespace {
@@ -52,26 +50,11 @@ rocksdb::Slice slice(const std::string& s) {
   return {s.data(), s.size()};
 }
 
-rocksdb::Options db_options() {
-  rocksdb::Options db;
-  db.create_if_missing = true;
-  db.info_log = storage::rocksdb_log("dedup");
-  db.IncreaseParallelism(2);
-  db.max_open_files = 256;
-  // Nearly every id asked about is new: bloom filters answer without reading a block.
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  db.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  db.compression = rocksdb::kLZ4Compression;
-  db.write_buffer_size = 32ULL << 20;
-  return db;
-}
-
 }  // namespace
 
 result<std::unique_ptr<seen_window>> seen_window::open(const std::filesystem::path& dir,
                                                        std::int64_t size) {
-  auto options = db_options();
+  auto options = storage::seen_set_options("dedup", 32ULL << 20);
   // A cache of the deduplicated topic: whatever an earlier run left is rebuilt anyway.
   std::error_code ec;
   if (std::filesystem::exists(dir / "CURRENT", ec)) {

@@ -1,14 +1,12 @@
 #include "report/store.h"
 
-#include <rocksdb/filter_policy.h>
-#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include <charconv>
 #include <unordered_set>
 
 #include "storage/resume.h"
-#include "storage/rocksdb_log.h"
+#include "storage/seen_set_options.h"
 
 namespace mailhook::report {
 namespace {
@@ -97,22 +95,6 @@ std::optional<day_counts> decode_counts(std::string_view text, day_number day) {
   return counts;
 }
 
-rocksdb::Options db_options() {
-  rocksdb::Options db;
-  db.create_if_missing = true;
-  db.info_log = storage::rocksdb_log("report");
-  db.IncreaseParallelism(2);
-  db.max_open_files = 256;
-  // The seen set is read once per counted event, nearly always for ids it does not hold:
-  // bloom filters answer those without reading a block.
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  db.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  db.compression = rocksdb::kLZ4Compression;
-  db.write_buffer_size = 16ULL << 20;
-  return db;
-}
-
 }  // namespace
 
 result<std::unique_ptr<store>> store::open(const store_options& options) {
@@ -123,7 +105,8 @@ result<std::unique_ptr<store>> store::open(const store_options& options) {
                    "cannot create " + options.dir.string() + ": " + ec.message());
   }
   rocksdb::DB* raw = nullptr;
-  auto status = rocksdb::DB::Open(db_options(), options.dir.string(), &raw);
+  auto status = rocksdb::DB::Open(storage::seen_set_options("report", 16ULL << 20),
+                                  options.dir.string(), &raw);
   if (!status.ok()) {
     return failure(errc::open_failed, options.dir.string() + ": " + status.ToString());
   }
