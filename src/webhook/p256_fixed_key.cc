@@ -162,8 +162,13 @@ bool p256_fixed_key::verify(const std::array<unsigned char, 32>& digest,
   BIGNUM* z = bn.get();
   BIGNUM* expected = bn.get();
   BIGNUM* r_plus_n = bn.get();
-  const point_ptr sum(EC_POINT_new(base));
-  const point_ptr from_key(EC_POINT_new(tables_->key.get()));
+  // The two points are kept per thread too (four allocations each, every call, before).
+  // Points of the standard group serve every key's group: the groups differ only in
+  // their generator, and OpenSSL accepts a point wherever the curve and method match.
+  thread_local point_ptr sum;
+  thread_local point_ptr from_key;
+  if (!sum) sum.reset(EC_POINT_new(base));
+  if (!from_key) from_key.reset(EC_POINT_new(base));
   // A SHA-256 digest has as many bits as n, so e is the digest itself: no truncation.
   if (r_plus_n == nullptr || !sum || !from_key ||
       BN_bin2bn(digest.data(), static_cast<int>(digest.size()), e) == nullptr ||

@@ -11,7 +11,7 @@
 // which OpenSSL's verify follows too.
 //
 // Thread-safety: immutable once built; verify() may run on any number of threads at
-// once. Each call has its own BN_CTX and points; the groups and tables are only read.
+// once. Each thread has its own BN_CTX and points; the groups and tables are only read.
 // Copies share the tables.
 #pragma once
 

@@ -1,9 +1,10 @@
-// The inverse of a 256-bit number modulo an odd 256-bit modulus, on four 64-bit limbs:
-// what an ECDSA verification needs for s⁻¹ mod n. OpenSSL's BN_mod_inverse computes the
-// same with the same binary algorithm on BIGNUMs, one library call per shift and
-// subtraction, which made it a fifth of a verification (docs/benchmarks.md); here each
-// step is a few instructions on fixed-size arrays. Variable time: for public values only
-// (a signature and the curve order), never for secrets. Pure functions; any thread.
+// The inverse of a 256-bit number modulo an odd 256-bit modulus, on fixed-size limbs:
+// what an ECDSA verification needs for s⁻¹ mod n. OpenSSL's BN_mod_inverse computes it
+// with the binary algorithm on BIGNUMs, one library call per shift and subtraction, which
+// made it a fifth of a verification (docs/benchmarks.md); here it is Bernstein and Yang's
+// safegcd, 62 steps at a time on machine words (bench/micro/signature_bench.cc,
+// step_inverse_mod_n_fixed_width). Variable time: for public values only (a signature
+// and the curve order), never for secrets. Pure functions; any thread.
 #pragma once
 
 #include <array>

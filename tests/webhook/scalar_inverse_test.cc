@@ -57,6 +57,46 @@ TEST(scalar_inverse, agrees_with_openssls_bn_mod_inverse_modulo_the_p256_order) 
   }
 }
 
+TEST(scalar_inverse, agrees_with_openssls_bn_mod_inverse_for_odd_moduli_of_every_size) {
+  // Moduli from 1 to 256 bits, composite ones too: every a that shares a factor with n is
+  // refused, every other one inverted as OpenSSL does.
+  c_ptr<BN_CTX, BN_CTX_free> ctx(BN_CTX_new());
+  bn_ptr n(BN_new());
+  bn_ptr a(BN_new());
+  bn_ptr expected(BN_new());
+  bn_ptr gcd(BN_new());
+  int inverted = 0;
+  int refused = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const int bits = 2 + i % 255;
+    ASSERT_EQ(BN_rand(n.get(), bits, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD), 1);
+    ASSERT_EQ(BN_rand_range(a.get(), n.get()), 1);
+    if (i % 7 == 0) {  // often a multiple of a small factor of n, when n has one
+      for (const unsigned p : {3U, 5U, 7U, 11U, 13U}) {
+        if (BN_mod_word(n.get(), p) == 0) {
+          ASSERT_EQ(BN_set_word(a.get(), p), 1);
+          break;
+        }
+      }
+    }
+    if (BN_is_zero(a.get())) continue;
+    ASSERT_EQ(BN_gcd(gcd.get(), a.get(), n.get(), ctx.get()), 1);
+    const auto inverse = inverse_mod_odd(limbs_of(a.get()), limbs_of(n.get()));
+    if (!BN_is_one(gcd.get())) {
+      EXPECT_FALSE(inverse) << BN_bn2hex(a.get()) << " mod " << BN_bn2hex(n.get());
+      ++refused;
+      continue;
+    }
+    ASSERT_NE(BN_mod_inverse(expected.get(), a.get(), n.get(), ctx.get()), nullptr);
+    ASSERT_TRUE(inverse) << BN_bn2hex(a.get()) << " mod " << BN_bn2hex(n.get());
+    EXPECT_EQ(*inverse, limbs_of(expected.get()))
+        << BN_bn2hex(a.get()) << " mod " << BN_bn2hex(n.get());
+    ++inverted;
+  }
+  EXPECT_GT(inverted, 2000);
+  EXPECT_GT(refused, 50);
+}
+
 TEST(scalar_inverse, refuses_what_has_no_inverse) {
   const u256 n = p256_order();
   EXPECT_FALSE(inverse_mod_odd({0, 0, 0, 0}, n));                              // 0
