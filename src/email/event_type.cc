@@ -6,33 +6,34 @@
 namespace mailhook::email {
 namespace {
 
-constexpr std::array<std::string_view, 13> type_names = {"unknown",
-                                                         "processed",
-                                                         "dropped",
-                                                         "delivered",
-                                                         "deferred",
-                                                         "bounce",
-                                                         "open",
-                                                         "click",
-                                                         "spamreport",
-                                                         "unsubscribe",
-                                                         "group_unsubscribe",
-                                                         "group_resubscribe",
-                                                         "account_status_change"};
+constexpr std::array<std::string_view, event_type_count> type_names = {"unknown",
+                                                                       "processed",
+                                                                       "dropped",
+                                                                       "delivered",
+                                                                       "deferred",
+                                                                       "bounce",
+                                                                       "open",
+                                                                       "click",
+                                                                       "spamreport",
+                                                                       "unsubscribe",
+                                                                       "group_unsubscribe",
+                                                                       "group_resubscribe",
+                                                                       "account_status_change"};
 
-constexpr std::array<std::string_view, 13> enum_names = {"EVENT_TYPE_UNKNOWN",
-                                                         "EVENT_TYPE_PROCESSED",
-                                                         "EVENT_TYPE_DROPPED",
-                                                         "EVENT_TYPE_DELIVERED",
-                                                         "EVENT_TYPE_DEFERRED",
-                                                         "EVENT_TYPE_BOUNCE",
-                                                         "EVENT_TYPE_OPEN",
-                                                         "EVENT_TYPE_CLICK",
-                                                         "EVENT_TYPE_SPAMREPORT",
-                                                         "EVENT_TYPE_UNSUBSCRIBE",
-                                                         "EVENT_TYPE_GROUP_UNSUBSCRIBE",
-                                                         "EVENT_TYPE_GROUP_RESUBSCRIBE",
-                                                         "EVENT_TYPE_ACCOUNT_STATUS_CHANGE"};
+constexpr std::array<std::string_view, event_type_count> enum_names = {
+    "EVENT_TYPE_UNKNOWN",
+    "EVENT_TYPE_PROCESSED",
+    "EVENT_TYPE_DROPPED",
+    "EVENT_TYPE_DELIVERED",
+    "EVENT_TYPE_DEFERRED",
+    "EVENT_TYPE_BOUNCE",
+    "EVENT_TYPE_OPEN",
+    "EVENT_TYPE_CLICK",
+    "EVENT_TYPE_SPAMREPORT",
+    "EVENT_TYPE_UNSUBSCRIBE",
+    "EVENT_TYPE_GROUP_UNSUBSCRIBE",
+    "EVENT_TYPE_GROUP_RESUBSCRIBE",
+    "EVENT_TYPE_ACCOUNT_STATUS_CHANGE"};
 
 }  // namespace
 

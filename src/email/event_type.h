@@ -2,6 +2,7 @@
 // from any thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -25,6 +26,10 @@ enum class event_type : std::uint8_t {
   group_resubscribe = 11,
   account_status_change = 12,
 };
+
+// How many values event_type has: arrays indexed by it have this size.
+inline constexpr std::size_t event_type_count =
+    static_cast<std::size_t>(event_type::account_status_change) + 1;
 
 // The event type of SendGrid's event name ("bounce", "group_unsubscribe", ...); names are
 // case-sensitive, as SendGrid sends them. Anything else is event_type::unknown (the

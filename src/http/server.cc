@@ -38,49 +38,42 @@ struct listener_state {
   std::shared_ptr<asio::ssl::context> tls;  // set when the listener speaks TLS
 
   // What each client address holds now, for the per-client limits. An entry lives while
-  // the address has a connection open.
+  // the address has a connection open; the connections point at it (map nodes do not
+  // move), so that counting a body's bytes takes neither the lock nor a lookup.
   struct client_usage {
-    std::size_t connections = 0;
-    std::uint64_t body_bytes = 0;
+    std::size_t connections = 0;  // under clients_mutex
+    std::atomic<std::uint64_t> body_bytes{0};
   };
   std::mutex clients_mutex;
   std::unordered_map<std::string, client_usage> clients;
 
-  // Counts a connection of `client`; false (counting nothing) when it has
-  // max_connections_per_client open already.
-  bool add_client_connection(const std::string& client) {
+  // Counts a connection of `client` and returns its entry; null (counting nothing) when
+  // it has max_connections_per_client open already.
+  client_usage* add_client_connection(const std::string& client) {
     std::lock_guard lock(clients_mutex);
     auto& usage = clients[client];
     if (options.max_connections_per_client != 0 &&
         usage.connections >= options.max_connections_per_client) {
       if (usage.connections == 0) clients.erase(client);
-      return false;
+      return nullptr;
     }
     ++usage.connections;
-    return true;
+    return &usage;
   }
   void remove_client_connection(const std::string& client) {
     std::lock_guard lock(clients_mutex);
     auto it = clients.find(client);
     if (it != clients.end() && --it->second.connections == 0) clients.erase(it);
   }
-  // Counts `n` more body bytes read for `client`; false (counting nothing) past
+  // Counts `n` more body bytes read for a client; false (counting nothing) past
   // max_body_bytes_per_client.
-  bool add_client_body_bytes(const std::string& client, std::uint64_t n) {
-    std::lock_guard lock(clients_mutex);
-    auto& usage = clients[client];  // the connection keeps the entry alive
-    if (options.max_body_bytes_per_client != 0 &&
-        usage.body_bytes + n > options.max_body_bytes_per_client) {
-      return false;
-    }
-    usage.body_bytes += n;
+  bool add_client_body_bytes(client_usage& usage, std::uint64_t n) const {
+    const std::uint64_t limit = options.max_body_bytes_per_client;
+    std::uint64_t held = usage.body_bytes.load(std::memory_order_relaxed);
+    do {
+      if (limit != 0 && held + n > limit) return false;
+    } while (!usage.body_bytes.compare_exchange_weak(held, held + n, std::memory_order_relaxed));
     return true;
-  }
-  void remove_client_body_bytes(const std::string& client, std::uint64_t n) {
-    if (n == 0) return;
-    std::lock_guard lock(clients_mutex);
-    auto it = clients.find(client);
-    if (it != clients.end()) it->second.body_bytes -= n;
   }
 };
 
@@ -89,8 +82,10 @@ class connection : public std::enable_shared_from_this<connection> {
  public:
   virtual ~connection() = default;
   virtual void start() = 0;
-  // Any thread: queue the response on this connection's strand.
+  // Any thread: write the response on this connection's strand (at once when called on
+  // it, queued from anywhere else).
   virtual void send(response res) = 0;
+  virtual asio::any_io_executor executor() = 0;
   // Any thread: close the connection if it is between requests.
   virtual void close_if_idle() = 0;
 };
@@ -103,13 +98,16 @@ class stream_connection final : public connection {
  public:
   static constexpr bool is_tls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-  // `client` is the peer's address, already counted by add_client_connection().
+  // `client` is the peer's address, already counted by add_client_connection(), which
+  // gave `usage`.
   template <class... Args>
-  stream_connection(std::shared_ptr<listener_state> state, std::string client, tcp::socket socket,
-                    Args&... tls_context)
+  stream_connection(std::shared_ptr<listener_state> state, std::string client,
+                    listener_state::client_usage& usage, tcp::socket socket, Args&... tls_context)
       : stream_(std::move(socket), tls_context...),
         state_(std::move(state)),
-        client_(std::move(client)) {
+        client_(std::move(client)),
+        usage_(usage) {
+    buffer_.reserve(state_->options.read_buffer_bytes);
     state_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(state_->connections_mutex);
     state_->connections.insert(this);
@@ -142,9 +140,11 @@ class stream_connection final : public connection {
   }
 
   void send(response res) override {
-    asio::post(stream_.get_executor(),
-               [self = self(), r = std::move(res)]() mutable { self->write(std::move(r)); });
+    asio::dispatch(stream_.get_executor(),
+                   [self = self(), r = std::move(res)]() mutable { self->write(std::move(r)); });
   }
+
+  asio::any_io_executor executor() override { return stream_.get_executor(); }
 
   void close_if_idle() override {
     asio::post(stream_.get_executor(), [self = self()] {
@@ -364,7 +364,7 @@ class stream_connection final : public connection {
   // Counts `n` more body bytes as held by this connection, for the listener and for its
   // client; false, counting nothing, when the client would pass its limit.
   bool count_body_bytes(std::uint64_t n) {
-    if (!state_->add_client_body_bytes(client_, n)) return false;
+    if (!state_->add_client_body_bytes(usage_, n)) return false;
     counted_body_bytes_ += n;
     state_->stats.body_bytes_reading.fetch_add(n, std::memory_order_relaxed);
     return true;
@@ -373,7 +373,7 @@ class stream_connection final : public connection {
   void stop_counting_body() {
     const std::uint64_t n = std::exchange(counted_body_bytes_, 0);
     state_->stats.body_bytes_reading.fetch_sub(n, std::memory_order_relaxed);
-    state_->remove_client_body_bytes(client_, n);
+    usage_.body_bytes.fetch_sub(n, std::memory_order_relaxed);
   }
 
   void refuse_client_bytes() {
@@ -402,7 +402,8 @@ class stream_connection final : public connection {
 
   Stream stream_;
   std::shared_ptr<listener_state> state_;
-  const std::string client_;  // the peer's address, for the per-client limits
+  const std::string client_;             // the peer's address, for the per-client limits
+  listener_state::client_usage& usage_;  // its entry, alive while this connection is
   beast::flat_buffer buffer_;
   std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
   std::optional<beast::http::response<beast::http::empty_body>> continue_;
@@ -439,6 +440,11 @@ responder::~responder() {
 void responder::send(response res) {
   MAILHOOK_CHECK(connection_ != nullptr, "responder::send called twice");
   std::exchange(connection_, nullptr)->send(std::move(res));
+}
+
+asio::any_io_executor responder::executor() const {
+  MAILHOOK_CHECK(connection_ != nullptr, "responder::executor called after send");
+  return connection_->executor();
 }
 
 server::server(asio::io_context& io, server_options options, handler& h)
@@ -495,6 +501,7 @@ void server::accept_next() {
   acceptor_.async_accept(
       asio::make_strand(io_), [this, state = state_](beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+        detail::listener_state::client_usage* usage = nullptr;
         if (ec) {
           // Running out of descriptors is an environment problem worth a line; keep accepting.
           spdlog::warn("{} listener: accept failed: {}", state->options.name, ec.message());
@@ -504,7 +511,7 @@ void server::accept_next() {
           beast::error_code ignored;
           socket.close(ignored);
         } else if (std::string client = detail::peer_address(socket);
-                   !state->add_client_connection(client)) {
+                   (usage = state->add_client_connection(client)) == nullptr) {
           state->stats.connections_refused_per_client.fetch_add(1, std::memory_order_relaxed);
           beast::error_code ignored;
           socket.close(ignored);
@@ -513,11 +520,11 @@ void server::accept_next() {
           socket.set_option(tcp::no_delay(true), ec);
           if (state->tls) {
             std::make_shared<detail::stream_connection<beast::ssl_stream<beast::tcp_stream>>>(
-                state, std::move(client), std::move(socket), *state->tls)
+                state, std::move(client), *usage, std::move(socket), *state->tls)
                 ->start();
           } else {
-            std::make_shared<detail::stream_connection<beast::tcp_stream>>(state, std::move(client),
-                                                                           std::move(socket))
+            std::make_shared<detail::stream_connection<beast::tcp_stream>>(
+                state, std::move(client), *usage, std::move(socket))
                 ->start();
           }
         }

@@ -6,7 +6,6 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "common/json_writer.h"
 #include "http/reply.h"
@@ -63,8 +62,9 @@ std::int64_t unix_millis(std::chrono::system_clock::time_point t) {
 // points at (the body, the encoded records, the dead letters), so it lives until the
 // last delivery report; its budget is given back when it is freed.
 struct ingest_handler::batch {
-  batch(asio::io_context& io, std::shared_ptr<ingest_handler::budget> b)
-      : strand(asio::make_strand(io)), deadline(strand), budget(std::move(b)) {}
+  // `connection` is the strand of the request's connection.
+  batch(asio::any_io_executor connection, std::shared_ptr<ingest_handler::budget> b)
+      : deadline(std::move(connection)), budget(std::move(b)) {}
   ~batch() { budget->used.fetch_sub(reserved, std::memory_order_relaxed); }
 
   http::request request;
@@ -72,15 +72,17 @@ struct ingest_handler::batch {
   std::vector<std::pair<std::string, std::string>> dead_letters;  // key, value
   std::vector<kafka::record_header> headers;
   // What to count once Kafka has confirmed the batch: events by type, dead letters by reason.
-  std::array<std::uint32_t, 13> events_by_type{};
+  std::array<std::uint32_t, email::event_type_count> events_by_type{};
   std::vector<std::string_view> dead_letter_reasons;  // static reason words
 
-  // The answer is decided on this strand, by whichever comes first: the producer's
-  // outcome or the deadline.
-  asio::strand<asio::io_context::executor_type> strand;
+  // The answer is decided on the connection's strand (the deadline's executor), by
+  // whichever comes first: the producer's outcome or the deadline. The connection reads
+  // nothing more until it is answered, so the batch has the strand to itself; and the
+  // answer is written from there at once.
   asio::steady_timer deadline;
   std::optional<http::responder> responder;
   std::string source_name;
+  const source_metrics* counters = nullptr;  // the source's
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::shared_ptr<ingest_handler::budget> budget;
   std::uint64_t reserved = 0;
@@ -89,12 +91,11 @@ struct ingest_handler::batch {
   std::optional<signature_id> claimed_signature;
 };
 
-ingest_handler::ingest_handler(asio::io_context& io, const config::ingest_config& config,
+ingest_handler::ingest_handler(const config::ingest_config& config,
                                const config::topics_config& topics, source_table sources,
                                kafka::producer& producer, const kafka::cluster_monitor& cluster,
                                metrics::registry& registry)
-    : io_(io),
-      config_(config),
+    : config_(config),
       sources_(std::move(sources)),
       producer_(producer),
       cluster_(cluster),
@@ -145,6 +146,13 @@ ingest_handler::ingest_handler(asio::io_context& io, const config::ingest_config
                    "Signatures forgotten before their window ended, for lack of room")
           .set(static_cast<double>(guard->evicted()));
     });
+  }
+  for (const auto& [name, s] : sources_.all()) {
+    source_metrics& m = source_metrics_[&s];
+    m.answered_ok = &requests_.with({name, "200"});
+    for (std::size_t t = 0; t < m.events.size(); ++t) {
+      m.events[t] = &events_.with({name, to_string(static_cast<event_type>(t))});
+    }
   }
   registry.add_collector([b = budget_](metrics::collector_sink& sink) {
     sink.gauge("mailhook_webhook_inflight_bytes",
@@ -244,7 +252,7 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
     return answer_now(reply_for(*f));
   }
 
-  auto b = std::make_shared<batch>(io_, budget_);
+  auto b = std::make_shared<batch>(res.executor(), budget_);
   if (replays_ && s->verifier && s->replay_window.count() > 0) {
     // Both headers were checked at header time: well-formed, one of each.
     const auto signature = signature_r(header_value(req.base(), signature_header_name));
@@ -264,6 +272,7 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
     b->claimed_signature = signature;
   }
   b->source_name = s->name;
+  b->counters = &source_metrics_.at(s);
   b->request = std::move(req);
   std::string& body = b->request.body();
 
@@ -365,7 +374,7 @@ void ingest_handler::publish(std::shared_ptr<batch> b,
         // Counted when Kafka holds them, whoever answered first: a batch that beat its
         // deadline late is still in Kafka.
         if (outcome.ok()) count_published(*b);
-        asio::post(b->strand, [this, b, outcome, accepted, dead_lettered] {
+        asio::post(b->deadline.get_executor(), [this, b, outcome, accepted, dead_lettered] {
           b->deadline.cancel();
           if (outcome.ok()) {
             std::string body;
@@ -385,8 +394,7 @@ void ingest_handler::publish(std::shared_ptr<batch> b,
 
 void ingest_handler::count_published(const batch& b) {
   for (std::size_t t = 0; t < b.events_by_type.size(); ++t) {
-    if (b.events_by_type[t] == 0) continue;
-    events_.with({b.source_name, to_string(static_cast<event_type>(t))}).inc(b.events_by_type[t]);
+    if (b.events_by_type[t] != 0) b.counters->events[t]->inc(b.events_by_type[t]);
   }
   for (auto reason : b.dead_letter_reasons) rejected_events_.with({b.source_name, reason}).inc();
 }
@@ -394,7 +402,11 @@ void ingest_handler::count_published(const batch& b) {
 void ingest_handler::finish(const std::shared_ptr<batch>& b, http::response r) {
   if (!b->responder) return;  // answered already
   if (b->claimed_signature && r.result_int() / 100 != 2) replays_->release(*b->claimed_signature);
-  requests_.with({b->source_name, std::to_string(r.result_int())}).inc();
+  if (r.result() == http::status::ok) {
+    b->counters->answered_ok->inc();
+  } else {
+    requests_.with({b->source_name, std::to_string(r.result_int())}).inc();
+  }
   request_seconds_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - b->started).count());
   b->responder->send(std::move(r));

@@ -15,13 +15,15 @@
 // flushes the producer before destroying it).
 #pragma once
 
+#include <array>
 #include <atomic>
-#include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "config/daemon_config.h"
+#include "email/event_type.h"
 #include "http/server.h"
 #include "kafka/cluster_monitor.h"
 #include "kafka/producer.h"
@@ -35,10 +37,9 @@ inline constexpr std::string_view route_prefix = "/webhooks/sendgrid/";
 
 class ingest_handler final : public http::handler {
  public:
-  ingest_handler(boost::asio::io_context& io, const config::ingest_config& config,
-                 const config::topics_config& topics, source_table sources,
-                 kafka::producer& producer, const kafka::cluster_monitor& cluster,
-                 metrics::registry& registry);
+  ingest_handler(const config::ingest_config& config, const config::topics_config& topics,
+                 source_table sources, kafka::producer& producer,
+                 const kafka::cluster_monitor& cluster, metrics::registry& registry);
 
   std::optional<http::response> on_header(const http::request_header& header) override;
   void on_request(http::request&& req, http::responder res) override;
@@ -60,7 +61,12 @@ class ingest_handler final : public http::handler {
   };
 
  private:
-  struct request_metrics;
+  // The children a request that Kafka took touches, for one source, looked up once at
+  // start: with() takes its family's mutex, which every listener thread would share.
+  struct source_metrics {
+    metrics::counter* answered_ok = nullptr;                          // requests_total, status 200
+    std::array<metrics::counter*, email::event_type_count> events{};  // events_total, by type
+  };
   struct batch;
 
   [[nodiscard]] http::response unavailable(std::string_view code, std::string_view message) const;
@@ -70,7 +76,6 @@ class ingest_handler final : public http::handler {
   void finish(const std::shared_ptr<batch>& b, http::response r);
   void count_published(const batch& b);
 
-  boost::asio::io_context& io_;
   const config::ingest_config config_;
   source_table sources_;
   kafka::producer& producer_;
@@ -97,6 +102,7 @@ class ingest_handler final : public http::handler {
   metrics::counter_family& replays_seen_;
   metrics::histogram& body_bytes_;
   metrics::histogram& request_seconds_;
+  std::map<const source*, source_metrics> source_metrics_;  // one per source, made at start
 };
 
 }  // namespace mailhook::webhook

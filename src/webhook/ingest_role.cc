@@ -40,9 +40,8 @@ result<std::unique_ptr<ingest_role>> ingest_role::start(const config::daemon_con
   if (!producer) return producer.error();
   role->producer_ = std::move(*producer);
 
-  role->handler_ =
-      std::make_unique<ingest_handler>(role->io_, config.ingest, config.topics, std::move(*sources),
-                                       *role->producer_, cluster, registry);
+  role->handler_ = std::make_unique<ingest_handler>(
+      config.ingest, config.topics, std::move(*sources), *role->producer_, cluster, registry);
   http::server_options options;
   options.name = "webhook";
   options.host = config.ingest.listen.host;
