@@ -15,6 +15,7 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <limits>
+#include <sstream>
 #include <thread>
 
 #include "http/reply.h"
@@ -185,6 +186,25 @@ TEST_F(server_test, chunked_body_over_the_limit_gets_413) {
       "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.1 413", 0), 0u) << reply;
   EXPECT_EQ(handler_.requests.load(), 0);
+}
+
+TEST_F(server_test, a_response_has_the_bytes_beasts_serializer_would_write) {
+  // The server writes the status line and fields itself; they must be what Beast's own
+  // serializer makes of the same message. It answers HTTP/1.1, to a 1.0 request too.
+  start();
+  for (const unsigned version : {11U, 10U}) {
+    const std::string request = version == 11
+                                    ? "POST /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n"
+                                      "Content-Length: 5\r\n\r\nhello"
+                                    : "POST /x HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello";
+    auto expected = make_response(status::ok, "hello", text_content_type);
+    expected.keep_alive(false);
+    expected.set(field::server, "mailhook");
+    std::ostringstream beast_bytes;
+    beast_bytes << expected;
+    EXPECT_EQ(exchange(request), beast_bytes.str())
+        << "HTTP/" << version / 10 << "." << version % 10;
+  }
 }
 
 TEST_F(server_test, chunked_body_within_the_limit_is_reassembled) {
