@@ -117,7 +117,6 @@ class stream_connection final : public connection {
         state_(std::move(state)),
         client_(std::move(client)),
         usage_(usage) {
-    buffer_.reserve(state_->options.read_buffer_bytes);
     state_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(state_->connections_mutex);
     state_->connections.insert(this);
@@ -173,6 +172,11 @@ class stream_connection final : public connection {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(options().max_header_bytes));
     parser_->body_limit(options().max_body_bytes);
+    // Room for the next request whole, once this connection has carried one: a connection
+    // that never sends a byte keeps the 512 bytes Beast starts with.
+    if (!first_request_ && buffer_.capacity() < options().read_buffer_bytes) {
+      buffer_.reserve(options().read_buffer_bytes);
+    }
     lowest().expires_after(first_request_ ? options().header_timeout
                            : after_error_ ? options().error_idle_timeout
                                           : options().idle_timeout);

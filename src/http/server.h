@@ -36,10 +36,11 @@ struct server_options {
   // Spare capacity kept after each body, so that a parser that reads past the end
   // (simdjson needs 64 bytes) can work on the receive buffer without a copy.
   std::size_t body_padding = 64;
-  // What each connection reads into at once before a body (a body of known length is then
-  // read into its own buffer): a header and a small body, a one-event webhook of about
-  // 1 KiB, arrive in one system call instead of a 512-byte one and the rest. Held per
-  // open connection; it grows up to max_header_bytes for a header that needs it.
+  // What a connection reads into at once before a body (a body of known length is then
+  // read into its own buffer), from its second request on: a header and a small body, a
+  // one-event webhook of about 1 KiB, arrive in one system call instead of a 512-byte one
+  // and the rest. Held per connection that has carried a request (an idle new one holds
+  // 512 bytes); it grows up to max_header_bytes for a header that needs it.
   std::size_t read_buffer_bytes = 4 * 1024;
   std::chrono::milliseconds header_timeout{10'000};  // first byte to end of header
   std::chrono::milliseconds body_timeout{60'000};    // end of header to end of body
