@@ -3,7 +3,6 @@
 #include <openssl/evp.h>
 
 #include <array>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -81,8 +80,7 @@ struct ingest_handler::batch {
   // answer is written from there at once.
   asio::steady_timer deadline;
   std::optional<http::responder> responder;
-  std::string source_name;
-  const source_metrics* counters = nullptr;  // the source's
+  const source_metrics* counters = nullptr;  // the source's, with its name
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::shared_ptr<ingest_handler::budget> budget;
   std::uint64_t reserved = 0;
@@ -149,6 +147,7 @@ ingest_handler::ingest_handler(const config::ingest_config& config,
   }
   for (const auto& [name, s] : sources_.all()) {
     source_metrics& m = source_metrics_[&s];
+    m.name = name;
     m.answered_ok = &requests_.with({name, "200"});
     for (std::size_t t = 0; t < m.events.size(); ++t) {
       m.events[t] = &events_.with({name, to_string(static_cast<event_type>(t))});
@@ -271,7 +270,6 @@ void ingest_handler::on_request(http::request&& req, http::responder res) {
     }
     b->claimed_signature = signature;
   }
-  b->source_name = s->name;
   b->counters = &source_metrics_.at(s);
   b->request = std::move(req);
   std::string& body = b->request.body();
@@ -396,7 +394,7 @@ void ingest_handler::count_published(const batch& b) {
   for (std::size_t t = 0; t < b.events_by_type.size(); ++t) {
     if (b.events_by_type[t] != 0) b.counters->events[t]->inc(b.events_by_type[t]);
   }
-  for (auto reason : b.dead_letter_reasons) rejected_events_.with({b.source_name, reason}).inc();
+  for (auto reason : b.dead_letter_reasons) rejected_events_.with({b.counters->name, reason}).inc();
 }
 
 void ingest_handler::finish(const std::shared_ptr<batch>& b, http::response r) {
@@ -405,7 +403,7 @@ void ingest_handler::finish(const std::shared_ptr<batch>& b, http::response r) {
   if (r.result() == http::status::ok) {
     b->counters->answered_ok->inc();
   } else {
-    requests_.with({b->source_name, std::to_string(r.result_int())}).inc();
+    requests_.with({b->counters->name, std::to_string(r.result_int())}).inc();
   }
   request_seconds_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - b->started).count());

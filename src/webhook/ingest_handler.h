@@ -64,6 +64,7 @@ class ingest_handler final : public http::handler {
   // The children a request that Kafka took touches, for one source, looked up once at
   // start: with() takes its family's mutex, which every listener thread would share.
   struct source_metrics {
+    std::string_view name;                                            // the source's, in sources_
     metrics::counter* answered_ok = nullptr;                          // requests_total, status 200
     std::array<metrics::counter*, email::event_type_count> events{};  // events_total, by type
   };
