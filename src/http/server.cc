@@ -94,7 +94,8 @@ class connection : public std::enable_shared_from_this<connection> {
 
 // Each connection's strand, and its socket and stream bound to it by type. Beast's
 // tcp_stream holds a type-erased executor instead, whose copies and `prefer` calls on
-// every read, write and timer wait cost about 4% of a 1-event webhook's CPU.
+// every read, write and timer wait were about 3% of a 1-event webhook's CPU (a profile in
+// docs/benchmarks.md, "The 1-event path").
 using connection_strand = asio::strand<asio::io_context::executor_type>;
 using connection_socket = tcp::socket::rebind_executor<connection_strand>::other;
 using plain_stream = beast::basic_stream<tcp, connection_strand>;
@@ -381,7 +382,7 @@ class stream_connection final : public connection {
   }
 
   // The status line and the fields, in order, as Beast's serializer writes them. That
-  // serializer walks a generic sequence of buffers, which took 5% of a 1-event webhook's
+  // serializer walks a generic sequence of buffers, which took 4–5% of a 1-event webhook's
   // CPU (docs/benchmarks.md) for about 150 bytes; a body of known length follows as is.
   static void write_head(const response& res, std::string& out) {
     out.clear();
