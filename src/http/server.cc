@@ -494,8 +494,10 @@ asio::any_io_executor responder::executor() const {
   return connection_->executor();
 }
 
-server::server(asio::io_context& io, server_options options, handler& h)
+server::server(asio::io_context& io, server_options options, handler& h,
+               std::vector<asio::io_context*> connection_contexts)
     : io_(io),
+      connection_contexts_(std::move(connection_contexts)),
       state_(std::make_shared<detail::listener_state>(std::move(options), h)),
       acceptor_(asio::make_strand(io)) {}
 
@@ -544,9 +546,14 @@ result<void> server::listen() {
   return {};
 }
 
+asio::io_context& server::next_connection_context() {
+  if (connection_contexts_.empty()) return io_;
+  return *connection_contexts_[next_context_++ % connection_contexts_.size()];
+}
+
 void server::accept_next() {
   acceptor_.async_accept(
-      asio::make_strand(io_),
+      asio::make_strand(next_connection_context()),
       [this, state = state_](beast::error_code ec, detail::connection_socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
         detail::listener_state::client_usage* usage = nullptr;

@@ -7,7 +7,8 @@
 // one at a time (keep-alive, no pipelining).
 //
 // Threading: the server and its connections run on the io_context they are given
-// (usually several threads); each connection is confined to its own strand, and the
+// (usually several threads), or the connections are spread over several io_contexts in
+// turn (usually one thread each); each connection is confined to its own strand, and the
 // handler's methods are called on that strand. stop_accepting() and
 // close_idle_connections() may be called from any thread.
 #pragma once
@@ -21,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "http/message.h"
@@ -134,8 +136,13 @@ class handler {
 
 class server {
  public:
-  // `h` must outlive the server and every connection it accepted.
-  server(boost::asio::io_context& io, server_options options, handler& h);
+  // `h` must outlive the server and every connection it accepted. The acceptor runs on
+  // `io`, and so do the connections unless `connection_contexts` are given: each accepted
+  // connection then runs on the next of them in turn. With one thread per context no two
+  // threads share a scheduler's queue or its epoll set, and a connection's handlers all
+  // run on the thread that reads its socket.
+  server(boost::asio::io_context& io, server_options options, handler& h,
+         std::vector<boost::asio::io_context*> connection_contexts = {});
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
@@ -157,8 +164,11 @@ class server {
 
  private:
   void accept_next();
+  boost::asio::io_context& next_connection_context();
 
   boost::asio::io_context& io_;
+  const std::vector<boost::asio::io_context*> connection_contexts_;
+  std::size_t next_context_ = 0;  // used by the accept handler only
   // Shared with every connection, so that a connection still finishing after the
   // server object is gone never touches freed memory.
   std::shared_ptr<detail::listener_state> state_;

@@ -59,14 +59,22 @@ result<std::unique_ptr<ingest_role>> ingest_role::start(const config::daemon_con
   options.min_upload_rate = config.ingest.min_upload_rate;
   options.tls_cert_file = config.ingest.tls_cert_file;
   options.tls_key_file = config.ingest.tls_key_file;
-  role->server_ = std::make_unique<http::server>(role->io_, options, *role->handler_);
+  const unsigned threads =
+      config.ingest.threads > 0 ? static_cast<unsigned>(config.ingest.threads) : usable_cores();
+  std::vector<boost::asio::io_context*> contexts;
+  for (unsigned i = 0; i < threads; ++i) {
+    // Concurrency hint 1: the context knows one thread runs it, and queues the handlers
+    // that thread posts to itself without a lock.
+    auto& io = role->io_.emplace_back(std::make_unique<boost::asio::io_context>(1));
+    role->work_.push_back(boost::asio::make_work_guard(*io));
+    contexts.push_back(io.get());
+  }
+  role->server_ =
+      std::make_unique<http::server>(*contexts.front(), options, *role->handler_, contexts);
   role->handler_->set_server(role->server_.get());
   if (auto listening = role->server_->listen(); !listening) return listening.error();
 
-  const unsigned threads =
-      config.ingest.threads > 0 ? static_cast<unsigned>(config.ingest.threads) : usable_cores();
-  for (unsigned i = 0; i < threads; ++i)
-    role->threads_.emplace_back([r = role.get()] { r->io_.run(); });
+  for (auto* io : contexts) role->threads_.emplace_back([io] { io->run(); });
   spdlog::info("webhook listener on {}:{} ({}, {} threads, {} sources)", options.host,
                role->server_->port(), options.tls_cert_file.empty() ? "http" : "https", threads,
                config.sources.size());
@@ -101,7 +109,8 @@ void ingest_role::stop(std::chrono::milliseconds timeout) {
 
 ingest_role::~ingest_role() {
   if (server_ && handler_ && producer_) stop(std::chrono::seconds(0));
-  io_.stop();
+  work_.clear();
+  for (auto& io : io_) io->stop();
   for (auto& t : threads_) t.join();
   server_.reset();
   handler_.reset();

@@ -6,6 +6,7 @@
 // flushes, and only then do the threads stop.
 #pragma once
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <thread>
@@ -40,7 +41,12 @@ class ingest_role {
   ingest_role() = default;
 
   std::unique_ptr<kafka::producer> producer_;
-  boost::asio::io_context io_;
+  // One io_context per I/O thread, each run by that thread alone, with a connection's
+  // work all on one of them (the acceptor's on the first): no scheduler queue, lock or
+  // epoll set is shared between threads, and no thread wakes another to run a handler.
+  // Kept busy by work_ until the role is destroyed, also while one has no connection.
+  std::vector<std::unique_ptr<boost::asio::io_context>> io_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::unique_ptr<ingest_handler> handler_;
   std::unique_ptr<http::server> server_;
   std::vector<std::thread> threads_;

@@ -15,8 +15,10 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <limits>
+#include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "http/reply.h"
 #include "support/http_client.h"
@@ -41,6 +43,8 @@ class test_handler final : public handler {
   bool refuse_in_header = false;
   std::atomic<std::uint64_t> admit_up_to{std::numeric_limits<std::uint64_t>::max()};
   std::atomic<std::uint64_t> most_reading{0};
+  std::mutex threads_mutex;
+  std::vector<std::thread::id> request_threads;  // where each on_request ran, in order
 
   bool admit_body_bytes(std::uint64_t bytes_reading) override {
     if (bytes_reading > most_reading) most_reading = bytes_reading;
@@ -58,6 +62,10 @@ class test_handler final : public handler {
 
   void on_request(request&& req, responder res) override {
     requests.fetch_add(1);
+    {
+      std::lock_guard lock(threads_mutex);
+      request_threads.push_back(std::this_thread::get_id());
+    }
     last_capacity = req.body().capacity();
     switch (how.load()) {
       case mode::echo:
@@ -149,6 +157,37 @@ TEST_F(server_test, a_handler_may_answer_later_from_another_thread) {
   auto r = client.post("/x", "later");
   EXPECT_EQ(r.status, 202);
   EXPECT_EQ(r.body, "later");
+}
+
+TEST_F(server_test, connections_run_on_the_given_contexts_in_turn_each_on_one_thread) {
+  asio::io_context first(1);
+  asio::io_context second(1);
+  auto keep_first = asio::make_work_guard(first);
+  auto keep_second = asio::make_work_guard(second);
+  std::thread first_thread([&] { first.run(); });
+  std::thread second_thread([&] { second.run(); });
+  const auto a = first_thread.get_id();
+  const auto b = second_thread.get_id();
+  server_options options;
+  server_ = std::make_unique<server>(io_, options, handler_,
+                                     std::vector<asio::io_context*>{&first, &second});
+  ASSERT_TRUE(server_->listen());
+  thread_ = std::thread([this] { io_.run(); });  // the acceptor's
+  for (int c = 0; c < 4; ++c) {
+    testing::http_client client("127.0.0.1", server_->port());
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(client.post("/x", "ping").status, 200);
+  }
+  server_->stop_accepting();
+  server_->close_idle_connections();
+  keep_first.reset();
+  keep_second.reset();
+  first_thread.join();
+  second_thread.join();
+  // Connection 0 on the first context, 1 on the second, 2 on the first again...; every
+  // request of a connection on its context's thread.
+  const std::vector<std::thread::id> expected = {a, a, b, b, a, a, b, b};
+  std::lock_guard lock(handler_.threads_mutex);
+  EXPECT_EQ(handler_.request_threads, expected);
 }
 
 TEST_F(server_test, a_dropped_responder_answers_500) {
