@@ -43,7 +43,7 @@ class ingest_role {
   std::unique_ptr<kafka::producer> producer_;
   // One io_context per I/O thread, each run by that thread alone, with a connection's
   // work all on one of them (the acceptor's on the first): no scheduler queue, lock or
-  // epoll set is shared between threads, and no thread wakes another to run a handler.
+  // epoll set is shared between them, and no I/O thread wakes another to run a handler.
   // Kept busy by work_ until the role is destroyed, also while one has no connection.
   std::vector<std::unique_ptr<boost::asio::io_context>> io_;
   std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;

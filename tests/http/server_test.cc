@@ -171,7 +171,13 @@ TEST_F(server_test, connections_run_on_the_given_contexts_in_turn_each_on_one_th
   server_options options;
   server_ = std::make_unique<server>(io_, options, handler_,
                                      std::vector<asio::io_context*>{&first, &second});
-  ASSERT_TRUE(server_->listen());
+  if (auto listening = server_->listen(); !listening) {
+    first.stop();
+    second.stop();
+    first_thread.join();
+    second_thread.join();
+    FAIL() << listening.error().describe();
+  }
   thread_ = std::thread([this] { io_.run(); });  // the acceptor's
   for (int c = 0; c < 4; ++c) {
     testing::http_client client("127.0.0.1", server_->port());
