@@ -32,11 +32,11 @@ class changelog_writer {
                                        std::chrono::milliseconds timeout);
 
  private:
-  changelog_writer(std::unique_ptr<kafka::producer> producer, rd_kafka_topic_t* topic)
+  changelog_writer(std::unique_ptr<kafka::producer> producer, const kafka::producer_topic* topic)
       : producer_(std::move(producer)), topic_(topic) {}
 
   std::unique_ptr<kafka::producer> producer_;
-  rd_kafka_topic_t* topic_;
+  const kafka::producer_topic* topic_;
 };
 
 }  // namespace mailhook::index

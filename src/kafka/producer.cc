@@ -29,7 +29,36 @@ bool partitions_by_murmur2(rd_kafka_conf_t* conf) {
   return name == "murmur2" || name == "murmur2_random";
 }
 
+// Fails every record `handle` still holds and serves their delivery reports, so that each
+// record set completes (rd_kafka_destroy would drop reports not served yet); waits at
+// most `limit` for the ones in flight.
+void fail_what_is_left(rd_kafka_t* handle, std::chrono::milliseconds limit) {
+  rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  rd_kafka_poll(handle, 0);
+  while (rd_kafka_outq_len(handle) > 0 && std::chrono::steady_clock::now() < give_up) {
+    rd_kafka_poll(handle, 10);
+  }
+}
+
 }  // namespace
+
+struct producer_topic {
+  std::string name;
+  std::size_t index = 0;                    // of its object in every client
+  std::atomic<std::int32_t> partitions{0};  // 0 = not known yet
+};
+
+struct producer::client {
+  handle_ptr handle;
+  std::vector<rd_kafka_topic_t*> topics;  // by producer_topic::index
+
+  ~client() {
+    if (handle) fail_what_is_left(handle.get(), std::chrono::seconds(5));
+    for (auto* t : topics) rd_kafka_topic_destroy(t);
+  }
+  rd_kafka_topic_t* object_of(const producer_topic* t) const { return topics[t->index]; }
+};
 
 // One publish() call. Counted down by delivery reports; the last one reports the outcome
 // and frees the set (and with it the caller's bytes).
@@ -72,9 +101,11 @@ result<std::unique_ptr<producer>> producer::create(const config::kafka_config& k
   if (!conf) return conf.error();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &producer::on_delivery);
   const bool murmur2 = partitions_by_murmur2(conf->get());
-  auto handle = make_handle(RD_KAFKA_PRODUCER, std::move(*conf));
+  auto handle = make_handle(RD_KAFKA_PRODUCER, conf_ptr(rd_kafka_conf_dup(conf->get())));
   if (!handle) return handle.error();
-  std::unique_ptr<producer> p(new producer(std::move(*handle), murmur2, registry));
+  auto first = std::make_shared<client>();
+  first->handle = std::move(*handle);
+  std::unique_ptr<producer> p(new producer(std::move(*conf), std::move(first), murmur2, registry));
   auto* raw = p.get();
   registry.add_collector([raw](metrics::collector_sink& sink) {
     sink.gauge("mailhook_kafka_producer_queue_depth", "Records in librdkafka's queues or in flight",
@@ -86,8 +117,10 @@ result<std::unique_ptr<producer>> producer::create(const config::kafka_config& k
   return p;
 }
 
-producer::producer(handle_ptr handle, bool partition_by_murmur2, metrics::registry& registry)
-    : handle_(std::move(handle)),
+producer::producer(conf_ptr client_conf, std::shared_ptr<client> first, bool partition_by_murmur2,
+                   metrics::registry& registry)
+    : client_conf_(std::move(client_conf)),
+      client_(std::move(first)),
       partition_by_murmur2_(partition_by_murmur2),
       delivered_(
           registry.counter("mailhook_kafka_records_delivered_total", "Records Kafka confirmed")
@@ -99,7 +132,11 @@ producer::producer(handle_ptr handle, bool partition_by_murmur2, metrics::regist
                        .histogram("mailhook_kafka_delivery_seconds",
                                   "From enqueueing a batch's records to the last delivery report",
                                   metrics::default_latency_buckets())
-                       .get()) {}
+                       .get()),
+      fatal_errors_(registry
+                        .counter("mailhook_kafka_producer_fatal_errors_total",
+                                 "Fatal producer errors, each followed by a new producer")
+                        .get()) {}
 
 producer::~producer() {
   flush(std::chrono::seconds(10));
@@ -110,25 +147,67 @@ producer::~producer() {
   refresh_wake_.notify_all();
   if (partition_counter_.joinable()) partition_counter_.join();
   if (poller_.joinable()) poller_.join();
-  for (auto& [name, topic] : topics_) rd_kafka_topic_destroy(topic->handle);
-  // Reports of records that never finished fire from rd_kafka_destroy (purged), so every
-  // set still completes and frees itself.
-  rd_kafka_purge(handle_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-  rd_kafka_poll(handle_.get(), 0);
+  // Records that never finished fail when the last client goes (~client), so every set
+  // still completes and frees itself.
 }
 
-rd_kafka_topic_t* producer::topic(const std::string& name) {
-  rd_kafka_topic_t* t = nullptr;
+result<std::shared_ptr<producer::client>> producer::make_client() {
+  auto handle = make_handle(RD_KAFKA_PRODUCER, conf_ptr(rd_kafka_conf_dup(client_conf_.get())));
+  if (!handle) return handle.error();
+  auto fresh = std::make_shared<client>();
+  fresh->handle = std::move(*handle);
+  for (const auto* t : topics_in_order_) {
+    rd_kafka_topic_t* object = rd_kafka_topic_new(fresh->handle.get(), t->name.c_str(), nullptr);
+    if (object == nullptr) {
+      return failure(errc::create_failed, "cannot make the producer's topic object for " + t->name);
+    }
+    fresh->topics.push_back(object);
+  }
+  return fresh;
+}
+
+void producer::replace_client(const std::shared_ptr<client>& broken) {
+  std::array<char, 512> reason{};
+  const auto err = rd_kafka_fatal_error(broken->handle.get(), reason.data(), reason.size());
+  {
+    // Under the topics' lock, so that the new client has an object for every topic.
+    std::lock_guard lock(topics_mutex_);
+    auto fresh = make_client();
+    if (!fresh) {
+      spdlog::error("kafka: the producer has a fatal error ({}: {}) and no new one can be made: {}",
+                    rd_kafka_err2name(err), reason.data(), fresh.error().describe());
+      return;
+    }
+    client_.store(std::move(*fresh));
+  }
+  fatal_errors_.inc();
+  clients_replaced_.fetch_add(1);
+  spdlog::error(
+      "kafka: the producer had a fatal error ({}: {}); a new producer took its place, and the "
+      "batches the old one held fail (503, sent again by their senders)",
+      rd_kafka_err2name(err), reason.data());
+  // The old client's records fail now, each set through its delivery reports. It is
+  // destroyed by whoever lets go of it last: this thread, or a publish() that took it
+  // just before (whose records a fatally broken client refuses).
+  fail_what_is_left(broken->handle.get(), std::chrono::seconds(5));
+}
+
+const producer_topic* producer::topic(const std::string& name) {
+  producer_topic* made = nullptr;
   {
     std::lock_guard lock(topics_mutex_);
     auto it = topics_.find(name);
-    if (it != topics_.end()) return it->second->handle;
-    t = rd_kafka_topic_new(handle_.get(), name.c_str(), nullptr);
-    MAILHOOK_CHECK(t != nullptr, "rd_kafka_topic_new failed for " + name);
-    auto state = std::make_unique<topic_state>();
-    state->handle = t;
-    topic_by_handle_.emplace(t, state.get());
-    topics_.emplace(name, std::move(state));
+    if (it != topics_.end()) return it->second.get();
+    auto current = client_.load();
+    rd_kafka_topic_t* object = rd_kafka_topic_new(current->handle.get(), name.c_str(), nullptr);
+    MAILHOOK_CHECK(object != nullptr, "rd_kafka_topic_new failed for " + name);
+    auto t = std::make_unique<producer_topic>();
+    t->name = name;
+    t->index = topics_in_order_.size();
+    current->topics.push_back(object);
+    topics_in_order_.push_back(t.get());
+    made = t.get();
+    topics_.emplace(name, std::move(t));
   }
   // Learnt by the refresh thread, not here: a cluster that is down at start must not hold
   // up the start. Until then librdkafka partitions the topic's records (the same murmur2).
@@ -137,26 +216,29 @@ rd_kafka_topic_t* producer::topic(const std::string& name) {
     refresh_now_ = true;
   }
   refresh_wake_.notify_all();
-  return t;
+  return made;
 }
 
-std::int32_t producer::partitions_of(rd_kafka_topic_t* topic) const {
-  auto it = topic_by_handle_.find(topic);
-  return it == topic_by_handle_.end() ? 0 : it->second->partitions.load(std::memory_order_relaxed);
+std::int32_t producer::partitions_of(const producer_topic* topic) const {
+  return topic->partitions.load(std::memory_order_relaxed);
 }
 
 bool producer::refresh_partition_counts(std::chrono::milliseconds timeout) {
   // The metadata requests block: ask them outside the lock, over a copy of the list.
-  std::vector<std::pair<std::string, topic_state*>> topics;
+  // Taken together under the lock: the client has an object for each of these topics.
+  std::vector<producer_topic*> topics;
+  std::shared_ptr<client> current;
   {
     std::lock_guard lock(topics_mutex_);
-    for (auto& [name, topic] : topics_) topics.emplace_back(name, topic.get());
+    topics = topics_in_order_;
+    current = client_.load();
   }
   bool all_known = true;
-  for (auto& [name, topic] : topics) {
+  for (auto* topic : topics) {
+    const std::string& name = topic->name;
     const rd_kafka_metadata_t* metadata = nullptr;
-    const auto err = rd_kafka_metadata(handle_.get(), 0, topic->handle, &metadata,
-                                       static_cast<int>(timeout.count()));
+    const auto err = rd_kafka_metadata(current->handle.get(), 0, current->object_of(topic),
+                                       &metadata, static_cast<int>(timeout.count()));
     std::int32_t partitions = 0;
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && metadata->topic_cnt == 1 &&
         metadata->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -208,16 +290,17 @@ void producer::publish(const std::vector<outgoing_record>& records,
   std::size_t taken = 0;
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   const std::span<const outgoing_record> all(records);
+  const auto current = client_.load();
   for (std::size_t i = 0; i < all.size() && err == RD_KAFKA_RESP_ERR_NO_ERROR;) {
     if (!all[i].headers.empty()) {
-      err = enqueue_one(all[i], set);
+      err = enqueue_one(*current, all[i], set);
       if (err == RD_KAFKA_RESP_ERR_NO_ERROR) ++taken;
       ++i;
       continue;
     }
     std::size_t end = i + 1;
     while (end < all.size() && all[end].headers.empty() && all[end].topic == all[i].topic) ++end;
-    err = enqueue_partitioned(all.subspan(i, end - i), set, taken);
+    err = enqueue_partitioned(*current, all.subspan(i, end - i), set, taken);
     i = end;
   }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -232,7 +315,7 @@ void producer::publish(const std::vector<outgoing_record>& records,
   set->finish(1);
 }
 
-rd_kafka_resp_err_t producer::enqueue_one(const outgoing_record& r, record_set* set) {
+rd_kafka_resp_err_t producer::enqueue_one(client& c, const outgoing_record& r, record_set* set) {
   rd_kafka_headers_t* headers = rd_kafka_headers_new(r.headers.size());
   for (const auto& h : r.headers) {
     rd_kafka_header_add(headers, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
@@ -242,7 +325,7 @@ rd_kafka_resp_err_t producer::enqueue_one(const outgoing_record& r, record_set* 
   rd_kafka_vu_t fields[6];
   std::size_t count = 0;
   fields[count].vtype = RD_KAFKA_VTYPE_RKT;
-  fields[count++].u.rkt = r.topic;
+  fields[count++].u.rkt = c.object_of(r.topic);
   fields[count].vtype = RD_KAFKA_VTYPE_KEY;
   fields[count++].u.mem = {const_cast<char*>(r.key.data()), r.key.size()};
   fields[count].vtype = RD_KAFKA_VTYPE_VALUE;
@@ -256,7 +339,7 @@ rd_kafka_resp_err_t producer::enqueue_one(const outgoing_record& r, record_set* 
     fields[count].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
     fields[count++].u.i64 = r.timestamp_ms;
   }
-  rd_kafka_error_t* error = rd_kafka_produceva(handle_.get(), fields, count);
+  rd_kafka_error_t* error = rd_kafka_produceva(c.handle.get(), fields, count);
   if (error == nullptr) return RD_KAFKA_RESP_ERR_NO_ERROR;
   const auto err = rd_kafka_error_code(error);
   rd_kafka_error_destroy(error);
@@ -264,13 +347,14 @@ rd_kafka_resp_err_t producer::enqueue_one(const outgoing_record& r, record_set* 
   return err;
 }
 
-rd_kafka_resp_err_t producer::enqueue_partitioned(std::span<const outgoing_record> run,
+rd_kafka_resp_err_t producer::enqueue_partitioned(client& c, std::span<const outgoing_record> run,
                                                   record_set* set, std::size_t& enqueued) {
   // Per thread and reused, so that a request allocates nothing here once warm.
   thread_local std::vector<rd_kafka_message_t> messages;
   thread_local std::vector<std::int32_t> partition_of;
   thread_local std::vector<std::uint32_t> next;
-  rd_kafka_topic_t* topic = run.front().topic;
+  const producer_topic* topic = run.front().topic;
+  rd_kafka_topic_t* object = c.object_of(topic);
   auto message_of = [set](const outgoing_record& r) {
     rd_kafka_message_t m{};
     // No RD_KAFKA_MSG_F_COPY or _FREE: the bytes live in the set's owner until it completes.
@@ -282,7 +366,7 @@ rd_kafka_resp_err_t producer::enqueue_partitioned(std::span<const outgoing_recor
     return m;
   };
   auto produce = [&](std::int32_t partition, rd_kafka_message_t* first, std::size_t count) {
-    const int good = rd_kafka_produce_batch(topic, partition, 0, first, static_cast<int>(count));
+    const int good = rd_kafka_produce_batch(object, partition, 0, first, static_cast<int>(count));
     enqueued += static_cast<std::size_t>(good);
     if (static_cast<std::size_t>(good) == count) return RD_KAFKA_RESP_ERR_NO_ERROR;
     for (std::size_t i = 0; i < count; ++i) {
@@ -335,15 +419,21 @@ void producer::on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void*
 }
 
 void producer::poll_loop() {
-  while (!stopping_.load()) rd_kafka_poll(handle_.get(), 100);
+  while (!stopping_.load()) {
+    const auto current = client_.load();
+    rd_kafka_poll(current->handle.get(), 100);
+    if (rd_kafka_fatal_error(current->handle.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      replace_client(current);
+    }
+  }
 }
 
 void producer::flush(std::chrono::milliseconds timeout) {
-  rd_kafka_flush(handle_.get(), static_cast<int>(timeout.count()));
+  rd_kafka_flush(client_.load()->handle.get(), static_cast<int>(timeout.count()));
 }
 
 int producer::queue_depth() const {
-  return rd_kafka_outq_len(handle_.get());
+  return rd_kafka_outq_len(client_.load()->handle.get());
 }
 
 }  // namespace mailhook::kafka

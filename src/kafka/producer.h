@@ -11,6 +11,14 @@
 // Records with headers are produced one by one (librdkafka's batch call cannot carry
 // headers).
 //
+// A fatal error leaves a librdkafka producer unusable for good: every record it is given
+// afterwards fails. The idempotent producer of librdkafka 2.0.2 (Debian 12's) can reach one
+// after a broker failover ("out of order sequence number ... rewound sequence number",
+// a bug fixed in librdkafka 2.3.0), which the chaos suite's leader-kill and cluster-restart
+// scenarios met. The poll thread then puts a new client in its place, with a new producer
+// id, and fails what the old one still held: those batches are answered 503 and sent again
+// by their senders, so nothing acknowledged is lost, and intake resumes within a poll.
+//
 // Threading: publish() may be called from any thread. Completion callbacks run on the
 // producer's poll thread (or on the publishing thread when nothing could be enqueued),
 // so they must be quick and must not block.
@@ -44,8 +52,12 @@ struct record_header {
   std::string_view value;
 };
 
+// A topic of one producer, from producer::topic(): valid as long as the producer, across
+// the clients it may replace after fatal errors.
+struct producer_topic;
+
 struct outgoing_record {
-  rd_kafka_topic_t* topic = nullptr;  // from producer::topic()
+  const producer_topic* topic = nullptr;  // from producer::topic()
   std::string_view key;
   std::string_view value;
   // Copied by librdkafka when the record is enqueued; empty for none.
@@ -75,13 +87,13 @@ class producer {
   producer(const producer&) = delete;
   producer& operator=(const producer&) = delete;
 
-  // The handle for `name`, created on first use; its partition count is read from the
-  // cluster right after, and kept current, by the producer's refresh thread. Call at start, not per
-  // request: publish() reads the table of topics without a lock.
-  [[nodiscard]] rd_kafka_topic_t* topic(const std::string& name);
+  // The topic `name`, made on first use; its partition count is read from the cluster
+  // right after, and kept current, by the producer's refresh thread. Call at start, not
+  // per request: publish() reads the client's topic objects without a lock.
+  [[nodiscard]] const producer_topic* topic(const std::string& name);
   // The partition count the producer partitions `topic`'s keys by; 0 while unknown or when
   // librdkafka partitions (a partitioner other than murmur2 is configured).
-  [[nodiscard]] std::int32_t partitions_of(rd_kafka_topic_t* topic) const;
+  [[nodiscard]] std::int32_t partitions_of(const producer_topic* topic) const;
 
   // Enqueues every record; `done` runs exactly once, after the last delivery report.
   // `owner` keeps the records' bytes alive until then.
@@ -92,16 +104,23 @@ class producer {
   void flush(std::chrono::milliseconds timeout);
   // Records waiting in librdkafka's queues or in flight.
   [[nodiscard]] int queue_depth() const;
+  // Fatal errors met so far, each followed by a new client.
+  [[nodiscard]] std::uint64_t clients_replaced() const { return clients_replaced_.load(); }
 
  private:
-  struct topic_state {
-    rd_kafka_topic_t* handle = nullptr;
-    std::atomic<std::int32_t> partitions{0};  // 0 = not known yet
-  };
   struct record_set;
+  struct client;  // one librdkafka producer and its topic objects
 
-  producer(handle_ptr handle, bool partition_by_murmur2, metrics::registry& registry);
+  producer(conf_ptr client_conf, std::shared_ptr<client> first, bool partition_by_murmur2,
+           metrics::registry& registry);
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+  // A client from client_conf_ with an object for each topic known so far. Called with
+  // topics_mutex_ held.
+  [[nodiscard]] result<std::shared_ptr<client>> make_client();
+  // After a fatal error of `broken` (the current client): a new client takes its place,
+  // and what `broken` still holds fails. Keeps `broken` when no new client can be made
+  // (the next poll tries again).
+  void replace_client(const std::shared_ptr<client>& broken);
   void poll_loop();
   // Asks the cluster for each topic's partition count; false if any is still unknown.
   bool refresh_partition_counts(std::chrono::milliseconds timeout);
@@ -110,20 +129,25 @@ class producer {
   void partition_count_loop();
   // Enqueue records; each returns the error that stopped it, with `enqueued` counting the
   // records librdkafka took (and will report on).
-  rd_kafka_resp_err_t enqueue_one(const outgoing_record& r, record_set* set);
-  rd_kafka_resp_err_t enqueue_partitioned(std::span<const outgoing_record> run, record_set* set,
-                                          std::size_t& enqueued);
+  rd_kafka_resp_err_t enqueue_one(client& c, const outgoing_record& r, record_set* set);
+  rd_kafka_resp_err_t enqueue_partitioned(client& c, std::span<const outgoing_record> run,
+                                          record_set* set, std::size_t& enqueued);
 
-  handle_ptr handle_;
+  const conf_ptr client_conf_;  // each client's configuration is a copy of it
+  // The client in use: publish() takes it without a lock; an old one lives on until the
+  // last publish() that took it returns.
+  std::atomic<std::shared_ptr<client>> client_;
   const bool partition_by_murmur2_;
-  // Written by topic() and read by the refresh thread under topics_mutex_; publish() reads
-  // topic_by_handle_ without it, which is why topic() is for the start only.
+  // Written by topic() and read by the refresh thread and make_client() under
+  // topics_mutex_; publish() reads the topics through their pointers, without it.
   std::mutex topics_mutex_;
-  std::unordered_map<std::string, std::unique_ptr<topic_state>> topics_;
-  std::unordered_map<const rd_kafka_topic_t*, topic_state*> topic_by_handle_;
+  std::unordered_map<std::string, std::unique_ptr<producer_topic>> topics_;
+  std::vector<producer_topic*> topics_in_order_;  // by producer_topic::index
   metrics::counter& delivered_;
   metrics::counter_family& failed_;
   metrics::histogram& set_latency_;
+  metrics::counter& fatal_errors_;
+  std::atomic<std::uint64_t> clients_replaced_{0};
   std::atomic<bool> stopping_{false};
   std::thread poller_;
   std::mutex refresh_mutex_;

@@ -81,8 +81,8 @@ class ingest_handler final : public http::handler {
   source_table sources_;
   kafka::producer& producer_;
   const kafka::cluster_monitor& cluster_;
-  rd_kafka_topic_t* events_topic_;
-  rd_kafka_topic_t* dlq_topic_;
+  const kafka::producer_topic* events_topic_;
+  const kafka::producer_topic* dlq_topic_;
   std::string schema_;  // the mailhook-schema header of record_format = "headers"
   // The Confluent framing before each value (record_format = "confluent"), else empty.
   std::string event_value_prefix_;
