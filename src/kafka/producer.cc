@@ -101,11 +101,9 @@ result<std::unique_ptr<producer>> producer::create(const config::kafka_config& k
   if (!conf) return conf.error();
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &producer::on_delivery);
   const bool murmur2 = partitions_by_murmur2(conf->get());
-  auto handle = make_handle(RD_KAFKA_PRODUCER, conf_ptr(rd_kafka_conf_dup(conf->get())));
-  if (!handle) return handle.error();
-  auto first = std::make_shared<client>();
-  first->handle = std::move(*handle);
-  std::unique_ptr<producer> p(new producer(std::move(*conf), std::move(first), murmur2, registry));
+  auto first = make_client(conf->get(), {});
+  if (!first) return first.error();
+  std::unique_ptr<producer> p(new producer(std::move(*conf), std::move(*first), murmur2, registry));
   auto* raw = p.get();
   registry.add_collector([raw](metrics::collector_sink& sink) {
     sink.gauge("mailhook_kafka_producer_queue_depth", "Records in librdkafka's queues or in flight",
@@ -151,12 +149,13 @@ producer::~producer() {
   // still completes and frees itself.
 }
 
-result<std::shared_ptr<producer::client>> producer::make_client() {
-  auto handle = make_handle(RD_KAFKA_PRODUCER, conf_ptr(rd_kafka_conf_dup(client_conf_.get())));
+result<std::shared_ptr<producer::client>> producer::make_client(
+    const rd_kafka_conf_t* conf, const std::vector<producer_topic*>& topics) {
+  auto handle = make_handle(RD_KAFKA_PRODUCER, conf_ptr(rd_kafka_conf_dup(conf)));
   if (!handle) return handle.error();
   auto fresh = std::make_shared<client>();
   fresh->handle = std::move(*handle);
-  for (const auto* t : topics_in_order_) {
+  for (const auto* t : topics) {
     rd_kafka_topic_t* object = rd_kafka_topic_new(fresh->handle.get(), t->name.c_str(), nullptr);
     if (object == nullptr) {
       return failure(errc::create_failed, "cannot make the producer's topic object for " + t->name);
@@ -172,7 +171,7 @@ void producer::replace_client(const std::shared_ptr<client>& broken) {
   {
     // Under the topics' lock, so that the new client has an object for every topic.
     std::lock_guard lock(topics_mutex_);
-    auto fresh = make_client();
+    auto fresh = make_client(client_conf_.get(), topics_in_order_);
     if (!fresh) {
       spdlog::error("kafka: the producer has a fatal error ({}: {}) and no new one can be made: {}",
                     rd_kafka_err2name(err), reason.data(), fresh.error().describe());
@@ -181,7 +180,6 @@ void producer::replace_client(const std::shared_ptr<client>& broken) {
     client_.store(std::move(*fresh));
   }
   fatal_errors_.inc();
-  clients_replaced_.fetch_add(1);
   spdlog::error(
       "kafka: the producer had a fatal error ({}: {}); a new producer took its place, and the "
       "batches the old one held fail (503, sent again by their senders)",

@@ -105,7 +105,9 @@ class producer {
   // Records waiting in librdkafka's queues or in flight.
   [[nodiscard]] int queue_depth() const;
   // Fatal errors met so far, each followed by a new client.
-  [[nodiscard]] std::uint64_t clients_replaced() const { return clients_replaced_.load(); }
+  [[nodiscard]] std::uint64_t clients_replaced() const {
+    return static_cast<std::uint64_t>(fatal_errors_.value());
+  }
 
  private:
   struct record_set;
@@ -114,9 +116,9 @@ class producer {
   producer(conf_ptr client_conf, std::shared_ptr<client> first, bool partition_by_murmur2,
            metrics::registry& registry);
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
-  // A client from client_conf_ with an object for each topic known so far. Called with
-  // topics_mutex_ held.
-  [[nodiscard]] result<std::shared_ptr<client>> make_client();
+  // A client made from a copy of `conf`, with an object for each of `topics`.
+  [[nodiscard]] static result<std::shared_ptr<client>> make_client(
+      const rd_kafka_conf_t* conf, const std::vector<producer_topic*>& topics);
   // After a fatal error of `broken` (the current client): a new client takes its place,
   // and what `broken` still holds fails. Keeps `broken` when no new client can be made
   // (the next poll tries again).
@@ -138,7 +140,7 @@ class producer {
   // last publish() that took it returns.
   std::atomic<std::shared_ptr<client>> client_;
   const bool partition_by_murmur2_;
-  // Written by topic() and read by the refresh thread and make_client() under
+  // Written by topic() and read by the refresh thread and replace_client() under
   // topics_mutex_; publish() reads the topics through their pointers, without it.
   std::mutex topics_mutex_;
   std::unordered_map<std::string, std::unique_ptr<producer_topic>> topics_;
@@ -146,8 +148,7 @@ class producer {
   metrics::counter& delivered_;
   metrics::counter_family& failed_;
   metrics::histogram& set_latency_;
-  metrics::counter& fatal_errors_;
-  std::atomic<std::uint64_t> clients_replaced_{0};
+  metrics::counter& fatal_errors_;  // each one replaced its client
   std::atomic<bool> stopping_{false};
   std::thread poller_;
   std::mutex refresh_mutex_;
