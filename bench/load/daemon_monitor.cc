@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -17,25 +18,24 @@
 namespace mailhook::load {
 namespace {
 
-std::optional<std::string> read_proc(int pid, const char* file) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/" + file);
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path);
   if (!in) return std::nullopt;
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-std::optional<std::chrono::microseconds> watched_cpu_time(int pid);
+std::optional<std::string> read_proc(int pid, const char* file) {
+  return read_file("/proc/" + std::to_string(pid) + "/" + file);
+}
 
-}  // namespace
-
-std::optional<std::chrono::microseconds> process_cpu_time(int pid) {
-  auto stat = read_proc(pid, "stat");
-  if (!stat) return std::nullopt;
+// User + system time in a /proc/PID/stat or /proc/PID/task/TID/stat line.
+std::optional<std::chrono::microseconds> stat_cpu_time(const std::string& stat) {
   // The command name (field 2) is in parentheses and may hold spaces or ')': the fields
   // we want are counted from the last ')'. Field 3 (state) is token 0; utime (field 14)
   // is token 11 and stime (field 15) token 12, both in clock ticks.
-  const auto close = stat->rfind(')');
+  const auto close = stat.rfind(')');
   if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat->substr(close + 1));
+  std::istringstream fields(stat.substr(close + 1));
   std::vector<std::string> tokens{std::istream_iterator<std::string>(fields),
                                   std::istream_iterator<std::string>()};
   if (tokens.size() < 13) return std::nullopt;
@@ -49,6 +49,45 @@ std::optional<std::chrono::microseconds> process_cpu_time(int pid) {
   if (ticks_per_second <= 0) return std::nullopt;
   return std::chrono::microseconds(static_cast<std::int64_t>(
       (utime + stime) * 1'000'000 / static_cast<std::uint64_t>(ticks_per_second)));
+}
+
+std::optional<std::chrono::microseconds> watched_cpu_time(int pid);
+
+}  // namespace
+
+std::optional<std::chrono::microseconds> process_cpu_time(int pid) {
+  auto stat = read_proc(pid, "stat");
+  if (!stat) return std::nullopt;
+  return stat_cpu_time(*stat);
+}
+
+std::map<int, thread_cpu> threads_cpu_time(int pid) {
+  std::map<int, thread_cpu> threads;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    const std::string id = task.path().filename().string();
+    int tid = 0;
+    if (std::from_chars(id.data(), id.data() + id.size(), tid).ec != std::errc()) continue;
+    auto stat = read_file(task.path() / "stat");
+    auto comm = read_file(task.path() / "comm");
+    if (!stat || !comm) continue;  // ended while we looked
+    auto cpu = stat_cpu_time(*stat);
+    if (!cpu) continue;
+    if (!comm->empty() && comm->back() == '\n') comm->pop_back();
+    threads.emplace(tid, thread_cpu{std::move(*comm), *cpu});
+  }
+  return threads;
+}
+
+std::string thread_pool_name(std::string_view thread_name) {
+  if (thread_name.find(':') != std::string_view::npos) return std::string(thread_name);
+  std::size_t end = thread_name.size();
+  while (end > 0 && thread_name[end - 1] >= '0' && thread_name[end - 1] <= '9') --end;
+  if (end == thread_name.size() || end < 2 || thread_name[end - 1] != '-') {
+    return std::string(thread_name);
+  }
+  return std::string(thread_name.substr(0, end - 1));
 }
 
 std::optional<std::chrono::microseconds> machine_cpu_time(bool steal) {
@@ -163,8 +202,10 @@ void daemon_monitor::take_baseline() {
   const auto allocations = counts_ ? counts_->read() : allocation_counts{};
   std::vector<std::optional<std::chrono::microseconds>> others;
   for (const auto& p : others_) others.push_back(watched_cpu_time(p.pid));
+  auto threads = threads_cpu_time(pid_);
   std::lock_guard lock(mutex_);
   if (cpu) cpu_start_ = cpu;
+  threads_start_ = std::move(threads);
   allocations_start_ = allocations;
   others_start_ = std::move(others);
 }
@@ -208,6 +249,7 @@ daemon_usage daemon_monitor::finish() {
   const auto allocations_end = counts_ ? counts_->read() : allocation_counts{};
   std::vector<std::optional<std::chrono::microseconds>> others_end;
   for (const auto& p : others_) others_end.push_back(watched_cpu_time(p.pid));
+  const auto threads_end = threads_cpu_time(pid_);
   sample_rss();
   daemon_usage usage;
   std::lock_guard lock(mutex_);
@@ -222,6 +264,17 @@ daemon_usage daemon_monitor::finish() {
     const auto& end = others_end[i];
     usage.others_cpu.push_back(start && end ? std::optional(*end - *start) : std::nullopt);
   }
+  // A thread that started within the window counts from zero.
+  std::map<std::string, std::chrono::microseconds> by_pool;
+  for (const auto& [tid, end] : threads_end) {
+    const auto start = threads_start_.find(tid);
+    const auto before =
+        start != threads_start_.end() ? start->second.cpu : std::chrono::microseconds{0};
+    by_pool[thread_pool_name(end.name)] += end.cpu - before;
+  }
+  usage.cpu_by_thread.assign(by_pool.begin(), by_pool.end());
+  std::stable_sort(usage.cpu_by_thread.begin(), usage.cpu_by_thread.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
   usage.complete = complete_ && cpu_start_ && cpu_end;
   if (cpu_start_ && cpu_end) usage.cpu = *cpu_end - *cpu_start_;
   usage.max_sampled_rss = max_rss_;

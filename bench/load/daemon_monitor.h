@@ -1,5 +1,6 @@
 // Measures another process (the daemon under load) from /proc: its CPU time (user + system
-// ticks of /proc/PID/stat) over the measured window, its peak RSS (VmHWM of
+// ticks of /proc/PID/stat) over the measured window, also by thread pool (the threads'
+// names, /proc/PID/task/*/stat and comm), its peak RSS (VmHWM of
 // /proc/PID/status) and the largest VmRSS seen by sampling once a second. Optionally also
 // its allocations over the same window (the counts bench/load/malloc_count.c keeps in a
 // shared file when preloaded into it) and the CPU time of other processes (the broker, the
@@ -13,11 +14,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -30,6 +33,17 @@ namespace mailhook::load {
 // `steal` false, busy time (user, nice, system, irq, softirq); with true, the time the
 // hypervisor gave to others. nullopt if unreadable.
 [[nodiscard]] std::optional<std::chrono::microseconds> machine_cpu_time(bool steal);
+// The CPU time so far of each thread of `pid` that is alive, by thread id, with the
+// thread's name (/proc/PID/task/TID/stat); empty if the process cannot be read.
+struct thread_cpu {
+  std::string name;
+  std::chrono::microseconds cpu{0};
+};
+[[nodiscard]] std::map<int, thread_cpu> threads_cpu_time(int pid);
+// The pool a thread's name stands for: mailhook's "ingest-io-1" -> "ingest-io". The
+// names of librdkafka's and RocksDB's threads ("rdk:broker1", the thread of broker 1;
+// "rdk:broker-1", its internal one; "rocksdb:low") and names without a number stay.
+[[nodiscard]] std::string thread_pool_name(std::string_view thread_name);
 // A "kB" field of /proc/PID/status ("VmRSS", "VmHWM") in bytes; nullopt if absent.
 [[nodiscard]] std::optional<std::uint64_t> process_status_bytes(int pid, std::string_view field);
 
@@ -74,6 +88,9 @@ struct daemon_usage {
   std::optional<allocation_counts> allocations;
   // The watched processes' CPU over the window, in their order; nullopt if unreadable.
   std::vector<std::optional<std::chrono::microseconds>> others_cpu;
+  // The daemon's CPU over the window by thread pool (thread_pool_name), most first. The
+  // CPU of a thread that ended within the window is in `cpu` but not here.
+  std::vector<std::pair<std::string, std::chrono::microseconds>> cpu_by_thread;
 };
 
 class daemon_monitor {
@@ -108,6 +125,7 @@ class daemon_monitor {
   std::optional<std::chrono::microseconds> cpu_start_;                  // guarded by mutex_
   allocation_counts allocations_start_{};                               // guarded by mutex_
   std::vector<std::optional<std::chrono::microseconds>> others_start_;  // guarded by mutex_
+  std::map<int, thread_cpu> threads_start_;                             // guarded by mutex_
   std::uint64_t max_rss_ = 0;                                           // guarded by mutex_
   bool complete_ = true;                                                // guarded by mutex_
   std::thread thread_;

@@ -762,7 +762,14 @@ void print_json(const options& opt, const request_pool& pool, const run_result& 
       }
       out += "}";
     }
-    out += "}";
+    out += ",\"cpu_by_thread\":{";
+    for (std::size_t i = 0; i < d.cpu_by_thread.size(); ++i) {
+      const double us = static_cast<double>(d.cpu_by_thread[i].second.count());
+      out +=
+          fmt::format("{}{}:{{\"cpu_s\":{:.3f},\"cpu_us_per_event\":{:.3f}}}", i == 0 ? "" : ",",
+                      json_string(d.cpu_by_thread[i].first), us / 1e6, per(us, t.events_accepted));
+    }
+    out += "}}";
     out += ",\"window_cpu\":{";
     for (std::size_t i = 0; i < r.watched.size() && i < d.others_cpu.size(); ++i) {
       const auto& cpu = d.others_cpu[i];
@@ -858,6 +865,15 @@ void print_table(const options& opt, const request_pool& pool, const run_result&
                                 ? fmt::format("{:.1f} us (per answered request)",
                                               cpu_us / static_cast<double>(t.answered()))
                                 : std::string("-"));
+    // The threads' shares, each pool that took a hundredth of the daemon's CPU or more.
+    if (!d.cpu_by_thread.empty()) line("CPU by thread", "(pools with 1% of it or more)");
+    for (const auto& [threads, cpu] : d.cpu_by_thread) {
+      const double us = static_cast<double>(cpu.count());
+      if (us * 100 < cpu_us) continue;
+      line("  " + threads,
+           fmt::format("{:.2f} s = {:.2f} cores, {:.2f} us per event", us / 1e6,
+                       window > 0 ? us / 1e6 / window : 0.0, per(us, t.events_accepted)));
+    }
     line("peak RSS (VmHWM)", mib(d.peak_rss_bytes));
     line("max sampled VmRSS", mib(d.max_sampled_rss));
     if (const auto total = allocations_total(r)) {

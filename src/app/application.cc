@@ -8,9 +8,11 @@
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
+#include <string>
 
 #include "app/version.h"
 #include "common/cpu.h"
+#include "common/thread_name.h"
 #include "http/server_metrics.h"
 #include "index/index_metrics.h"
 #include "kafka/topics.h"
@@ -238,7 +240,12 @@ result<void> application::start_report() {
 int application::run() {
   auto work = boost::asio::make_work_guard(io_);
   const unsigned threads = std::max(2u, usable_cores());
-  for (unsigned i = 0; i < threads; ++i) io_threads_.emplace_back([this] { io_.run(); });
+  for (unsigned i = 0; i < threads; ++i) {
+    io_threads_.emplace_back([this, i] {
+      name_current_thread("app-io-" + std::to_string(i));
+      io_.run();
+    });
+  }
   spdlog::info("mailhook {} serving", version);
 
   {

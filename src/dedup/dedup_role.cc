@@ -5,6 +5,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/thread_name.h"
 #include "kafka/email_event_record.h"
 #include "kafka/partition_reader.h"
 #include "kafka/transactions.h"
@@ -33,7 +34,10 @@ result<std::unique_ptr<dedup_role>> dedup_role::start(const config::daemon_confi
                                                       seen_window& window,
                                                       metrics::registry& registry) {
   std::unique_ptr<dedup_role> role(new dedup_role(config, window, registry));
-  role->thread_ = std::thread([raw = role.get()] { raw->run_loop(); });
+  role->thread_ = std::thread([raw = role.get()] {
+    name_current_thread("dedup");
+    raw->run_loop();
+  });
   return role;
 }
 

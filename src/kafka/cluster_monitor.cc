@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
+
 namespace mailhook::kafka {
 
 result<std::unique_ptr<cluster_monitor>> cluster_monitor::start(const config::kafka_config& kafka,
@@ -16,7 +18,10 @@ result<std::unique_ptr<cluster_monitor>> cluster_monitor::start(const config::ka
       new cluster_monitor(kafka, std::move(*handle), registry));
   monitor->on_reachable_ = std::move(on_reachable);
   monitor->probe_once();
-  monitor->thread_ = std::thread([m = monitor.get()] { m->run(); });
+  monitor->thread_ = std::thread([m = monitor.get()] {
+    name_current_thread("kafka-monitor");
+    m->run();
+  });
   return monitor;
 }
 

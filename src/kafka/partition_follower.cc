@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/thread_name.h"
+
 namespace mailhook::kafka {
 
 using namespace std::chrono_literals;
@@ -46,7 +48,10 @@ partition_follower::~partition_follower() {
 }
 
 void partition_follower::start() {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    name_current_thread("kafka-follower");
+    run();
+  });
 }
 
 void partition_follower::stop() {

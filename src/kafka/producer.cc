@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "common/thread_name.h"
 #include "kafka/key_partitioner.h"
 
 namespace mailhook::kafka {
@@ -110,8 +111,16 @@ result<std::unique_ptr<producer>> producer::create(const config::kafka_config& k
                {})
         .set({}, static_cast<double>(raw->queue_depth()));
   });
-  p->poller_ = std::thread([raw] { raw->poll_loop(); });
-  if (murmur2) p->partition_counter_ = std::thread([raw] { raw->partition_count_loop(); });
+  p->poller_ = std::thread([raw] {
+    name_current_thread("kafka-reports");
+    raw->poll_loop();
+  });
+  if (murmur2) {
+    p->partition_counter_ = std::thread([raw] {
+      name_current_thread("kafka-partcount");
+      raw->partition_count_loop();
+    });
+  }
   return p;
 }
 

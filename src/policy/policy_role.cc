@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/thread_name.h"
 #include "kafka/email_event_record.h"
 #include "kafka/partition_reader.h"
 #include "kafka/transactions.h"
@@ -29,7 +30,10 @@ result<std::unique_ptr<policy_role>> policy_role::start(const config::daemon_con
                                                         const index::replica& follower,
                                                         metrics::registry& registry) {
   std::unique_ptr<policy_role> role(new policy_role(config, state, follower, registry));
-  role->thread_ = std::thread([raw = role.get()] { raw->run_loop(); });
+  role->thread_ = std::thread([raw = role.get()] {
+    name_current_thread("policy");
+    raw->run_loop();
+  });
   return role;
 }
 

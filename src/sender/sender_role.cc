@@ -7,6 +7,7 @@
 
 #include "common/check.h"
 #include "common/clock.h"
+#include "common/thread_name.h"
 #include "kafka/transactions.h"
 
 namespace mailhook::sender {
@@ -100,10 +101,16 @@ result<std::unique_ptr<sender_role>> sender_role::start(const config::daemon_con
   }
   for (auto& lane : role->lanes_) {
     for (int i = 0; i < lane->integration->concurrency; ++i) {
-      lane->workers.emplace_back([raw = role.get(), l = lane.get()] { raw->work(*l); });
+      lane->workers.emplace_back([raw = role.get(), l = lane.get()] {
+        name_current_thread("send-worker");
+        raw->work(*l);
+      });
     }
   }
-  role->thread_ = std::thread([raw = role.get()] { raw->run_loop(); });
+  role->thread_ = std::thread([raw = role.get()] {
+    name_current_thread("send-requests");
+    raw->run_loop();
+  });
   return role;
 }
 
@@ -178,6 +185,7 @@ void sender_role::stop(std::chrono::milliseconds drain_timeout) {
     // and its unfinished requests are left to the ledger (indeterminate after restart).
     auto deadline = std::chrono::steady_clock::now() + drain_timeout;
     std::thread watchdog([this, deadline] {
+      name_current_thread("send-drain");
       while (std::chrono::steady_clock::now() < deadline) {
         if (stopped()) return;
         std::this_thread::sleep_for(50ms);

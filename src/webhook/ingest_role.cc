@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <string>
+
 #include "common/cpu.h"
+#include "common/thread_name.h"
 
 namespace mailhook::webhook {
 
@@ -74,7 +77,12 @@ result<std::unique_ptr<ingest_role>> ingest_role::start(const config::daemon_con
   role->handler_->set_server(role->server_.get());
   if (auto listening = role->server_->listen(); !listening) return listening.error();
 
-  for (auto* io : contexts) role->threads_.emplace_back([io] { io->run(); });
+  for (std::size_t i = 0; i < contexts.size(); ++i) {
+    role->threads_.emplace_back([io = contexts[i], i] {
+      name_current_thread("ingest-io-" + std::to_string(i));
+      io->run();
+    });
+  }
   spdlog::info("webhook listener on {}:{} ({}, {} threads, {} sources)", options.host,
                role->server_->port(), options.tls_cert_file.empty() ? "http" : "https", threads,
                config.sources.size());

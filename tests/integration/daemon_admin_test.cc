@@ -1,8 +1,13 @@
 // The real `mailhook serve` against the shared broker: the admin listener's probes and
-// a metrics exposition that Prometheus' own promtool accepts; a clean exit on SIGTERM.
+// a metrics exposition that Prometheus' own promtool accepts; a clean exit on SIGTERM;
+// threads that tell what they do.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
 
 #include "support/daemon.h"
 
@@ -53,6 +58,34 @@ TEST(daemon_admin, metrics_pass_promtool_check) {
   auto check = run({"/bin/sh", "-c", "promtool check metrics < '" + file.string() + "'"});
   EXPECT_EQ(check.status, 0) << check.output;
   EXPECT_EQ(check.output, "") << "promtool complained:\n" << check.output;
+}
+
+// The kernel's names of a process's threads (what top -H, ps -L and perf show), counted.
+std::map<std::string, int> thread_names(pid_t pid) {
+  std::map<std::string, int> names;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name)) ++names[name];
+  }
+  return names;
+}
+
+TEST(daemon_admin, every_thread_says_what_it_does) {
+  daemon d(shared_kafka_bootstrap());
+  ASSERT_TRUE(d.wait_for_readyz(200, 60s)) << d.admin_get("/readyz").body << "\n" << d.output();
+  const auto names = thread_names(d.proc().pid());
+  std::string listing;
+  for (const auto& [name, count] : names) listing += name + " x" + std::to_string(count) + "\n";
+  // The threads mailhook makes (librdkafka's are "rdk:...", RocksDB's "rocksdb:..."): a
+  // profile by thread (perf --sort comm) or top -H then tells the listener from the
+  // delivery reports from the roles.
+  for (const char* expected :
+       {"ingest-io-0", "app-io-0", "app-io-1", "kafka-reports", "kafka-partcount", "kafka-monitor",
+        "kafka-follower", "policy", "send-requests"}) {
+    EXPECT_TRUE(names.contains(expected)) << "no thread named " << expected << " in\n" << listing;
+  }
 }
 
 TEST(daemon_admin, unknown_paths_and_methods_get_json_errors) {
