@@ -47,15 +47,24 @@ struct p256_curve {
   u256 order{};           // n, for scalar_inverse
 };
 
+// 32 big-endian bytes as four little-endian limbs.
+u256 limbs_of(const std::array<unsigned char, 32>& big_endian) {
+  u256 out{};
+  for (std::size_t limb = 0; limb < out.size(); ++limb) {
+    std::uint64_t x = 0;
+    for (std::size_t i = 0; i < 8; ++i) {
+      x |= std::uint64_t{big_endian[big_endian.size() - 1 - (limb * 8 + i)]} << (8 * i);
+    }
+    out[limb] = x;
+  }
+  return out;
+}
+
 // `v` (< 2^256) as four little-endian limbs.
 bool to_limbs(const BIGNUM* v, u256& out) {
   std::array<unsigned char, 32> bytes{};
-  if (BN_bn2lebinpad(v, bytes.data(), static_cast<int>(bytes.size())) < 0) return false;
-  for (std::size_t limb = 0; limb < out.size(); ++limb) {
-    std::uint64_t x = 0;
-    for (std::size_t i = 0; i < 8; ++i) x |= std::uint64_t{bytes[limb * 8 + i]} << (8 * i);
-    out[limb] = x;
-  }
+  if (BN_bn2binpad(v, bytes.data(), static_cast<int>(bytes.size())) < 0) return false;
+  out = limbs_of(bytes);
   return true;
 }
 
@@ -71,10 +80,8 @@ bool from_limbs(const u256& v, BIGNUM* out) {
 
 // w = s⁻¹ mod n, on fixed-size limbs (scalar_inverse.h): BN_mod_inverse's BIGNUM steps
 // were a fifth of a verification.
-bool inverse_mod_order(const p256_curve& curve, const BIGNUM* s, BIGNUM* w) {
-  u256 limbs{};
-  if (!to_limbs(s, limbs)) return false;
-  const auto inverse = inverse_mod_odd(limbs, curve.order);
+bool inverse_mod_order(const p256_curve& curve, const std::array<unsigned char, 32>& s, BIGNUM* w) {
+  const auto inverse = inverse_mod_odd(limbs_of(s), curve.order);
   return inverse && from_limbs(*inverse, w);
 }
 
@@ -138,15 +145,9 @@ result<p256_fixed_key> p256_fixed_key::from_public_key(const evp_pkey_st* key) {
 }
 
 bool p256_fixed_key::verify(const std::array<unsigned char, 32>& digest,
-                            const ECDSA_SIG_st& signature) const {
+                            const ecdsa_signature& signature) const {
   const EC_GROUP* base = tables_->curve->group.get();
   const BIGNUM* n = EC_GROUP_get0_order(base);
-  const BIGNUM* r = ECDSA_SIG_get0_r(&signature);
-  const BIGNUM* s = ECDSA_SIG_get0_s(&signature);
-  const auto in_range = [n](const BIGNUM* v) {
-    return !BN_is_zero(v) && !BN_is_negative(v) && BN_cmp(v, n) < 0;
-  };
-  if (!in_range(r) || !in_range(s)) return false;
 
   // One BN_CTX per thread, reused: its pool of BIGNUMs stays allocated between calls.
   // Made again if it could not be made before (out of memory then).
@@ -154,6 +155,8 @@ bool p256_fixed_key::verify(const std::array<unsigned char, 32>& digest,
   if (!ctx) ctx.reset(BN_CTX_new());
   if (!ctx) return false;
   bn_frame bn(ctx.get());
+  BIGNUM* r = bn.get();
+  BIGNUM* s = bn.get();
   BIGNUM* e = bn.get();
   BIGNUM* w = bn.get();
   BIGNUM* u1 = bn.get();
@@ -169,10 +172,15 @@ bool p256_fixed_key::verify(const std::array<unsigned char, 32>& digest,
   thread_local point_ptr from_key;
   if (!sum) sum.reset(EC_POINT_new(base));
   if (!from_key) from_key.reset(EC_POINT_new(base));
+  const auto bytes = [](const std::array<unsigned char, 32>& big_endian, BIGNUM* out) {
+    return BN_bin2bn(big_endian.data(), static_cast<int>(big_endian.size()), out) != nullptr;
+  };
+  if (r_plus_n == nullptr || !bytes(signature.r, r) || !bytes(signature.s, s)) return false;
+  const auto in_range = [n](const BIGNUM* v) { return !BN_is_zero(v) && BN_cmp(v, n) < 0; };
+  if (!in_range(r) || !in_range(s)) return false;
   // A SHA-256 digest has as many bits as n, so e is the digest itself: no truncation.
-  if (r_plus_n == nullptr || !sum || !from_key ||
-      BN_bin2bn(digest.data(), static_cast<int>(digest.size()), e) == nullptr ||
-      !inverse_mod_order(*tables_->curve, s, w) ||                            // w = s^-1 mod n
+  if (!sum || !from_key || !bytes(digest, e) ||
+      !inverse_mod_order(*tables_->curve, signature.s, w) ||                  // w = s^-1 mod n
       BN_mod_mul(u1, e, w, n, ctx.get()) != 1 ||                              // u1 = e·w
       BN_mod_mul(u2, r, w, n, ctx.get()) != 1 ||                              // u2 = r·w
       EC_POINT_mul(base, sum.get(), u1, nullptr, nullptr, ctx.get()) != 1 ||  // u1·G

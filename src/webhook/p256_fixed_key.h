@@ -19,10 +19,10 @@
 #include <memory>
 
 #include "common/result.h"
+#include "webhook/der_signature.h"
 
-// OpenSSL's types, kept out of this header's includes.
+// OpenSSL's type, kept out of this header's includes.
 struct evp_pkey_st;
-struct ECDSA_SIG_st;
 
 namespace mailhook::webhook {
 
@@ -36,7 +36,7 @@ class p256_fixed_key {
   // Whether (r, s) is an ECDSA signature of `digest`, a SHA-256, by this key. Any s in
   // [1, n-1] is accepted: high-S signatures (SendGrid's) verify, as with OpenSSL.
   [[nodiscard]] bool verify(const std::array<unsigned char, 32>& digest,
-                            const ECDSA_SIG_st& signature) const;
+                            const ecdsa_signature& signature) const;
 
  private:
   struct tables;

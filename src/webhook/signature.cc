@@ -17,8 +17,11 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <span>
 
 #include "common/c_ptr.h"
+#include "webhook/der_signature.h"
 
 namespace mailhook::webhook {
 
@@ -67,7 +70,6 @@ namespace {
 
 using md_ctx_ptr = c_ptr<EVP_MD_CTX, EVP_MD_CTX_free>;
 using md_ptr = c_ptr<EVP_MD, EVP_MD_free>;
-using ecdsa_sig_ptr = c_ptr<ECDSA_SIG, ECDSA_SIG_free>;
 using bio_ptr = c_ptr<BIO, BIO_free>;
 
 std::shared_ptr<EVP_PKEY> share(EVP_PKEY* key) {
@@ -200,20 +202,14 @@ std::string spki_base64(EVP_PKEY* key) {
 // A DER ECDSA-Sig-Value for P-256 is at most 72 bytes; anything longer is not one.
 constexpr std::size_t max_signature_der = 80;
 
-// A strict DER SEQUENCE { INTEGER r, INTEGER s } and nothing after it, else null. This
-// is OpenSSL's own rule for a signature it verifies; naming the failure tells a
-// malformed header from a forged one and spares hashing the body for garbage.
-ecdsa_sig_ptr parse_der_ecdsa_signature(const unsigned char* der, std::size_t size) {
-  const unsigned char* p = der;
-  ecdsa_sig_ptr sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(size)));
-  if (!sig || p != der + size) return nullptr;
-  // Re-encoding must give the same bytes: refuses BER leniencies d2i might accept.
-  if (i2d_ECDSA_SIG(sig.get(), nullptr) != static_cast<int>(size)) return nullptr;
-  std::array<unsigned char, max_signature_der> again{};
-  unsigned char* out = again.data();
-  i2d_ECDSA_SIG(sig.get(), &out);
-  if (CRYPTO_memcmp(again.data(), der, size) != 0) return nullptr;
-  return sig;
+// The header's signature: strict base64 of a strict DER signature (der_signature.h).
+// Naming the failure tells a malformed header from a forged one and spares hashing the
+// body for garbage.
+std::optional<ecdsa_signature> decode_signature_header(std::string_view base64) {
+  std::array<unsigned char, max_signature_der> der{};
+  const std::optional<std::size_t> der_size = decode_base64_to(base64, der.data(), der.size());
+  if (!der_size) return std::nullopt;
+  return parse_der_signature(std::span<const unsigned char>(der.data(), *der_size));
 }
 
 using sha256_digest = std::array<unsigned char, 32>;
@@ -326,27 +322,15 @@ std::string_view to_string(verify_outcome o) noexcept {
 }
 
 std::optional<signature_id> signature_r(std::string_view signature_header_base64) {
-  const openssl_error_scope errors;
-  std::array<unsigned char, max_signature_der> der{};
-  const std::optional<std::size_t> der_size =
-      decode_base64_to(signature_header_base64, der.data(), der.size());
-  if (!der_size || *der_size == 0) return std::nullopt;
-  const ecdsa_sig_ptr signature = parse_der_ecdsa_signature(der.data(), *der_size);
+  const auto signature = decode_signature_header(signature_header_base64);
   if (!signature) return std::nullopt;
-  signature_id r{};
-  if (BN_bn2binpad(ECDSA_SIG_get0_r(signature.get()), r.data(), static_cast<int>(r.size())) < 0)
-    return std::nullopt;  // r wider than 32 bytes: no P-256 signature
-  return r;
+  return signature->r;
 }
 
 verify_outcome signature_verifier::verify(std::string_view timestamp_header, std::string_view body,
                                           std::string_view signature_header_base64) const {
   const openssl_error_scope errors;
-  std::array<unsigned char, max_signature_der> der{};
-  const std::optional<std::size_t> der_size =
-      decode_base64_to(signature_header_base64, der.data(), der.size());
-  if (!der_size || *der_size == 0) return verify_outcome::malformed_signature;
-  const ecdsa_sig_ptr signature = parse_der_ecdsa_signature(der.data(), *der_size);
+  const auto signature = decode_signature_header(signature_header_base64);
   if (!signature) return verify_outcome::malformed_signature;
   // A hashing failure (out of memory, no SHA-256 provider) fails closed: the request is
   // refused and SendGrid retries it.
