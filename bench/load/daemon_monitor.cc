@@ -70,12 +70,13 @@ std::map<int, thread_cpu> threads_cpu_time(int pid) {
     int tid = 0;
     if (std::from_chars(id.data(), id.data() + id.size(), tid).ec != std::errc()) continue;
     auto stat = read_file(task.path() / "stat");
-    auto comm = read_file(task.path() / "comm");
-    if (!stat || !comm) continue;  // ended while we looked
+    if (!stat) continue;  // ended while we looked
     auto cpu = stat_cpu_time(*stat);
-    if (!cpu) continue;
-    if (!comm->empty() && comm->back() == '\n') comm->pop_back();
-    threads.emplace(tid, thread_cpu{std::move(*comm), *cpu});
+    // The name is field 2, between the first '(' and the last ')'.
+    const auto open = stat->find('(');
+    const auto close = stat->rfind(')');
+    if (!cpu || open == std::string::npos || close == std::string::npos || close < open) continue;
+    threads.emplace(tid, thread_cpu{stat->substr(open + 1, close - open - 1), *cpu});
   }
   return threads;
 }

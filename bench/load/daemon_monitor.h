@@ -34,7 +34,7 @@ namespace mailhook::load {
 // hypervisor gave to others. nullopt if unreadable.
 [[nodiscard]] std::optional<std::chrono::microseconds> machine_cpu_time(bool steal);
 // The CPU time so far of each thread of `pid` that is alive, by thread id, with the
-// thread's name (/proc/PID/task/TID/stat); empty if the process cannot be read.
+// thread's name (both from /proc/PID/task/TID/stat); empty if the process cannot be read.
 struct thread_cpu {
   std::string name;
   std::chrono::microseconds cpu{0};

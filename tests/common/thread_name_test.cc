@@ -19,22 +19,22 @@ std::string kernel_name_of_current_thread() {
   return name;
 }
 
-TEST(name_current_thread, names_the_calling_thread_as_the_kernel_shows_it) {
+// The name the kernel shows for a new thread that named itself `name`.
+std::string name_seen_after_naming(const char* name) {
   std::string seen;
   std::thread([&] {
-    name_current_thread("ingest-io-0");
+    name_current_thread(name);
     seen = kernel_name_of_current_thread();
   }).join();
-  EXPECT_EQ(seen, "ingest-io-0");
+  return seen;
+}
+
+TEST(name_current_thread, names_the_calling_thread_as_the_kernel_shows_it) {
+  EXPECT_EQ(name_seen_after_naming("ingest-io-0"), "ingest-io-0");
 }
 
 TEST(name_current_thread, cuts_a_long_name_at_the_kernels_fifteen_bytes) {
-  std::string seen;
-  std::thread([&] {
-    name_current_thread("a-name-longer-than-fifteen-bytes");
-    seen = kernel_name_of_current_thread();
-  }).join();
-  EXPECT_EQ(seen, "a-name-longer-t");
+  EXPECT_EQ(name_seen_after_naming("a-name-longer-than-fifteen-bytes"), "a-name-longer-t");
 }
 
 TEST(name_current_thread, leaves_the_other_threads_alone) {
