@@ -98,6 +98,15 @@ else
   broker_pid=$(cat "$work/kafka/pid" 2>/dev/null || true)
   topic_names=()
 fi
+# The broker shares the cores, and its JVM's compiler moves the figures (scripts/kafka,
+# MAILHOOK_KAFKA_JIT).
+if [ -n "$broker_pid" ] && [ -r "/proc/$broker_pid/cmdline" ]; then
+  if tr '\0' ' ' <"/proc/$broker_pid/cmdline" | grep -q -- '-XX:TieredStopAtLevel=1'; then
+    echo "broker JIT: quick (the JVM's first compiler only)" >&"$header_fd"
+  else
+    echo "broker JIT: full (both of the JVM's compilers)" >&"$header_fd"
+  fi
+fi
 if [ -n "$broker_pid" ] && [[ $load_help == *--measure-pid* ]]; then
   load_args+=(--measure-pid "broker=$broker_pid")
 fi
