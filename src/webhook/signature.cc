@@ -1,7 +1,8 @@
 // Signed Event Webhook verification, replay window and static credentials on OpenSSL 3.
-// Thread-safety: see signature.h. Every OpenSSL operation context (EVP_MD_CTX, BN_CTX)
-// is created per call; only the immutable keys, their verification tables and the
-// fetched SHA-256 implementation are shared, so there is no per-thread state to clean up.
+// Thread-safety: see signature.h. The OpenSSL operation contexts (the SHA-256 EVP_MD_CTX
+// here, the BN_CTX and points of p256_fixed_key) are per thread and reused; only the
+// immutable keys, their verification tables and the fetched SHA-256 implementation are
+// shared between threads.
 #include "webhook/signature.h"
 
 #include <openssl/bio.h>
@@ -218,7 +219,12 @@ using sha256_digest = std::array<unsigned char, 32>;
 // request, not per key, so a rotation with several keys hashes a 768 KB body once.
 bool hash_signed_bytes(std::string_view timestamp, std::string_view body, sha256_digest& out) {
   const EVP_MD* md = sha256();
-  const md_ctx_ptr ctx(EVP_MD_CTX_new());
+  // One context per thread, reused: a new one costs two allocations (the context and the
+  // provider's SHA-256 state) and their frees, where initialising it again with the same
+  // digest only resets that state. Made again if it could not be made before (out of
+  // memory then).
+  thread_local md_ctx_ptr ctx;
+  if (!ctx) ctx.reset(EVP_MD_CTX_new());
   unsigned int size = 0;
   return md != nullptr && ctx && EVP_DigestInit_ex(ctx.get(), md, nullptr) == 1 &&
          EVP_DigestUpdate(ctx.get(), timestamp.data(), timestamp.size()) == 1 &&
