@@ -5,7 +5,7 @@
 // request is answered before its body is read. And the monitoring listener's: the probes
 // and metrics only, with no token and no Host check, for Prometheus and orchestrators.
 //
-// Handlers answer inline on the connection's strand; /v1 changes answer once Kafka has
+// Handlers answer inline on the connection's executor; /v1 changes answer once Kafka has
 // confirmed them, from the producer's thread. The handlers hold references only: the
 // application owns what they use and outlives the servers.
 #pragma once

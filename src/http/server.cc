@@ -92,28 +92,35 @@ class connection : public std::enable_shared_from_this<connection> {
   virtual void close_if_idle() = 0;
 };
 
-// Each connection's strand, and its socket and stream bound to it by type. Beast's
+// Where a connection's handlers run, bound to its socket and stream by type: Beast's
 // tcp_stream holds a type-erased executor instead, whose copies and `prefer` calls on
 // every read, write and timer wait were about 3% of a 1-event webhook's CPU (a profile in
-// docs/benchmarks.md, "The 1-event path").
-using connection_strand = asio::strand<asio::io_context::executor_type>;
-using connection_socket = tcp::socket::rebind_executor<connection_strand>::other;
-using plain_stream = beast::basic_stream<tcp, connection_strand>;
-using tls_stream = beast::ssl_stream<plain_stream>;
+// docs/benchmarks.md, "The 1-event path"). On a context that several threads run, a
+// strand per connection keeps its handlers in order and apart. A context that one thread
+// runs (the server's connection_contexts) does that by itself, and a strand there only
+// costs: a reference count copied with every handler, its own queue and lock, and
+// allocations for each hand-over from another thread (5% of a 1-event webhook's CPU,
+// docs/benchmarks.md, "No strand where one thread runs the context"). So the Executor
+// is a strand of the server's io_context, or a connection context's own executor.
+template <class Executor>
+using plain_stream = beast::basic_stream<tcp, Executor>;
+template <class Executor>
+using tls_stream = beast::ssl_stream<plain_stream<Executor>>;
 
 // A connection over plain TCP (Stream = plain_stream) or TLS (tls_stream). Lives as long
-// as an asynchronous operation or a responder holds it; confined to its strand.
+// as an asynchronous operation or a responder holds it; confined to its executor.
 template <class Stream>
 class stream_connection final : public connection {
  public:
-  static constexpr bool is_tls = !std::is_same_v<Stream, plain_stream>;
+  using lowest_stream = beast::lowest_layer_type<Stream>;  // the plain_stream
+  using socket_type = typename lowest_stream::socket_type;
+  static constexpr bool is_tls = !std::is_same_v<Stream, lowest_stream>;
 
   // `client` is the peer's address, already counted by add_client_connection(), which
   // gave `usage`.
   template <class... Args>
   stream_connection(std::shared_ptr<listener_state> state, std::string client,
-                    listener_state::client_usage& usage, connection_socket socket,
-                    Args&... tls_context)
+                    listener_state::client_usage& usage, socket_type socket, Args&... tls_context)
       : stream_(std::move(socket), tls_context...),
         state_(std::move(state)),
         client_(std::move(client)),
@@ -444,7 +451,7 @@ class stream_connection final : public connection {
   std::shared_ptr<stream_connection> self() {
     return std::static_pointer_cast<stream_connection>(shared_from_this());
   }
-  plain_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  lowest_stream& lowest() { return beast::get_lowest_layer(stream_); }
 
   Stream stream_;
   std::shared_ptr<listener_state> state_;
@@ -466,10 +473,46 @@ class stream_connection final : public connection {
 
 // The peer's address as text, the key of the per-client limits ("" if the socket has
 // none any more: such connections share one entry).
-std::string peer_address(const connection_socket& socket) {
+template <class Socket>
+std::string peer_address(const Socket& socket) {
   beast::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
   return ec ? std::string() : endpoint.address().to_string();
+}
+
+// Starts a connection on an accepted socket, or closes the socket past the limits on
+// connections. The socket's executor becomes the connection's.
+template <class Socket>
+void take_connection(const std::shared_ptr<listener_state>& state, beast::error_code ec,
+                     Socket socket) {
+  using executor = typename Socket::executor_type;
+  listener_state::client_usage* usage = nullptr;
+  if (ec) {
+    // Running out of descriptors is an environment problem worth a line; keep accepting.
+    spdlog::warn("{} listener: accept failed: {}", state->options.name, ec.message());
+  } else if (state->stats.connections_open.load() >=
+             static_cast<std::int64_t>(state->options.max_connections)) {
+    state->stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
+    beast::error_code ignored;
+    socket.close(ignored);
+  } else if (std::string client = peer_address(socket);
+             (usage = state->add_client_connection(client)) == nullptr) {
+    state->stats.connections_refused_per_client.fetch_add(1, std::memory_order_relaxed);
+    beast::error_code ignored;
+    socket.close(ignored);
+  } else {
+    state->stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
+    socket.set_option(tcp::no_delay(true), ec);
+    if (state->tls) {
+      std::make_shared<stream_connection<tls_stream<executor>>>(state, std::move(client), *usage,
+                                                                std::move(socket), *state->tls)
+          ->start();
+    } else {
+      std::make_shared<stream_connection<plain_stream<executor>>>(state, std::move(client), *usage,
+                                                                  std::move(socket))
+          ->start();
+    }
+  }
 }
 
 }  // namespace detail
@@ -552,39 +595,16 @@ asio::io_context& server::next_connection_context() {
 }
 
 void server::accept_next() {
-  acceptor_.async_accept(
-      asio::make_strand(next_connection_context()),
-      [this, state = state_](beast::error_code ec, detail::connection_socket socket) {
-        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-        detail::listener_state::client_usage* usage = nullptr;
-        if (ec) {
-          // Running out of descriptors is an environment problem worth a line; keep accepting.
-          spdlog::warn("{} listener: accept failed: {}", state->options.name, ec.message());
-        } else if (state->stats.connections_open.load() >=
-                   static_cast<std::int64_t>(state->options.max_connections)) {
-          state->stats.connections_refused.fetch_add(1, std::memory_order_relaxed);
-          beast::error_code ignored;
-          socket.close(ignored);
-        } else if (std::string client = detail::peer_address(socket);
-                   (usage = state->add_client_connection(client)) == nullptr) {
-          state->stats.connections_refused_per_client.fetch_add(1, std::memory_order_relaxed);
-          beast::error_code ignored;
-          socket.close(ignored);
-        } else {
-          state->stats.connections_accepted.fetch_add(1, std::memory_order_relaxed);
-          socket.set_option(tcp::no_delay(true), ec);
-          if (state->tls) {
-            std::make_shared<detail::stream_connection<detail::tls_stream>>(
-                state, std::move(client), *usage, std::move(socket), *state->tls)
-                ->start();
-          } else {
-            std::make_shared<detail::stream_connection<detail::plain_stream>>(
-                state, std::move(client), *usage, std::move(socket))
-                ->start();
-          }
-        }
-        accept_next();
-      });
+  auto accepted = [this, state = state_](beast::error_code ec, auto socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    detail::take_connection(state, ec, std::move(socket));
+    accept_next();
+  };
+  if (connection_contexts_.empty()) {
+    acceptor_.async_accept(asio::make_strand(io_), std::move(accepted));
+  } else {
+    acceptor_.async_accept(next_connection_context().get_executor(), std::move(accepted));
+  }
 }
 
 void server::stop_accepting() {

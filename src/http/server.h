@@ -7,10 +7,12 @@
 // one at a time (keep-alive, no pipelining).
 //
 // Threading: the server and its connections run on the io_context they are given
-// (usually several threads), or the connections are spread over several io_contexts in
-// turn (usually one thread each); each connection is confined to its own strand, and the
-// handler's methods are called on that strand. stop_accepting() and
-// close_idle_connections() may be called from any thread.
+// (usually several threads), each connection confined to a strand of its own; or the
+// connections are spread over several io_contexts in turn, each run by one thread, and a
+// connection then runs on its context's thread. Either way a connection's handlers run one
+// at a time and in order, on what responder::executor() returns, and the handler's
+// methods are called there. stop_accepting() and close_idle_connections() may be called
+// from any thread.
 #pragma once
 
 #include <atomic>
@@ -105,9 +107,9 @@ class responder {
   ~responder();
 
   void send(response res);
-  // The connection's strand, which runs the handler's calls: work a handler posts there
-  // runs in order with them, and a send() made on it writes at once, without another
-  // trip through the io_context's queue. Valid until send().
+  // Where the connection's handlers run (its strand, or its context's one thread): work
+  // a handler posts there runs in order with them, and a send() made there writes at once,
+  // without another trip through the io_context's queue. Valid until send().
   [[nodiscard]] boost::asio::any_io_executor executor() const;
 
  private:
@@ -138,9 +140,10 @@ class server {
  public:
   // `h` must outlive the server and every connection it accepted. The acceptor runs on
   // `io`, and so do the connections unless `connection_contexts` are given: each accepted
-  // connection then runs on the next of them in turn. With one thread per context no two
-  // threads share a scheduler's queue or its epoll set, and a connection's handlers all
-  // run on the thread that reads its socket.
+  // connection then runs on the next of them in turn. Each of these contexts must be run
+  // by one thread only: its connections have no strand, the thread keeps their handlers
+  // apart. No two threads then share a scheduler's queue or its epoll set, and a
+  // connection's handlers all run on the thread that reads its socket.
   server(boost::asio::io_context& io, server_options options, handler& h,
          std::vector<boost::asio::io_context*> connection_contexts = {});
   ~server();

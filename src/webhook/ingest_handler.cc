@@ -61,7 +61,7 @@ std::int64_t unix_millis(std::chrono::system_clock::time_point t) {
 // points at (the body, the encoded records, the dead letters), so it lives until the
 // last delivery report; its budget is given back when it is freed.
 struct ingest_handler::batch {
-  // `connection` is the strand of the request's connection.
+  // `connection` is where the request's connection runs (responder::executor()).
   batch(asio::any_io_executor connection, std::shared_ptr<ingest_handler::budget> b)
       : deadline(std::move(connection)), budget(std::move(b)) {}
   ~batch() { budget->used.fetch_sub(reserved, std::memory_order_relaxed); }
@@ -74,9 +74,9 @@ struct ingest_handler::batch {
   std::array<std::uint32_t, email::event_type_count> events_by_type{};
   std::vector<std::string_view> dead_letter_reasons;  // static reason words
 
-  // The answer is decided on the connection's strand (the deadline's executor), by
-  // whichever comes first: the producer's outcome or the deadline. The connection reads
-  // nothing more until it is answered, so the batch has the strand to itself; and the
+  // The answer is decided on the connection's executor (the deadline's), by whichever
+  // comes first: the producer's outcome or the deadline. The connection reads nothing
+  // more until it is answered, so the batch has the executor to itself; and the
   // answer is written from there at once.
   asio::steady_timer deadline;
   std::optional<http::responder> responder;

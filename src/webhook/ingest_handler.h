@@ -9,8 +9,8 @@
 // An authenticated body that is not a JSON array, and single bad events inside a good
 // one, go to the dead-letter topic with the reason, so nothing authentic is lost.
 //
-// Threading: on_header/on_request run on the connection's strand (any I/O thread); the
-// answer is posted from the producer's delivery thread or the deadline timer. Parsers
+// Threading: on_header/on_request run on the connection's I/O thread (any of them); the
+// answer is posted there from the producer's delivery thread or the deadline timer. Parsers
 // are per thread. The handler must outlive every batch it started (the ingest role
 // flushes the producer before destroying it).
 #pragma once
