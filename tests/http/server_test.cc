@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -35,7 +36,9 @@ using tcp = asio::ip::tcp;
 // Echoes the body and records what it saw; can answer later or never.
 class test_handler final : public handler {
  public:
-  enum class mode { echo, answer_later, drop };
+  // answer_later_on_executor: another thread posts the answer to responder::executor(),
+  // as the webhook listener does from the producer's delivery thread.
+  enum class mode { echo, answer_later, answer_later_on_executor, drop };
   std::atomic<mode> how{mode::echo};
   std::atomic<int> requests{0};
   std::atomic<int> headers{0};
@@ -45,6 +48,7 @@ class test_handler final : public handler {
   std::atomic<std::uint64_t> most_reading{0};
   std::mutex threads_mutex;
   std::vector<std::thread::id> request_threads;  // where each on_request ran, in order
+  std::vector<std::thread::id> answer_threads;   // where each posted answer was sent
 
   bool admit_body_bytes(std::uint64_t bytes_reading) override {
     if (bytes_reading > most_reading) most_reading = bytes_reading;
@@ -77,6 +81,20 @@ class test_handler final : public handler {
           r.send(make_response(status::accepted, body, text_content_type));
         }).detach();
         break;
+      case mode::answer_later_on_executor: {
+        auto executor = res.executor();
+        std::thread([this, executor, r = std::move(res), body = req.body()]() mutable {
+          std::this_thread::sleep_for(10ms);
+          asio::post(executor, [this, r = std::move(r), body = std::move(body)]() mutable {
+            {
+              std::lock_guard lock(threads_mutex);
+              answer_threads.push_back(std::this_thread::get_id());
+            }
+            r.send(make_response(status::accepted, body, text_content_type));
+          });
+        }).detach();
+        break;
+      }
       case mode::drop:
         break;  // the responder dies here without an answer
     }
@@ -194,6 +212,36 @@ TEST_F(server_test, connections_run_on_the_given_contexts_in_turn_each_on_one_th
   const std::vector<std::thread::id> expected = {a, a, b, b, a, a, b, b};
   std::lock_guard lock(handler_.threads_mutex);
   EXPECT_EQ(handler_.request_threads, expected);
+}
+
+// Connections on a context of one thread have no strand: what another thread posts to
+// the responder's executor runs on that thread, between the connection's own handlers.
+TEST_F(server_test, an_answer_posted_from_another_thread_runs_on_the_connections_context) {
+  asio::io_context context(1);
+  auto keep = asio::make_work_guard(context);
+  std::thread context_thread([&] { context.run(); });
+  const auto expected_thread = context_thread.get_id();
+  handler_.how = test_handler::mode::answer_later_on_executor;
+  server_ = std::make_unique<server>(io_, server_options{}, handler_,
+                                     std::vector<asio::io_context*>{&context});
+  auto listening = server_->listen();
+  if (listening) {
+    thread_ = std::thread([this] { io_.run(); });  // the acceptor's
+    testing::http_client client("127.0.0.1", server_->port());
+    for (int i = 0; i < 3; ++i) {
+      auto r = client.post("/x", "later " + std::to_string(i));
+      EXPECT_EQ(r.status, 202);
+      EXPECT_EQ(r.body, "later " + std::to_string(i));
+    }
+    server_->stop_accepting();
+    server_->close_idle_connections();
+  }
+  keep.reset();
+  context_thread.join();
+  ASSERT_TRUE(listening) << listening.error().describe();
+  std::lock_guard lock(handler_.threads_mutex);
+  EXPECT_EQ(handler_.answer_threads, std::vector<std::thread::id>(3, expected_thread));
+  EXPECT_EQ(handler_.request_threads, std::vector<std::thread::id>(3, expected_thread));
 }
 
 TEST_F(server_test, a_dropped_responder_answers_500) {
