@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -74,23 +75,21 @@ TEST(kafka_roundtrip, a_changelog_topic_that_is_not_compacted_is_refused) {
 
 // The value of one configuration entry of `topic`, as the broker describes it. A topic
 // created a moment ago may not be known yet to the broker that answers (KRaft spreads
-// the new topic after the controller has acknowledged it), so an unknown topic is asked
-// again, as ensure_topics does, for up to 30 s.
+// the new topic after the controller has acknowledged it: the describe then fails for
+// the resource, with no entries), so a describe without the entry is asked again, as
+// ensure_topics does, for up to 30 s.
 std::string topic_config(rd_kafka_t* handle, const std::string& topic, const std::string& name) {
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   for (;;) {
     auto* resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
     auto* queue = rd_kafka_queue_new(handle);
     rd_kafka_DescribeConfigs(handle, &resource, 1, nullptr, queue);
-    std::string value = "(not described)";
-    bool unknown_topic = false;
+    std::optional<std::string> value;
     if (auto* event = rd_kafka_queue_poll(queue, 30000)) {
       std::size_t count = 0;
       const auto** described = rd_kafka_DescribeConfigs_result_resources(
           rd_kafka_event_DescribeConfigs_result(event), &count);
       for (std::size_t i = 0; i < count; ++i) {
-        if (rd_kafka_ConfigResource_error(described[i]) == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-          unknown_topic = true;
         std::size_t entries = 0;
         const auto** configs = rd_kafka_ConfigResource_configs(described[i], &entries);
         for (std::size_t j = 0; j < entries; ++j) {
@@ -104,7 +103,8 @@ std::string topic_config(rd_kafka_t* handle, const std::string& topic, const std
     }
     rd_kafka_queue_destroy(queue);
     rd_kafka_ConfigResource_destroy(resource);
-    if (!unknown_topic || std::chrono::steady_clock::now() >= deadline) return value;
+    if (value) return *value;
+    if (std::chrono::steady_clock::now() >= deadline) return "(not described)";
     std::this_thread::sleep_for(100ms);
   }
 }
