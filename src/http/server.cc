@@ -589,11 +589,6 @@ result<void> server::listen() {
   return {};
 }
 
-asio::io_context& server::next_connection_context() {
-  if (connection_contexts_.empty()) return io_;
-  return *connection_contexts_[next_context_++ % connection_contexts_.size()];
-}
-
 void server::accept_next() {
   auto accepted = [this, state = state_](beast::error_code ec, auto socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
@@ -603,7 +598,8 @@ void server::accept_next() {
   if (connection_contexts_.empty()) {
     acceptor_.async_accept(asio::make_strand(io_), std::move(accepted));
   } else {
-    acceptor_.async_accept(next_connection_context().get_executor(), std::move(accepted));
+    auto& context = *connection_contexts_[next_context_++ % connection_contexts_.size()];
+    acceptor_.async_accept(context.get_executor(), std::move(accepted));
   }
 }
 

@@ -167,7 +167,6 @@ class server {
 
  private:
   void accept_next();
-  boost::asio::io_context& next_connection_context();
 
   boost::asio::io_context& io_;
   const std::vector<boost::asio::io_context*> connection_contexts_;
