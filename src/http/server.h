@@ -143,7 +143,9 @@ class server {
   // connection then runs on the next of them in turn. Each of these contexts must be run
   // by one thread only: its connections have no strand, the thread keeps their handlers
   // apart. No two threads then share a scheduler's queue or its epoll set, and a
-  // connection's handlers all run on the thread that reads its socket.
+  // connection's handlers all run on the thread that reads its socket. They must outlive
+  // `io`'s pending work: the acceptor's pending accept, on `io`, holds a socket of the
+  // next of them until `io` is destroyed.
   server(boost::asio::io_context& io, server_options options, handler& h,
          std::vector<boost::asio::io_context*> connection_contexts = {});
   ~server();

@@ -122,6 +122,9 @@ ingest_role::~ingest_role() {
   for (auto& t : threads_) t.join();
   server_.reset();
   handler_.reset();
+  // The acceptor's context, the first, goes first: its pending accept holds a socket of
+  // another context (http/server.h).
+  for (auto& io : io_) io.reset();
 }
 
 }  // namespace mailhook::webhook

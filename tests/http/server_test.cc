@@ -150,6 +150,11 @@ class server_test : public ::testing::Test {
     return received;
   }
 
+  // The connection contexts of the tests that give the server some. Declared before io_,
+  // so that they outlive it: the acceptor's last accept, pending on io_ until io_ is
+  // destroyed, holds a socket of one of them (server.h).
+  asio::io_context first_context_{1};
+  asio::io_context second_context_{1};
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   test_handler handler_;
@@ -178,8 +183,8 @@ TEST_F(server_test, a_handler_may_answer_later_from_another_thread) {
 }
 
 TEST_F(server_test, connections_run_on_the_given_contexts_in_turn_each_on_one_thread) {
-  asio::io_context first(1);
-  asio::io_context second(1);
+  asio::io_context& first = first_context_;
+  asio::io_context& second = second_context_;
   auto keep_first = asio::make_work_guard(first);
   auto keep_second = asio::make_work_guard(second);
   std::thread first_thread([&] { first.run(); });
@@ -217,7 +222,7 @@ TEST_F(server_test, connections_run_on_the_given_contexts_in_turn_each_on_one_th
 // Connections on a context of one thread have no strand: what another thread posts to
 // the responder's executor runs on that thread, between the connection's own handlers.
 TEST_F(server_test, an_answer_posted_from_another_thread_runs_on_the_connections_context) {
-  asio::io_context context(1);
+  asio::io_context& context = first_context_;
   auto keep = asio::make_work_guard(context);
   std::thread context_thread([&] { context.run(); });
   const auto expected_thread = context_thread.get_id();
