@@ -438,7 +438,6 @@ result<void> body_parser::run(std::string_view body, std::size_t capacity,
     }
     ++index;
   }
-  writer.finish();
 
   // Anything but whitespace after the closing ] (On-Demand stops at the array's end).
   if (auto rest = doc_.current_location(); rest.error() == simdjson::SUCCESS) {

@@ -59,7 +59,7 @@ struct rejected_event {
 // What one body produced. Records and rejected events together cover every element of
 // the array, each exactly once, in no particular interleaving (both lists are in order).
 struct encoded_batch {
-  std::string arena;  // every record's key and value bytes (see encoded_record)
+  byte_buffer arena;  // every record's key and value bytes (see encoded_record)
   std::vector<encoded_record> records;
   std::vector<rejected_event> rejected;
 

@@ -572,24 +572,6 @@ void assign_encoded(std::string& out, Emit&& emit) {
 
 }  // namespace
 
-record_writer::record_writer(std::string& arena) noexcept : arena_(arena), used_(arena.size()) {}
-
-void record_writer::finish() noexcept {
-  if (arena_.size() != used_) arena_.resize(used_);  // shrinking never allocates
-}
-
-char* record_writer::claim(std::size_t n) {
-  if (const std::size_t needed = used_ + n; needed > arena_.size()) {
-    // resize() zero-fills what it adds, and that fill is the real cost: grow by a quarter
-    // (few calls, little fill beyond the records) and never past the reserved capacity
-    // while it suffices (no reallocation, no copy).
-    std::size_t size = std::max({arena_.size() + arena_.size() / 4, needed, std::size_t{1024}});
-    if (needed <= arena_.capacity()) size = std::min(size, arena_.capacity());
-    arena_.resize(size);
-  }
-  return arena_.data() + used_;
-}
-
 bool record_writer::append(const batch_context& ctx, event_type type, const parsed_event& event,
                            encoded_record& out) {
   const bool json = ctx.encoding == output_encoding::json;
@@ -611,9 +593,11 @@ bool record_writer::append(const batch_context& ctx, event_type type, const pars
   const std::string_view prefix = ctx.event_value_prefix;
   value.n += prefix.size();
   const std::size_t total = key.n + value.n + id_extra;
-  if (used_ + total > std::numeric_limits<std::uint32_t>::max()) return false;
+  const std::size_t used = arena_.size();
+  if (used + total > std::numeric_limits<std::uint32_t>::max()) return false;
 
-  char* base = claim(total);
+  // Every claimed byte is written below: the arena does not fill them first.
+  char* base = arena_.grow_unwritten(total);
   byte_writer w{base, base};
   record_key(w, ctx, normalized);
   char* value_begin = w.p;
@@ -631,8 +615,8 @@ bool record_writer::append(const batch_context& ctx, event_type type, const pars
     w.put(event.sg_event_id.text);
   }
 
-  auto offset = [this, base](const char* p) {
-    return static_cast<std::uint32_t>(used_ + static_cast<std::size_t>(p - base));
+  auto offset = [used, base](const char* p) {
+    return static_cast<std::uint32_t>(used + static_cast<std::size_t>(p - base));
   };
   out.key_offset = offset(base);
   out.key_size = static_cast<std::uint32_t>(key.n);
@@ -641,7 +625,6 @@ bool record_writer::append(const batch_context& ctx, event_type type, const pars
   out.event_id_offset = id != nullptr ? offset(id) : out.value_offset;
   out.event_id_size = id != nullptr ? static_cast<std::uint32_t>(event.sg_event_id.text.size()) : 0;
   out.type = type;
-  used_ += total;
   return true;
 }
 

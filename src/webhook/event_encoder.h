@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/byte_buffer.h"
 #include "email/event_type.h"
 
 namespace mailhook::webhook {
@@ -108,13 +109,11 @@ struct parsed_event {
   std::string_view email_normalized;
 };
 
-// Appends records to an arena. The arena grows geometrically and may hold unused bytes
-// past the records until finish() (or the destructor) cuts it to what was written.
+// Appends records to an arena, which holds exactly the records written so far.
 // Offsets stay valid when it grows; pointers into it do not.
 class record_writer {
  public:
-  explicit record_writer(std::string& arena) noexcept;
-  ~record_writer() { finish(); }
+  explicit record_writer(byte_buffer& arena) noexcept : arena_(arena) {}
   record_writer(const record_writer&) = delete;
   record_writer& operator=(const record_writer&) = delete;
 
@@ -123,14 +122,8 @@ class record_writer {
   [[nodiscard]] bool append(const batch_context& ctx, event_type type, const parsed_event& event,
                             encoded_record& out);
 
-  // Makes arena.size() the end of the last record. Idempotent.
-  void finish() noexcept;
-
  private:
-  char* claim(std::size_t n);
-
-  std::string& arena_;
-  std::size_t used_;
+  byte_buffer& arena_;
 };
 
 // Encodes a mailhook.v1.DeadLetter (in ctx.encoding): key "<tenant>/<source>", value with

@@ -22,6 +22,7 @@
 
 namespace {
 
+using mailhook::byte_buffer;
 using mailhook::webhook::batch_context;
 using mailhook::webhook::batch_encoder;
 using mailhook::webhook::encoded_batch;
@@ -33,7 +34,7 @@ void require(bool ok, const char* what) {
   std::abort();
 }
 
-std::string_view slice(const std::string& arena, std::uint32_t offset, std::uint32_t size) {
+std::string_view slice(const byte_buffer& arena, std::uint32_t offset, std::uint32_t size) {
   require(std::size_t{offset} + size <= arena.size(), "record bytes lie inside the arena");
   return {arena.data() + offset, size};
 }

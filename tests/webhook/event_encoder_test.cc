@@ -23,7 +23,7 @@ batch_context context(output_encoding encoding = output_encoding::protobuf) {
 }
 
 struct one_record {
-  std::string arena;
+  byte_buffer arena;
   encoded_record record;
 
   std::string_view key() const { return {arena.data() + record.key_offset, record.key_size}; }
@@ -41,7 +41,6 @@ one_record encode(const batch_context& ctx, const parsed_event& event) {
   one_record r;
   record_writer w(r.arena);
   EXPECT_TRUE(w.append(ctx, email::classify_event(e.event.text), e, r.record));
-  w.finish();
   return r;
 }
 
@@ -294,7 +293,7 @@ TEST(record_writer, json_output_writes_every_integer_width) {
 }
 
 TEST(record_writer, keeps_offsets_valid_while_the_arena_grows) {
-  std::string arena;
+  byte_buffer arena;
   std::vector<encoded_record> records;
   std::vector<std::string> ids;
   {
@@ -308,8 +307,10 @@ TEST(record_writer, keeps_offsets_valid_while_the_arena_grows) {
       encoded_record r;
       ASSERT_TRUE(w.append(context(), event_type::open, e, r));
       records.push_back(r);
+      // The arena holds exactly the records written so far.
+      ASSERT_EQ(arena.size(), std::size_t{r.value_offset} + r.value_size);
     }
-  }  // the destructor cuts the arena to what was written
+  }
   ASSERT_EQ(arena.size(), std::size_t{records.back().value_offset} + records.back().value_size);
   for (std::size_t i = 0; i < records.size(); ++i) {
     const auto& r = records[i];
