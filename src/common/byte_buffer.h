@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 namespace mailhook {
 
@@ -19,16 +20,15 @@ class byte_buffer {
  public:
   byte_buffer() = default;
   byte_buffer(byte_buffer&& other) noexcept
-      : bytes_(std::move(other.bytes_)), size_(other.size_), capacity_(other.capacity_) {
-    other.size_ = 0;
-    other.capacity_ = 0;
-  }
+      : bytes_(std::move(other.bytes_)),
+        size_(std::exchange(other.size_, 0)),
+        capacity_(std::exchange(other.capacity_, 0)) {}
   byte_buffer& operator=(byte_buffer&& other) noexcept {
-    bytes_ = std::move(other.bytes_);
-    size_ = other.size_;
-    capacity_ = other.capacity_;
-    other.size_ = 0;
-    other.capacity_ = 0;
+    if (this != &other) {
+      bytes_ = std::move(other.bytes_);
+      size_ = std::exchange(other.size_, 0);
+      capacity_ = std::exchange(other.capacity_, 0);
+    }
     return *this;
   }
   byte_buffer(const byte_buffer&) = delete;
@@ -38,7 +38,6 @@ class byte_buffer {
   [[nodiscard]] const char* data() const noexcept { return bytes_.get(); }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
-  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
   [[nodiscard]] std::string_view view() const noexcept { return {bytes_.get(), size_}; }
 
   // Makes room for n bytes in all; keeps the content.
@@ -61,9 +60,6 @@ class byte_buffer {
     size_ += n;
     return start;
   }
-
-  // Keeps the first n bytes (n <= size()).
-  void shrink_to(std::size_t n) noexcept { size_ = std::min(n, size_); }
 
   // Empties the buffer, keeping its capacity.
   void clear() noexcept { size_ = 0; }
